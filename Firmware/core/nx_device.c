@@ -1,0 +1,290 @@
+#include "nx_device.h"
+
+#include "hal.h"
+#include "nx_robot.h"
+
+static void nx_uart_sink(void *context, uint8_t byte)
+{
+    (void)context;
+    hal_uart_write(byte);
+}
+
+/* Finishes the packet in d->tx with `body_len` body bytes and sends it. */
+static void nx_send(nx_device *d, uint16_t body_len)
+{
+    uint16_t len = nx_packet_finish(d->tx, body_len);
+    nx_cobs_send(d->tx, len, nx_uart_sink, 0);
+    d->tx_seq++;
+}
+
+static uint8_t *nx_begin(nx_device *d, uint8_t type)
+{
+    return nx_packet_begin(d->tx, type, d->tx_seq);
+}
+
+static void nx_send_error(nx_device *d, uint8_t code, const uint8_t *packet, uint8_t detail)
+{
+    uint8_t *b = nx_begin(d, NX_ERROR);
+    b[0] = code;
+    b[1] = packet[1];
+    b[2] = packet[2];
+    b[3] = detail;
+    d->counters.rejected_frames++;
+    nx_send(d, NX_ERROR_BODY);
+}
+
+static void nx_all_safe(void)
+{
+    for (uint8_t i = 0; i < NX_ACTUATOR_COUNT; i++) {
+        hal_actuator_write(i, nx_actuator_channels[i].safe);
+    }
+}
+
+static void nx_put_channel(uint8_t *p, const nx_channel *c)
+{
+    p[0] = c->kind;
+    p[1] = c->unit;
+    nx_put_i16(p + 2, c->min);
+    nx_put_i16(p + 4, c->max);
+    nx_put_i16(p + 6, c->safe);
+}
+
+static void nx_send_device_info(nx_device *d)
+{
+    uint8_t *b = nx_begin(d, NX_DEVICE_INFO);
+    const char *name = hal_board_name();
+    uint8_t name_len = 0;
+    while (name[name_len] != '\0' && name_len < NX_BOARD_NAME_MAX) {
+        name_len++;
+    }
+    b[0] = NX_FIRMWARE_MAJOR;
+    b[1] = NX_FIRMWARE_MINOR;
+    b[2] = NX_FIRMWARE_PATCH;
+    hal_unique_id(b + 3);
+    nx_put_u16(b + 11, hal_period_min_ms());
+    nx_put_u16(b + 13, NX_PERIOD_MAX_MS);
+    nx_put_u16(b + 15, NX_FAILSAFE_MIN_MS);
+    nx_put_u16(b + 17, NX_FAILSAFE_MAX_MS);
+    b[19] = NX_SENSOR_COUNT;
+    b[20] = NX_ACTUATOR_COUNT;
+    b[21] = name_len;
+    uint8_t *p = b + NX_DEVICE_INFO_HEAD;
+    for (uint8_t i = 0; i < name_len; i++) {
+        *p++ = (uint8_t)name[i];
+    }
+    for (uint8_t i = 0; i < NX_SENSOR_COUNT; i++, p += NX_DESCRIPTOR_SIZE) {
+        nx_put_channel(p, &nx_sensor_channels[i]);
+    }
+    for (uint8_t i = 0; i < NX_ACTUATOR_COUNT; i++, p += NX_DESCRIPTOR_SIZE) {
+        nx_put_channel(p, &nx_actuator_channels[i]);
+    }
+    nx_send(d, (uint16_t)(p - b));
+}
+
+static void nx_send_status(nx_device *d)
+{
+    uint8_t *b = nx_begin(d, NX_STATUS);
+    d->counters.rx_overflows = hal_uart_rx_overflows();
+    b[0] = d->failsafe;
+    b[1] = hal_reset_cause();
+    nx_put_u32(b + 2, hal_millis());
+    const uint32_t values[7] = {d->counters.crc_errors, d->counters.malformed_frames, d->counters.rejected_frames,
+                                d->counters.dropped_frames, d->counters.rx_overflows,
+                                d->counters.failsafe_trips, d->counters.loop_overruns};
+    for (uint8_t i = 0; i < 7; i++) {
+        nx_put_u32(b + 6 + 4 * i, values[i]);
+    }
+    nx_send(d, NX_STATUS_BODY);
+}
+
+static void nx_defaults(nx_device *d)
+{
+    d->streaming = false;
+    d->period_ms = NX_DEFAULT_PERIOD_MS;
+    d->failsafe_ms = NX_DEFAULT_FAILSAFE_MS;
+    d->sensor_mask = (uint16_t)((1u << NX_SENSOR_COUNT) - 1u);
+    d->failsafe = NX_FAILSAFE_IDLE;
+    nx_all_safe();
+}
+
+void nx_device_init(nx_device *d, uint32_t now_us)
+{
+    nx_decoder_init(&d->decoder, d->rx, NX_PACKET_MAX);
+    d->tx_seq = 0;
+    d->rx_expected = 0;
+    d->next_sample_us = now_us;
+    d->last_valid_us = now_us;
+    d->counters = (nx_counters){0, 0, 0, 0, 0, 0, 0};
+    nx_defaults(d);
+    hal_uart_write(0x00);
+}
+
+/* CONFIG: checks period, failsafe timeout and mask in that order; applies all or nothing. */
+static void nx_handle_config(nx_device *d, const uint8_t *packet, uint32_t now_us)
+{
+    const uint8_t *body = packet + NX_HEADER_SIZE;
+    uint16_t period = nx_get_u16(body), timeout = nx_get_u16(body + 2), mask = nx_get_u16(body + 4);
+    uint8_t field = 0;
+    if (period < hal_period_min_ms() || period > NX_PERIOD_MAX_MS) {
+        field = 1;
+    } else if (timeout < NX_FAILSAFE_MIN_MS || timeout > NX_FAILSAFE_MAX_MS) {
+        field = 2;
+    } else if ((mask >> NX_SENSOR_COUNT) != 0) {
+        field = 3;
+    }
+    if (field != 0) {
+        nx_send_error(d, NX_ERR_CONFIG_UNSUPPORTED, packet, field);
+        return;
+    }
+    d->period_ms = period;
+    d->failsafe_ms = timeout;
+    d->sensor_mask = mask;
+    d->streaming = (mask != 0);
+    d->next_sample_us = now_us + (uint32_t)period * 1000u;
+    uint8_t *b = nx_begin(d, NX_CONFIG_ACK);
+    nx_put_u16(b, period);
+    nx_put_u16(b + 2, timeout);
+    nx_put_u16(b + 4, mask);
+    nx_send(d, NX_CONFIG_BODY);
+}
+
+/* COMMAND: every setpoint in range, or nothing changes and the deadline is not refreshed. */
+static void nx_handle_command(nx_device *d, const uint8_t *packet, uint16_t body_len, uint32_t now_us)
+{
+    const uint8_t *body = packet + NX_HEADER_SIZE;
+    if (body_len != 2u * NX_ACTUATOR_COUNT) {
+        nx_send_error(d, NX_ERR_BAD_LENGTH, packet, 2u * NX_ACTUATOR_COUNT);
+        return;
+    }
+    for (uint8_t i = 0; i < NX_ACTUATOR_COUNT; i++) {
+        int16_t v = nx_get_i16(body + 2 * i);
+        if (v < nx_actuator_channels[i].min || v > nx_actuator_channels[i].max) {
+            nx_send_error(d, NX_ERR_OUT_OF_RANGE, packet, i);
+            return;
+        }
+    }
+    for (uint8_t i = 0; i < NX_ACTUATOR_COUNT; i++) {
+        hal_actuator_write(i, nx_get_i16(body + 2 * i));
+    }
+    d->last_valid_us = now_us;
+    d->failsafe = NX_FAILSAFE_ACTIVE;
+}
+
+static void nx_handle_packet(nx_device *d, const uint8_t *packet, uint16_t len, uint32_t now_us)
+{
+    uint8_t type = packet[1], seq = packet[2];
+    if (type == NX_HELLO) {
+        d->rx_expected = (uint8_t)(seq + 1u);
+    } else {
+        d->counters.dropped_frames += (uint8_t)(seq - d->rx_expected);
+        d->rx_expected = (uint8_t)(seq + 1u);
+    }
+    uint16_t body_len = (uint16_t)(len - NX_HEADER_SIZE - NX_CRC_SIZE);
+    uint8_t expected;
+    uint8_t err = nx_packet_check(packet, len, &expected);
+    if (err == NX_ERR_BAD_LENGTH && type == NX_COMMAND) {
+        err = NX_OK; /* the device checks COMMAND against its own actuator count below */
+    }
+    if (err == NX_OK && (type & 0x80u) != 0) {
+        err = NX_ERR_UNKNOWN_TYPE; /* a device -> host message */
+    }
+    if (err != NX_OK) {
+        uint8_t detail = (err == NX_ERR_UNSUPPORTED_VERSION) ? NX_PROTOCOL_VERSION
+                       : (err == NX_ERR_BAD_LENGTH) ? expected : 0;
+        nx_send_error(d, err, packet, detail);
+        return;
+    }
+    switch (type) {
+    case NX_HELLO:
+        nx_defaults(d);
+        nx_send_device_info(d);
+        break;
+    case NX_CONFIG:
+        nx_handle_config(d, packet, now_us);
+        break;
+    case NX_COMMAND:
+        nx_handle_command(d, packet, body_len, now_us);
+        break;
+    case NX_PING: {
+        d->last_valid_us = now_us;
+        uint8_t *b = nx_begin(d, NX_PONG);
+        nx_put_u32(b, nx_get_u32(packet + NX_HEADER_SIZE));
+        nx_put_u32(b + 4, now_us);
+        nx_send(d, NX_PONG_BODY);
+        break;
+    }
+    case NX_STOP:
+        nx_all_safe();
+        d->failsafe = NX_FAILSAFE_STOPPED;
+        nx_send_status(d);
+        break;
+    default: /* NX_GET_STATUS: the only host type left */
+        nx_send_status(d);
+        break;
+    }
+}
+
+void nx_device_receive(nx_device *d, uint8_t byte, uint32_t now_us)
+{
+    nx_dec_result r = nx_decoder_push(&d->decoder, byte);
+    if (r == NX_DEC_FRAME) {
+        r = nx_packet_verify(d->rx, d->decoder.len);
+    }
+    switch (r) {
+    case NX_DEC_PACKET:
+        nx_handle_packet(d, d->rx, d->decoder.len, now_us);
+        break;
+    case NX_DEC_ERR_CRC:
+        d->counters.crc_errors++;
+        break;
+    case NX_DEC_ERR_COBS:
+    case NX_DEC_ERR_TOO_SHORT:
+    case NX_DEC_ERR_TOO_LONG:
+        d->counters.malformed_frames++;
+        break;
+    default:
+        break;
+    }
+}
+
+static void nx_sample(nx_device *d, uint32_t now_us)
+{
+    uint8_t *b = nx_begin(d, NX_SENSORS);
+    nx_put_u32(b, now_us);
+    nx_put_u16(b + 4, d->sensor_mask);
+    uint8_t *p = b + NX_SENSORS_HEAD;
+    for (uint8_t i = 0; i < NX_SENSOR_COUNT; i++) {
+        if (d->sensor_mask & (1u << i)) {
+            nx_put_i16(p, hal_sensor_read(i));
+            p += 2;
+        }
+    }
+    nx_send(d, (uint16_t)(p - b));
+}
+
+void nx_device_poll(nx_device *d, uint32_t now_us)
+{
+    uint32_t deadline = d->last_valid_us + (uint32_t)d->failsafe_ms * 1000u;
+    if (d->failsafe == NX_FAILSAFE_ACTIVE && (int32_t)(now_us - deadline) >= 0) {
+        nx_all_safe();
+        d->failsafe = NX_FAILSAFE_TIMEOUT;
+        d->counters.failsafe_trips++;
+    }
+    if (d->streaming && (int32_t)(now_us - d->next_sample_us) >= 0) {
+        uint32_t period_us = (uint32_t)d->period_ms * 1000u;
+        uint32_t skipped = (now_us - d->next_sample_us) / period_us;
+        d->counters.loop_overruns += skipped;
+        d->next_sample_us += (skipped + 1u) * period_us;
+        nx_sample(d, now_us);
+    }
+}
+
+void nx_device_step(nx_device *d)
+{
+    uint8_t byte;
+    while (hal_uart_read(&byte)) {
+        nx_device_receive(d, byte, hal_micros());
+    }
+    nx_device_poll(d, hal_micros());
+    hal_watchdog_kick();
+}

@@ -1,0 +1,50 @@
+/* The device side of the protocol: frame dispatch, the sampling schedule, command application
+ * and the failsafe (Docs/PROTOCOL.md sections 4 to 7). Portable; talks to the board only
+ * through hal.h. All state lives in one caller-owned nx_device; nothing is allocated. */
+#ifndef NX_DEVICE_H
+#define NX_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nx_frame.h"
+#include "nx_proto.h"
+
+/** Defaults restored at start and by HELLO. */
+#define NX_DEFAULT_PERIOD_MS 10u
+#define NX_DEFAULT_FAILSAFE_MS 100u
+#define NX_FAILSAFE_MIN_MS 10u
+#define NX_FAILSAFE_MAX_MS 250u
+#define NX_PERIOD_MAX_MS 1000u
+
+typedef struct {
+    nx_decoder decoder;
+    uint8_t rx[NX_PACKET_MAX];  /**< the decoder's buffer */
+    uint8_t tx[NX_PACKET_MAX];  /**< the packet being sent */
+    uint8_t tx_seq;             /**< seq of the next frame sent */
+    uint8_t rx_expected;        /**< seq expected of the next host frame */
+    uint8_t failsafe;           /**< enum nx_failsafe */
+    bool streaming;
+    uint16_t period_ms;
+    uint16_t failsafe_ms;
+    uint16_t sensor_mask;
+    uint32_t next_sample_us;    /**< when the next sample is due, µs (hal_micros clock) */
+    uint32_t last_valid_us;     /**< the last valid COMMAND or PING, µs */
+    nx_counters counters;       /**< rx_overflows is read from the HAL when reported */
+} nx_device;
+
+/** Starts the device at time `now_us`: every actuator safe, defaults in force, not streaming;
+ *  sends one 0x00 so the host's decoder drops any partial frame. */
+void nx_device_init(nx_device *d, uint32_t now_us);
+
+/** Handles one received byte at time `now_us`; answers complete frames. */
+void nx_device_receive(nx_device *d, uint8_t byte, uint32_t now_us);
+
+/** Runs the clock-driven work at time `now_us`: the failsafe deadline, then a due sample.
+ *  Must run at least every 1 ms for the failsafe bound of section 6. */
+void nx_device_poll(nx_device *d, uint32_t now_us);
+
+/** One main-loop iteration: every received byte, then nx_device_poll, then the watchdog. */
+void nx_device_step(nx_device *d);
+
+#endif

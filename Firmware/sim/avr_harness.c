@@ -1,0 +1,383 @@
+/* nx-avr-harness: runs the real AVR build of the firmware under simavr, with its UART on a
+ * pseudo-terminal, injected ADC millivolts and digital inputs on stdin, and PWM duty and
+ * motor direction pins reported on stdout. Command line and link: Docs/FIRMWARE.md. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <avr_adc.h>
+#include <avr_ioport.h>
+#include <avr_timer.h>
+#include <avr_uart.h>
+#include <sim_avr.h>
+#include <sim_elf.h>
+
+#define FREQUENCY 16000000u
+
+static avr_t *avr;
+static int master = -1;
+static bool realtime = true;
+static bool quitting;
+
+/* bytes from the pty waiting for the emulated UART */
+static uint8_t inbox[8192];
+static size_t inbox_head, inbox_len;
+static bool uart_ready = true;
+static avr_irq_t *uart_in;
+static avr_irq_t *adc_in;
+
+/* stdin line assembly */
+static char line[256];
+static size_t line_len;
+static unsigned line_number;
+
+/* pending encoder pulses on D2 and D3 */
+static unsigned pulses_left[2];
+static bool pulse_high[2];
+
+static struct timespec wall_start;
+
+static unsigned long long emulated_us(void) { return avr->cycle / (FREQUENCY / 1000000u); }
+
+static unsigned long long wall_us(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (unsigned long long)(now.tv_sec - wall_start.tv_sec) * 1000000ull +
+           (unsigned long long)((now.tv_nsec - wall_start.tv_nsec) / 1000);
+}
+
+static void uart_output(struct avr_irq_t *irq, uint32_t value, void *param)
+{
+    (void)irq;
+    (void)param;
+    uint8_t byte = (uint8_t)value;
+    /* a reader that is slow or absent loses bytes, as on a real serial line */
+    if (master >= 0 && write(master, &byte, 1) < 0 && errno != EAGAIN && errno != EIO) {
+        fprintf(stderr, "nx-avr-harness: writing to the pty failed: %s\n", strerror(errno));
+    }
+}
+
+static void uart_xon(struct avr_irq_t *irq, uint32_t value, void *param)
+{
+    (void)irq; (void)value; (void)param;
+    uart_ready = true;
+}
+
+static void uart_xoff(struct avr_irq_t *irq, uint32_t value, void *param)
+{
+    (void)irq; (void)value; (void)param;
+    uart_ready = false;
+}
+
+static void report_pin(struct avr_irq_t *irq, uint32_t value, void *param)
+{
+    (void)irq;
+    printf("pin %s %u t=%llu\n", (const char *)param, value, emulated_us());
+}
+
+static void report_pwm(struct avr_irq_t *irq, uint32_t value, void *param)
+{
+    (void)irq;
+    printf("pwm %s %u t=%llu\n", (const char *)param, value, emulated_us());
+}
+
+/* Arduino pin name D0..D13 to port letter and bit. */
+static bool arduino_pin(const char *name, char *port, int *bit)
+{
+    char *end;
+    if (name[0] != 'D') {
+        return false;
+    }
+    long n = strtol(name + 1, &end, 10);
+    if (*end != '\0' || end == name + 1 || n < 0 || n > 13) {
+        return false;
+    }
+    *port = n < 8 ? 'D' : 'B';
+    *bit = (int)(n < 8 ? n : n - 8);
+    return true;
+}
+
+static void set_input(const char *pin, uint32_t value)
+{
+    char port;
+    int bit;
+    arduino_pin(pin, &port, &bit);
+    avr_raise_irq(avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(port), IOPORT_IRQ_PIN0 + bit), value);
+}
+
+static avr_cycle_count_t pulse_timer(avr_t *a, avr_cycle_count_t when, void *param)
+{
+    (void)a;
+    bool any = false;
+    for (int i = 0; i < 2; i++) {
+        if (pulse_high[i]) {
+            set_input(i == 0 ? "D2" : "D3", 0);
+            pulse_high[i] = false;
+            pulses_left[i]--;
+        } else if (pulses_left[i] > 0) {
+            set_input(i == 0 ? "D2" : "D3", 1);
+            pulse_high[i] = true;
+        }
+        any |= pulses_left[i] > 0;
+    }
+    (void)param;
+    return any ? when + FREQUENCY / 10000u : 0; /* a pulse edge every 100 µs */
+}
+
+/* Makes the firmware hang as a runaway program would: interrupts off and the CPU in an endless
+ * loop (avr-libc's own "rjmp ." after main, found in the flash image). Only the watchdog can
+ * bring the board back. */
+static void hang(void)
+{
+    for (uint32_t a = 0; a + 1 < avr->flashend; a += 2) {
+        if (avr->flash[a] == 0xFF && avr->flash[a + 1] == 0xCF) { /* rjmp .-2 */
+            avr->sreg[S_I] = 0;
+            avr->pc = a;
+            printf("hang t=%llu\n", emulated_us());
+            return;
+        }
+    }
+    fprintf(stderr, "nx-avr-harness: hang: the firmware has no endless loop to jump into\n");
+}
+
+static void command(char *text)
+{
+    char verb[32], arg[32];
+    long value;
+    line_number++;
+    if (sscanf(text, "%31s", verb) != 1) {
+        return; /* blank line */
+    }
+    if (strcmp(verb, "quit") == 0) {
+        quitting = true;
+        return;
+    }
+    if (strcmp(verb, "hang") == 0) {
+        hang();
+        return;
+    }
+    int fields = sscanf(text, "%31s %31s %ld", verb, arg, &value);
+    char port;
+    int bit;
+    if (strcmp(verb, "adc") == 0 && fields == 3) {
+        long channel = strtol(arg, NULL, 10);
+        if (channel < 0 || channel > 7 || value < 0 || value > 5000) {
+            fprintf(stderr, "nx-avr-harness: stdin line %u: adc needs a channel 0..7 and 0..5000 mV, "
+                            "got \"%s\"\n", line_number, text);
+            return;
+        }
+        avr_raise_irq(adc_in + ADC_IRQ_ADC0 + channel, (uint32_t)value);
+    } else if (strcmp(verb, "pin") == 0 && fields == 3 && arduino_pin(arg, &port, &bit) &&
+               (value == 0 || value == 1)) {
+        set_input(arg, (uint32_t)value);
+    } else if (strcmp(verb, "pulses") == 0 && fields == 3 &&
+               (strcmp(arg, "D2") == 0 || strcmp(arg, "D3") == 0) && value > 0 && value <= 100000) {
+        int i = arg[1] == '2' ? 0 : 1;
+        bool idle = pulses_left[0] == 0 && pulses_left[1] == 0;
+        pulses_left[i] += (unsigned)value;
+        if (idle) {
+            avr_cycle_timer_register(avr, FREQUENCY / 10000u, pulse_timer, NULL);
+        }
+    } else {
+        fprintf(stderr, "nx-avr-harness: stdin line %u: cannot read \"%s\"; expected "
+                        "\"adc <0..7> <mV>\", \"pin <D0..D13> <0|1>\", \"pulses <D2|D3> <count>\", "
+                        "\"hang\" or \"quit\"\n", line_number, text);
+    }
+}
+
+static void read_stdin(void)
+{
+    char buf[512];
+    ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+    if (n <= 0) {
+        quitting = true; /* the link closed: end */
+        return;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        if (buf[i] == '\n') {
+            line[line_len] = '\0';
+            command(line);
+            line_len = 0;
+        } else if (line_len < sizeof line - 1) {
+            line[line_len++] = buf[i];
+        }
+    }
+}
+
+static void read_master(void)
+{
+    if (inbox_len == sizeof inbox) {
+        return;
+    }
+    size_t tail = (inbox_head + inbox_len) % sizeof inbox;
+    size_t room = tail >= inbox_head ? sizeof inbox - tail : inbox_head - tail;
+    ssize_t n = read(master, inbox + tail, room);
+    if (n > 0) {
+        inbox_len += (size_t)n;
+    }
+}
+
+static void feed_uart(void)
+{
+    while (inbox_len > 0 && uart_ready) {
+        uint8_t byte = inbox[inbox_head];
+        inbox_head = (inbox_head + 1) % sizeof inbox;
+        inbox_len--;
+        if (byte == 0) {
+            printf("rx_delimiter t=%llu\n", emulated_us());
+        }
+        avr_raise_irq(uart_in, byte);
+    }
+}
+
+/* Waits up to timeout_us for pty or stdin input and handles what arrives. */
+static void service(long timeout_us)
+{
+    struct pollfd fds[2] = {{master, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
+    struct timespec timeout = {timeout_us / 1000000, (timeout_us % 1000000) * 1000};
+    int n = ppoll(fds, 2, &timeout, NULL);
+    if (n > 0) {
+        if (fds[0].revents & POLLIN) {
+            read_master();
+        } else if ((fds[0].revents & POLLHUP) && timeout_us > 0) {
+            nanosleep(&timeout, NULL); /* nobody has the pty open: just pace */
+        }
+        if (fds[1].revents & (POLLIN | POLLHUP)) {
+            read_stdin();
+        }
+    }
+    feed_uart();
+    fflush(stdout);
+}
+
+/* Replaces simavr's usleep while the firmware sleeps: pace() keeps emulated time at
+ * wall-clock pace instead, answering input while it waits. */
+static void sleep_hook(avr_t *a, avr_cycle_count_t how_long)
+{
+    (void)a;
+    (void)how_long;
+}
+
+static void pace(void)
+{
+    unsigned long long e = emulated_us(), w = wall_us();
+    service(realtime && e > w ? (long)(e - w) : 0);
+}
+
+static int usage(const char *why)
+{
+    fprintf(stderr, "nx-avr-harness: %s\nusage: nx-avr-harness [--fast] FIRMWARE.elf\n"
+                    "  --fast  run as fast as the host allows instead of at wall-clock pace\n", why);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--fast") == 0) {
+            realtime = false;
+        } else if (argv[i][0] == '-') {
+            return usage("unknown option");
+        } else {
+            path = argv[i];
+        }
+    }
+    if (path == NULL) {
+        return usage("no firmware given");
+    }
+    elf_firmware_t firmware;
+    memset(&firmware, 0, sizeof firmware);
+    if (elf_read_firmware(path, &firmware) != 0) {
+        fprintf(stderr, "nx-avr-harness: cannot read %s: build it with make -C Firmware\n", path);
+        return 1;
+    }
+    avr = avr_make_mcu_by_name("atmega328p");
+    if (avr == NULL) {
+        fprintf(stderr, "nx-avr-harness: simavr has no atmega328p model\n");
+        return 1;
+    }
+    avr_init(avr);
+    avr->frequency = FREQUENCY;
+    avr->vcc = avr->avcc = avr->aref = 5000; /* millivolts */
+    avr->log = LOG_ERROR;
+    avr_load_firmware(avr, &firmware);
+    avr->sleep = sleep_hook;
+
+    uint32_t flags = 0;
+    avr_ioctl(avr, AVR_IOCTL_UART_GET_FLAGS('0'), &flags);
+    flags &= ~(uint32_t)AVR_UART_FLAG_STDIO;
+    avr_ioctl(avr, AVR_IOCTL_UART_SET_FLAGS('0'), &flags);
+    uart_in = avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_INPUT);
+    avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUTPUT), uart_output, NULL);
+    avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUT_XON), uart_xon, NULL);
+    avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUT_XOFF), uart_xoff, NULL);
+    adc_in = avr_io_getirq(avr, AVR_IOCTL_ADC_GETIRQ, 0);
+
+    static const struct { char port; int bit; const char *name; } outputs[] = {
+        {'D', 4, "D4"}, {'D', 7, "D7"}, {'B', 0, "D8"}, {'B', 4, "D12"}};
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+        avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(outputs[i].port),
+                                              IOPORT_IRQ_PIN0 + outputs[i].bit),
+                                report_pin, (void *)outputs[i].name);
+    }
+    avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_TIMER_GETIRQ('0'), TIMER_IRQ_OUT_PWM0), report_pwm, (void *)"D6");
+    avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_TIMER_GETIRQ('0'), TIMER_IRQ_OUT_PWM1), report_pwm, (void *)"D5");
+    avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_TIMER_GETIRQ('1'), TIMER_IRQ_OUT_PWM0), report_pwm, (void *)"D9");
+
+    int slave;
+    char name[128];
+    if (openpty(&master, &slave, name, NULL, NULL) != 0) {
+        fprintf(stderr, "nx-avr-harness: openpty failed: %s\n", strerror(errno));
+        return 1;
+    }
+    struct termios t;
+    tcgetattr(slave, &t);
+    cfmakeraw(&t);
+    tcsetattr(slave, TCSANOW, &t);
+    close(slave);
+    fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+    printf("pty %s\n", name);
+    fflush(stdout);
+
+    /* An Uno resets when its port is opened; hold the CPU until a client opens the pty so the
+     * boot is not lost. Inputs given meanwhile apply from the first instruction. */
+    for (;;) {
+        struct pollfd fds[2] = {{master, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
+        poll(fds, 2, 10);
+        if (fds[1].revents & (POLLIN | POLLHUP)) {
+            read_stdin();
+        }
+        if (quitting) {
+            return 0;
+        }
+        if (!(fds[0].revents & POLLHUP)) {
+            break;
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &wall_start);
+    while (!quitting) {
+        /* run about 200 µs of emulated time, then look at the pty and stdin */
+        unsigned long long until = emulated_us() + 200;
+        for (int i = 0; i < 20000 && emulated_us() < until; i++) {
+            int state = avr_run(avr);
+            if (state == cpu_Done || state == cpu_Crashed) {
+                fprintf(stderr, "nx-avr-harness: the emulated CPU stopped (state %d) at %llu µs\n",
+                        state, emulated_us());
+                return 1;
+            }
+        }
+        pace();
+    }
+    return 0;
+}

@@ -1,0 +1,884 @@
+/* Unit, vector, stress and scenario tests of the portable core, run against the fake HAL with
+ * a virtual clock. Usage: nx-tests VECTORS_FILE [FUZZ_REGRESSION_DIR]
+ *                     nx-tests --write-corpus VECTORS_FILE DIR  (seeds for the fuzz target) */
+#define _DEFAULT_SOURCE
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "hal_fake.h"
+#include "nx_device.h"
+#include "nx_frame.h"
+#include "nx_proto.h"
+#include "nx_robot.h"
+#include "vectors.h"
+
+static vec_case cases[VEC_MAX_CASES];
+static int case_count;
+static const vec_case *current;
+
+/* ---------------------------------------------------------------- helpers */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static uint32_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 11);
+}
+
+static const vec_case *find_case(const char *name)
+{
+    for (int i = 0; i < case_count; i++) {
+        if (strcmp(cases[i].name, name) == 0) {
+            return &cases[i];
+        }
+    }
+    return NULL;
+}
+
+/* The wire bytes of a named case (fails the test when missing). */
+static int case_wire(const char *name, uint8_t *out, size_t cap)
+{
+    const vec_case *c = find_case(name);
+    const char *w = c ? vec_get(c, "wire") : NULL;
+    int n = w ? vec_hex(w, out, cap) : -1;
+    CHECK(n > 0, "vector case %s with a wire line is missing from the vectors file", name);
+    return n;
+}
+
+/* Builds and COBS-encodes a packet; returns the wire length including the delimiter. */
+static uint16_t make_frame(uint8_t *wire, uint8_t type, uint8_t seq, const uint8_t *body, uint16_t n)
+{
+    uint8_t packet[NX_PACKET_MAX];
+    uint8_t *b = nx_packet_begin(packet, type, seq);
+    if (n > 0) {
+        memcpy(b, body, n);
+    }
+    uint16_t len = nx_packet_finish(packet, n);
+    uint16_t w = nx_cobs_encode(packet, len, wire);
+    wire[w++] = 0;
+    return w;
+}
+
+/* What a stream decodes to: one line per non-empty frame, as in the vectors file. */
+typedef struct {
+    char lines[16][1200];
+    int count;
+    uint8_t frame[512];
+    int frame_len;
+} results;
+
+static void add_result(results *r, uint8_t *buf, uint16_t len, nx_dec_result x)
+{
+    if (r->count >= 16) {
+        return;
+    }
+    char *line = r->lines[r->count++];
+    if (x == NX_DEC_FRAME) {
+        memcpy(r->frame, buf, len);
+        r->frame_len = len;
+        x = nx_packet_verify(buf, len);
+    }
+    if (x == NX_DEC_PACKET) {
+        uint8_t expected;
+        uint8_t e = nx_packet_check(buf, len, &expected);
+        if (e != NX_OK) {
+            snprintf(line, sizeof r->lines[0], "error %s", vec_error_code_name(e));
+        } else {
+            strcpy(line, "message ");
+            vec_format_message(buf, len, line + 8, sizeof r->lines[0] - 8);
+        }
+    } else {
+        snprintf(line, sizeof r->lines[0], "error %s", vec_decode_error_name(x));
+    }
+}
+
+static void feed(results *r, nx_decoder *d, const uint8_t *bytes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        nx_dec_result x = nx_decoder_push(d, bytes[i]);
+        if (x != NX_DEC_PENDING) {
+            add_result(r, d->buf, d->len, x);
+        }
+    }
+}
+
+/* Splits the device's output into decoded packets. Returns how many. */
+static int device_frames(uint8_t packets[][NX_PACKET_MAX], uint16_t *lens, int max)
+{
+    static uint8_t buf[NX_PACKET_MAX];
+    nx_decoder d;
+    nx_decoder_init(&d, buf, sizeof buf);
+    int n = 0;
+    for (uint32_t i = 0; i < fake.tx_len; i++) {
+        nx_dec_result x = nx_decoder_push(&d, fake.tx[i]);
+        if (x == NX_DEC_FRAME && nx_packet_verify(buf, d.len) == NX_DEC_PACKET && n < max) {
+            memcpy(packets[n], buf, d.len);
+            lens[n++] = d.len;
+        } else if (x != NX_DEC_PENDING) {
+            CHECK(0, "the device sent a frame that does not decode (result %d)", (int)x);
+        }
+    }
+    return n;
+}
+
+static nx_device dev;
+
+static void device_start(void)
+{
+    fake_reset();
+    nx_device_init(&dev, 0);
+    CHECK(fake.tx_len == 1 && fake.tx[0] == 0, "a starting device sends one 0x00");
+    fake.tx_len = 0;
+}
+
+static void device_feed(const uint8_t *bytes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        nx_device_receive(&dev, bytes[i], (uint32_t)fake.now_us);
+    }
+}
+
+static void device_send(uint8_t type, const uint8_t *body, uint16_t n)
+{
+    uint8_t wire[NX_FRAME_MAX];
+    static uint8_t seq;
+    uint16_t w = make_frame(wire, type, seq++, body, n);
+    device_feed(wire, w);
+}
+
+static void send_command(int16_t left, int16_t right, int16_t servo)
+{
+    uint8_t b[6];
+    nx_put_i16(b, left);
+    nx_put_i16(b + 2, right);
+    nx_put_i16(b + 4, servo);
+    device_send(NX_COMMAND, b, 6);
+}
+
+static void send_config(uint16_t period, uint16_t timeout, uint16_t mask)
+{
+    uint8_t b[6];
+    nx_put_u16(b, period);
+    nx_put_u16(b + 2, timeout);
+    nx_put_u16(b + 4, mask);
+    device_send(NX_CONFIG, b, 6);
+}
+
+/* Advances the virtual clock to `until_us` in steps of `step_us`, polling at each step. */
+static void run_until(uint64_t until_us, uint32_t step_us)
+{
+    while (fake.now_us + step_us <= until_us) {
+        fake.now_us += step_us;
+        nx_device_poll(&dev, (uint32_t)fake.now_us);
+    }
+}
+
+/* ---------------------------------------------------------------- vectors */
+
+static int hex_arg(const char *keyword, uint8_t *out, size_t cap)
+{
+    const char *t = vec_get(current, keyword);
+    int n = t ? vec_hex(t, out, cap) : -1;
+    CHECK(n >= 0, "bad or missing hex on the %s line", keyword);
+    return n;
+}
+
+static uint32_t counter_by_name(const char *name)
+{
+    if (strcmp(name, "crc_errors") == 0) return dev.counters.crc_errors;
+    if (strcmp(name, "malformed_frames") == 0) return dev.counters.malformed_frames;
+    if (strcmp(name, "rejected_frames") == 0) return dev.counters.rejected_frames;
+    if (strcmp(name, "dropped_frames") == 0) return dev.counters.dropped_frames;
+    CHECK(0, "unknown counter %s in a reply line", name);
+    return 0;
+}
+
+static void check_decoding(const uint8_t *wire, int n)
+{
+    /* the expected results, in order */
+    const char *expected[16];
+    int want = 0;
+    for (int i = 0; i < current->line_count && want < 16; i++) {
+        const vec_line *l = &current->lines[i];
+        if (strcmp(l->keyword, "message") == 0 || strcmp(l->keyword, "error") == 0) {
+            static char buf[16][1200];
+            snprintf(buf[want], sizeof buf[0], "%s %s", l->keyword, l->rest);
+            expected[want] = buf[want];
+            want++;
+        }
+    }
+    static uint8_t buf[NX_PACKET_MAX];
+    nx_decoder d;
+    static results r;
+    /* whole, then split at every point into two chunks; the same results each time */
+    for (int split = -1; split <= n; split++) {
+        memset(&r, 0, sizeof r);
+        nx_decoder_init(&d, buf, sizeof buf);
+        if (split < 0) {
+            for (int i = 0; i < n; i++) {
+                feed(&r, &d, wire + i, 1); /* one byte at a time */
+            }
+        } else {
+            feed(&r, &d, wire, (size_t)split);
+            feed(&r, &d, wire + split, (size_t)(n - split));
+        }
+        CHECK(r.count == want, "split %d: %d results, expected %d", split, r.count, want);
+        for (int i = 0; i < want && i < r.count; i++) {
+            CHECK(strcmp(r.lines[i], expected[i]) == 0, "split %d result %d:\n    got  %s\n    want %s",
+                  split, i, r.lines[i], expected[i]);
+        }
+    }
+    /* after noise and a delimiter the decoder has resynchronised */
+    static const uint8_t noise[] = {0x5a, 0xa5, 0x13, 0x00};
+    memset(&r, 0, sizeof r);
+    nx_decoder_init(&d, buf, sizeof buf);
+    feed(&r, &d, noise, sizeof noise);
+    feed(&r, &d, wire, (size_t)n);
+    CHECK(r.count == want + 1 && strcmp(r.lines[0], "error cobs") == 0, "noise before the frame");
+    for (int i = 0; i < want && i + 1 < r.count; i++) {
+        CHECK(strcmp(r.lines[i + 1], expected[i]) == 0, "after noise, result %d: %s", i, r.lines[i + 1]);
+    }
+    /* the packet line and, for good frames, encoding reproduces the wire */
+    memset(&r, 0, sizeof r);
+    nx_decoder_init(&d, buf, sizeof buf);
+    feed(&r, &d, wire, (size_t)n);
+    if (vec_get(current, "packet") != NULL) {
+        uint8_t packet[NX_FRAME_MAX * 2];
+        int p = hex_arg("packet", packet, sizeof packet);
+        CHECK(p == r.frame_len && memcmp(packet, r.frame, (size_t)p) == 0, "decoded packet differs");
+        if (want == 1 && strncmp(expected[0], "message", 7) == 0) {
+            uint8_t again[NX_FRAME_MAX];
+            uint16_t w = nx_cobs_encode(packet, (uint16_t)p, again);
+            again[w++] = 0;
+            CHECK(w == n && memcmp(again, wire, (size_t)n) == 0, "encoding the packet does not give the wire");
+        }
+    }
+}
+
+static void check_device_reply(const uint8_t *wire, int n)
+{
+    device_start();
+    device_feed(wire, (size_t)n);
+    static uint8_t packets[8][NX_PACKET_MAX];
+    uint16_t lens[8];
+    int count = device_frames(packets, lens, 8);
+    const char *reply = vec_get(current, "reply");
+    if (reply == NULL) {
+        for (int i = 0; i < count; i++) {
+            CHECK(packets[i][1] != NX_ERROR, "a good frame was answered with ERROR code %d", packets[i][4]);
+        }
+        uint32_t errors = 0;
+        for (int i = 0; i < current->line_count; i++) {
+            errors += strcmp(current->lines[i].keyword, "error") == 0;
+        }
+        CHECK(dev.counters.crc_errors + dev.counters.malformed_frames == errors && dev.counters.rejected_frames == 0,
+              "error counters do not match the case's error lines");
+    } else if (strncmp(reply, "none counter=", 13) == 0) {
+        CHECK(count == 0, "the device answered a frame it must drop silently");
+        CHECK(counter_by_name(reply + 13) == 1, "counter %s is %u, expected 1", reply + 13,
+              (unsigned)counter_by_name(reply + 13));
+    } else {
+        CHECK(count == 1, "%d frames in reply, expected one ERROR", count);
+        if (count >= 1) {
+            char got[512], want[512];
+            vec_format_message(packets[0], lens[0], got, sizeof got);
+            snprintf(want, sizeof want, "ERROR seq=0 %s", reply + 6);
+            CHECK(strcmp(got, want) == 0, "reply\n    got  %s\n    want %s", got, want);
+            CHECK(dev.counters.rejected_frames == 1, "rejected_frames is %u", (unsigned)dev.counters.rejected_frames);
+        }
+    }
+}
+
+static void run_vector_case(void)
+{
+    uint8_t data[1024], expect[1024];
+    const char *crc = vec_get(current, "crc");
+    const char *cobs = vec_get(current, "cobs");
+    const char *wire_text = vec_get(current, "wire");
+    CHECK(crc || cobs || wire_text, "case has no crc, cobs or wire line");
+    if (crc != NULL) {
+        int n = hex_arg("data", data, sizeof data);
+        unsigned long want = strtoul(crc, NULL, 16);
+        CHECK(nx_crc16(data, (uint16_t)n) == want, "crc %04x, expected %04lx", nx_crc16(data, (uint16_t)n), want);
+    }
+    if (cobs != NULL) {
+        int n = hex_arg("data", data, sizeof data);
+        int m = hex_arg("cobs", expect, sizeof expect);
+        uint8_t enc[1100];
+        uint16_t e = nx_cobs_encode(data, (uint16_t)n, enc);
+        CHECK(e == m && memcmp(enc, expect, (size_t)m) == 0, "COBS encoding differs (%u bytes, expected %d)", e, m);
+        uint8_t buf[600];
+        nx_decoder d;
+        nx_decoder_init(&d, buf, sizeof buf);
+        nx_dec_result x = NX_DEC_PENDING;
+        for (int i = 0; i < m; i++) {
+            x = nx_decoder_push(&d, expect[i]);
+            CHECK(x == NX_DEC_PENDING, "decoder finished early at byte %d", i);
+        }
+        x = nx_decoder_push(&d, 0);
+        CHECK(x == NX_DEC_FRAME && d.len == n && memcmp(buf, data, (size_t)n) == 0, "COBS decoding differs");
+    }
+    if (wire_text != NULL) {
+        int n = hex_arg("wire", data, sizeof data);
+        CHECK(n > 0 && data[n - 1] == 0, "the wire must end with the 00 delimiter");
+        check_decoding(data, n);
+        const char *from = vec_get(current, "from");
+        if (from != NULL && strcmp(from, "host") == 0) {
+            check_device_reply(data, n);
+        }
+    }
+}
+
+static void test_vectors_cover_every_message(void)
+{
+    static const char *required[] = {"HELLO", "CONFIG", "COMMAND", "PING", "GET_STATUS", "STOP",
+                                     "DEVICE_INFO", "CONFIG_ACK", "PONG", "STATUS", "SENSORS", "ERROR"};
+    static const char *errors[] = {"cobs", "too_short", "too_long", "crc", "unsupported_version",
+                                   "unknown_type", "bad_length"};
+    for (size_t k = 0; k < sizeof required / sizeof required[0]; k++) {
+        int found = 0;
+        for (int i = 0; i < case_count; i++) {
+            const char *m = vec_get(&cases[i], "message");
+            size_t len = strlen(required[k]);
+            found |= (m != NULL && strncmp(m, required[k], len) == 0 && m[len] == ' ');
+        }
+        CHECK(found, "no vector for message %s", required[k]);
+    }
+    for (size_t k = 0; k < sizeof errors / sizeof errors[0]; k++) {
+        int found = 0;
+        for (int i = 0; i < case_count; i++) {
+            const char *e = vec_get(&cases[i], "error");
+            found |= (e != NULL && strcmp(e, errors[k]) == 0);
+        }
+        CHECK(found, "no vector for error %s", errors[k]);
+    }
+}
+
+/* The device's own messages equal the vectors byte for byte. */
+static void test_device_builds_vector_frames(void)
+{
+    uint8_t in[NX_FRAME_MAX], want[NX_FRAME_MAX];
+    device_start();
+    int n = case_wire("hello", in, sizeof in);
+    int m = case_wire("device_info_reference_robot", want, sizeof want);
+    device_feed(in, (size_t)n);
+    CHECK(fake.tx_len == (uint32_t)m && memcmp(fake.tx, want, (size_t)m) == 0, "DEVICE_INFO differs from its vector");
+
+    fake.tx_len = 0;
+    n = case_wire("config_default", in, sizeof in);
+    m = case_wire("config_ack", want, sizeof want);
+    device_feed(in, (size_t)n);
+    CHECK(fake.tx_len == (uint32_t)m && memcmp(fake.tx, want, (size_t)m) == 0, "CONFIG_ACK differs from its vector");
+
+    fake.tx_len = 0;
+    dev.tx_seq = 9;
+    fake.now_us = 0xFFFFFFFFu;
+    n = case_wire("ping", in, sizeof in);
+    m = case_wire("pong", want, sizeof want);
+    device_feed(in, (size_t)n);
+    CHECK(fake.tx_len == (uint32_t)m && memcmp(fake.tx, want, (size_t)m) == 0, "PONG differs from its vector");
+
+    device_start();
+    fake.now_us = 1234000u;
+    dev.tx_seq = 2;
+    dev.rx_expected = 9;
+    n = case_wire("get_status", in, sizeof in);
+    m = case_wire("status_fresh", want, sizeof want);
+    device_feed(in, (size_t)n);
+    CHECK(fake.tx_len == (uint32_t)m && memcmp(fake.tx, want, (size_t)m) == 0, "STATUS differs from its vector");
+
+    device_start();
+    static const int16_t readings[7] = {3100, 400, 2500, 2499, 1, 32767, -32768};
+    memcpy(fake.sensors, readings, sizeof readings);
+    dev.streaming = true;
+    dev.sensor_mask = 0x7F;
+    dev.next_sample_us = 1000000u;
+    dev.tx_seq = 17;
+    nx_device_poll(&dev, 1000000u);
+    m = case_wire("sensors_all", want, sizeof want);
+    CHECK(fake.tx_len == (uint32_t)m && memcmp(fake.tx, want, (size_t)m) == 0, "SENSORS differs from its vector");
+
+    device_start();
+    dev.tx_seq = 20;
+    dev.rx_expected = 4;
+    uint8_t body[6];
+    nx_put_i16(body, 0);
+    nx_put_i16(body + 2, 0);
+    nx_put_i16(body + 4, 181);
+    uint16_t w = make_frame(in, NX_COMMAND, 4, body, 6);
+    device_feed(in, w);
+    m = case_wire("error_out_of_range", want, sizeof want);
+    CHECK(fake.tx_len == (uint32_t)m && memcmp(fake.tx, want, (size_t)m) == 0, "ERROR differs from its vector");
+}
+
+/* ---------------------------------------------------------------- decoder */
+
+static void test_decoder_round_trips_every_length_and_byte(void)
+{
+    uint8_t packet[NX_PACKET_MAX], wire[NX_FRAME_MAX], buf[NX_PACKET_MAX];
+    nx_decoder d;
+    nx_decoder_init(&d, buf, sizeof buf);
+    for (int iter = 0; iter < 20000; iter++) {
+        uint16_t body = (uint16_t)(iter % (NX_BODY_MAX + 1));
+        uint8_t *b = nx_packet_begin(packet, (uint8_t)rng(), (uint8_t)iter);
+        for (uint16_t i = 0; i < body; i++) {
+            /* many zeros and 0xFF so every COBS path is taken */
+            uint32_t r = rng() % 4;
+            b[i] = r == 0 ? 0 : r == 1 ? 0xFF : (uint8_t)rng();
+        }
+        uint16_t len = nx_packet_finish(packet, body);
+        uint16_t w = nx_cobs_encode(packet, len, wire);
+        CHECK(w <= len + 1u, "encoded length %u for a %u-byte packet", w, len);
+        CHECK(memchr(wire, 0, w) == NULL, "the encoding contains a zero");
+        wire[w++] = 0;
+        nx_dec_result x = NX_DEC_PENDING;
+        for (uint16_t i = 0; i < w; i++) {
+            x = nx_decoder_push(&d, wire[i]);
+        }
+        CHECK(x == NX_DEC_FRAME && nx_packet_verify(buf, d.len) == NX_DEC_PACKET && d.len == len &&
+              memcmp(buf, packet, len) == 0, "round trip of a %u-byte packet", len);
+    }
+}
+
+static void test_decoder_overflow_then_resync(void)
+{
+    uint8_t buf[NX_PACKET_MAX], wire[NX_FRAME_MAX];
+    nx_decoder d;
+    nx_decoder_init(&d, buf, sizeof buf);
+    for (int i = 0; i < 1000; i++) {
+        CHECK(nx_decoder_push(&d, (uint8_t)(1 + i % 255)) == NX_DEC_PENDING, "pending inside a long frame");
+    }
+    CHECK(nx_decoder_push(&d, 0) == NX_DEC_ERR_TOO_LONG, "a 1000-byte frame is too long");
+    CHECK(d.len == 0, "nothing kept of a too-long frame");
+    uint16_t w = make_frame(wire, NX_PING, 1, (const uint8_t *)"\x01\x02\x03\x04", 4);
+    nx_dec_result x = NX_DEC_PENDING;
+    for (uint16_t i = 0; i < w; i++) {
+        x = nx_decoder_push(&d, wire[i]);
+    }
+    CHECK(x == NX_DEC_FRAME && nx_packet_verify(buf, d.len) == NX_DEC_PACKET, "the next frame decodes");
+    CHECK(nx_decoder_push(&d, 0) == NX_DEC_PENDING, "an empty frame reports nothing");
+    /* exactly NX_PACKET_MAX bytes fit; one more does not */
+    uint8_t packet[NX_PACKET_MAX + 1];
+    memset(packet, 0x11, sizeof packet);
+    uint8_t enc[NX_FRAME_MAX + 2];
+    w = nx_cobs_encode(packet, NX_PACKET_MAX, enc);
+    x = NX_DEC_PENDING;
+    for (uint16_t i = 0; i < w; i++) nx_decoder_push(&d, enc[i]);
+    CHECK(nx_decoder_push(&d, 0) == NX_DEC_FRAME && d.len == NX_PACKET_MAX, "a 128-byte frame fits");
+    w = nx_cobs_encode(packet, NX_PACKET_MAX + 1, enc);
+    for (uint16_t i = 0; i < w; i++) nx_decoder_push(&d, enc[i]);
+    CHECK(nx_decoder_push(&d, 0) == NX_DEC_ERR_TOO_LONG, "a 129-byte frame is too long");
+}
+
+/* One million frames through noise: no corrupt frame accepted, resync within one frame. */
+static void test_million_corrupted_frames(void)
+{
+    uint8_t buf[NX_PACKET_MAX], packet[NX_PACKET_MAX], enc[NX_FRAME_MAX], wire[NX_FRAME_MAX + 32];
+    uint8_t previous[NX_PACKET_MAX];
+    uint16_t previous_len = 0;
+    nx_decoder d;
+    nx_decoder_init(&d, buf, sizeof buf);
+    uint32_t frames = 1000000, clean = 0, clean_accepted = 0, bad_accepted = 0, corrupted = 0,
+             missed = 0;
+    bool delimiter_kept = true;
+    rng_state = 12345;
+    for (uint32_t i = 0; i < frames; i++) {
+        uint8_t body[6];
+        uint8_t type = (i % 3 == 0) ? NX_PING : (i % 3 == 1) ? NX_COMMAND : NX_CONFIG;
+        uint16_t n = type == NX_PING ? 4 : 6;
+        nx_put_u32(body, i);
+        nx_put_u16(body + 4, (uint16_t)rng());
+        uint8_t *b = nx_packet_begin(packet, type, (uint8_t)i);
+        memcpy(b, body, n);
+        uint16_t len = nx_packet_finish(packet, n);
+        uint16_t w = nx_cobs_encode(packet, len, enc);
+        uint16_t k = rng() % w;
+        uint32_t kind = rng() % 100;
+        uint16_t out = 0;
+        bool keep_delimiter = true;
+        if (kind < 70) {
+            memcpy(wire, enc, w);
+            out = w;
+        } else if (kind < 80) { /* 1 to 3 flipped bits */
+            memcpy(wire, enc, w);
+            out = w;
+            int flips = 1 + (int)(rng() % 3);
+            for (int f = 0; f < flips; f++) {
+                wire[rng() % w] ^= (uint8_t)(1u << (rng() % 8));
+            }
+            if (memcmp(wire, enc, w) == 0) {
+                wire[k] ^= 0x01; /* two flips of one bit cancelled: flip one for sure */
+            }
+        } else if (kind < 85) { /* a byte lost */
+            memcpy(wire, enc, k);
+            memcpy(wire + k, enc + k + 1, (size_t)(w - k - 1));
+            out = (uint16_t)(w - 1);
+        } else if (kind < 90) { /* a byte duplicated */
+            memcpy(wire, enc, (size_t)k + 1);
+            memcpy(wire + k + 1, enc + k, (size_t)(w - k));
+            out = (uint16_t)(w + 1);
+        } else if (kind < 95) { /* a burst of 1..8 garbage bytes inserted */
+            uint16_t g = (uint16_t)(1 + rng() % 8);
+            memcpy(wire, enc, k);
+            for (uint16_t j = 0; j < g; j++) wire[k + j] = (uint8_t)rng();
+            memcpy(wire + k + g, enc + k, (size_t)(w - k));
+            out = (uint16_t)(w + g);
+        } else if (kind < 98) { /* truncated */
+            memcpy(wire, enc, k);
+            out = k;
+        } else { /* the delimiter lost: this frame runs into the next */
+            memcpy(wire, enc, w);
+            out = w;
+            keep_delimiter = false;
+        }
+        bool is_clean = kind < 70;
+        corrupted += !is_clean;
+        if (keep_delimiter) {
+            wire[out++] = 0;
+        }
+        bool accepted_this = false;
+        for (uint16_t j = 0; j < out; j++) {
+            nx_dec_result x = nx_decoder_push(&d, wire[j]);
+            uint8_t expected;
+            if (x == NX_DEC_FRAME && nx_packet_verify(buf, d.len) == NX_DEC_PACKET &&
+                nx_packet_check(buf, d.len, &expected) == NX_OK) {
+                if (d.len == len && memcmp(buf, packet, len) == 0 && is_clean) {
+                    accepted_this = true;
+                } else if (!(d.len == len && memcmp(buf, packet, len) == 0) &&
+                           !(d.len == previous_len && memcmp(buf, previous, previous_len) == 0)) {
+                    /* neither this frame intact after noise, nor the previous one whose
+                     * delimiter came late: a corrupt frame got through */
+                    bad_accepted++;
+                }
+            }
+        }
+        if (is_clean && delimiter_kept) {
+            clean++;
+            clean_accepted += accepted_this;
+            missed += !accepted_this;
+        }
+        delimiter_kept = keep_delimiter;
+        memcpy(previous, packet, len);
+        previous_len = len;
+    }
+    CHECK(corrupted > 250000, "only %u frames corrupted", (unsigned)corrupted);
+    CHECK(bad_accepted == 0, "%u corrupt frames accepted", (unsigned)bad_accepted);
+    CHECK(missed == 0 && clean_accepted == clean,
+          "%u clean frames after an intact delimiter were lost (no resync within one frame)", (unsigned)missed);
+}
+
+/* Through the device: every lost frame shows up in dropped_frames by sequence gap. */
+static void test_every_drop_counted(void)
+{
+    device_start();
+    uint8_t packet[NX_PACKET_MAX], enc[NX_FRAME_MAX];
+    uint32_t frames = 200000, pongs = 0, lost = 0;
+    rng_state = 777;
+    for (uint32_t i = 0; i < frames; i++) {
+        uint8_t *b = nx_packet_begin(packet, NX_PING, (uint8_t)i);
+        nx_put_u32(b, i);
+        uint16_t len = nx_packet_finish(packet, 4);
+        uint16_t w = nx_cobs_encode(packet, len, enc);
+        bool last = (i == frames - 1);
+        uint32_t kind = last ? 0 : rng() % 10;
+        if (kind == 1) {
+            enc[rng() % w] ^= (uint8_t)(1u << (rng() % 8));
+        } else if (kind == 2) {
+            w = (uint16_t)(1u + rng() % (w - 1u)); /* truncated, at least one byte left */
+        }
+        lost += (kind == 1 || kind == 2);
+        fake.tx_len = 0;
+        device_feed(enc, w);
+        device_feed((const uint8_t *)"", 1);
+        static uint8_t got[4][NX_PACKET_MAX];
+        uint16_t lens[4];
+        int n = device_frames(got, lens, 4);
+        for (int j = 0; j < n; j++) {
+            pongs += (got[j][1] == NX_PONG && nx_get_u32(got[j] + 3) == i);
+        }
+    }
+    CHECK(lost > 30000, "too few frames lost to test anything: %u", (unsigned)lost);
+    CHECK(pongs + lost == frames, "pongs %u + lost %u != %u", (unsigned)pongs, (unsigned)lost, (unsigned)frames);
+    CHECK(dev.counters.dropped_frames == lost, "dropped_frames %u, lost %u",
+          (unsigned)dev.counters.dropped_frames, (unsigned)lost);
+    CHECK(dev.counters.crc_errors + dev.counters.malformed_frames >= lost,
+          "crc_errors %u + malformed %u do not account for %u losses", (unsigned)dev.counters.crc_errors,
+          (unsigned)dev.counters.malformed_frames, (unsigned)lost);
+    CHECK(dev.counters.rejected_frames == 0, "rejected %u", (unsigned)dev.counters.rejected_frames);
+}
+
+/* ---------------------------------------------------------------- scenarios (virtual clock) */
+
+static int collect_sensors(uint32_t *stamps, uint8_t *seqs, int max)
+{
+    static uint8_t got[2048][NX_PACKET_MAX];
+    static uint16_t lens[2048];
+    int n = device_frames(got, lens, 2048), k = 0;
+    for (int i = 0; i < n && k < max; i++) {
+        if (got[i][1] == NX_SENSORS) {
+            stamps[k] = nx_get_u32(got[i] + 3);
+            seqs[k++] = got[i][2];
+        }
+    }
+    return k;
+}
+
+static void test_sampling_period_is_exact(void)
+{
+    static uint32_t stamps[2048];
+    static uint8_t seqs[2048];
+    device_start();
+    device_send(NX_HELLO, NULL, 0);
+    send_config(5, 100, 0x7F);
+    fake.tx_len = 0;
+    run_until(10000000u, 100); /* 10 s in 100 µs steps */
+    int n = collect_sensors(stamps, seqs, 2048);
+    CHECK(n == 2000, "%d samples in 10 s at 5 ms, expected 2000", n);
+    for (int i = 0; i < n; i++) {
+        CHECK(stamps[i] == 5000u * (uint32_t)(i + 1), "sample %d at %u µs, expected %u", i, stamps[i], 5000u * (i + 1));
+        if (i > 0) {
+            CHECK((uint8_t)(seqs[i] - seqs[i - 1]) == 1, "sequence gap at sample %d", i);
+        }
+    }
+    CHECK(dev.counters.loop_overruns == 0, "overruns %u", (unsigned)dev.counters.loop_overruns);
+
+    /* polling at 300 µs (not a divisor of the period): each sample within one poll of its due
+     * time, and the schedule does not drift */
+    device_start();
+    send_config(7, 100, 0x01);
+    fake.tx_len = 0;
+    run_until(7000000u, 300);
+    n = collect_sensors(stamps, seqs, 2048);
+    CHECK(n == 999 || n == 1000, "%d samples in 7 s at 7 ms", n);
+    for (int i = 0; i < n; i++) {
+        uint32_t due = 7000u * (uint32_t)(i + 1);
+        CHECK(stamps[i] >= due && stamps[i] < due + 300u, "sample %d at %u, due %u", i, stamps[i], due);
+    }
+}
+
+static void test_overruns_counted(void)
+{
+    device_start();
+    send_config(5, 100, 0x01);
+    fake.now_us = 5000;
+    nx_device_poll(&dev, 5000);
+    fake.now_us = 23000;
+    nx_device_poll(&dev, 23000);
+    CHECK(dev.counters.loop_overruns == 2, "overruns %u, expected 2", (unsigned)dev.counters.loop_overruns);
+    CHECK(dev.next_sample_us == 25000u, "next sample due at %u, expected 25000", (unsigned)dev.next_sample_us);
+}
+
+static void test_failsafe_timing(void)
+{
+    static const uint16_t timeouts[] = {10, 100, 250};
+    for (size_t k = 0; k < 3; k++) {
+        device_start();
+        send_config(10, timeouts[k], 0);
+        fake.now_us = 1000000;
+        send_command(500, -500, 30);
+        CHECK(fake.actuators[0] == 500 && fake.actuators[1] == -500 && fake.actuators[2] == 30, "command applied");
+        CHECK(dev.failsafe == NX_FAILSAFE_ACTIVE, "active after a command");
+        uint64_t stopped_at = 0;
+        while (fake.now_us < 2000000) {
+            fake.now_us += 100;
+            nx_device_poll(&dev, (uint32_t)fake.now_us);
+            if (stopped_at == 0 && fake.actuators[0] == 0) {
+                stopped_at = fake.now_us;
+            }
+        }
+        uint64_t took = stopped_at - 1000000;
+        CHECK(took == timeouts[k] * 1000u, "timeout %u ms: motors stopped after %llu µs", timeouts[k],
+              (unsigned long long)took);
+        CHECK(fake.actuators[1] == 0 && fake.actuators[2] == 90, "every actuator at its safe value");
+        CHECK(dev.failsafe == NX_FAILSAFE_TIMEOUT && dev.counters.failsafe_trips == 1, "state timeout, one trip");
+    }
+}
+
+static void test_ping_keeps_alive_and_rejected_command_does_not(void)
+{
+    device_start();
+    send_command(300, 300, 90);
+    for (int i = 0; i < 20; i++) { /* a heartbeat every 50 ms for 1 s */
+        run_until(fake.now_us + 50000, 100);
+        device_send(NX_PING, (const uint8_t *)"\0\0\0\0", 4);
+    }
+    CHECK(fake.actuators[0] == 300 && dev.failsafe == NX_FAILSAFE_ACTIVE, "pings keep the command alive");
+    uint64_t last = fake.now_us;
+    run_until(last + 50000, 100);
+    send_command(2000, 0, 90); /* out of range: rejected, refreshes nothing */
+    CHECK(fake.actuators[0] == 300, "a rejected command changes nothing");
+    run_until(last + 99900, 100);
+    CHECK(dev.failsafe == NX_FAILSAFE_ACTIVE, "still active just before the deadline");
+    run_until(last + 100000, 100);
+    CHECK(dev.failsafe == NX_FAILSAFE_TIMEOUT && fake.actuators[0] == 0, "stopped at the deadline");
+    device_send(NX_PING, (const uint8_t *)"\0\0\0\0", 4);
+    CHECK(dev.failsafe == NX_FAILSAFE_TIMEOUT && fake.actuators[0] == 0, "a ping does not leave the safe state");
+    send_command(-700, 700, 45);
+    CHECK(dev.failsafe == NX_FAILSAFE_ACTIVE && fake.actuators[0] == -700 && fake.actuators[2] == 45,
+          "a valid command recovers");
+}
+
+static void test_stop_and_hello(void)
+{
+    device_start();
+    send_config(10, 100, 0x7F);
+    send_command(100, 100, 10);
+    fake.tx_len = 0;
+    device_send(NX_STOP, NULL, 0);
+    static uint8_t got[4][NX_PACKET_MAX];
+    uint16_t lens[4];
+    int n = device_frames(got, lens, 4);
+    CHECK(n == 1 && got[0][1] == NX_STATUS && got[0][3] == NX_FAILSAFE_STOPPED, "STOP answered with STATUS stopped");
+    CHECK(fake.actuators[0] == 0 && fake.actuators[2] == 90, "STOP makes every actuator safe");
+    send_command(100, 100, 10);
+    CHECK(dev.failsafe == NX_FAILSAFE_ACTIVE, "a command after STOP is applied");
+    device_send(NX_HELLO, NULL, 0);
+    CHECK(dev.failsafe == NX_FAILSAFE_IDLE && !dev.streaming && fake.actuators[0] == 0, "HELLO: idle, safe, silent");
+    CHECK(dev.period_ms == 10 && dev.failsafe_ms == 100 && dev.sensor_mask == 0x7F, "HELLO restores defaults");
+    send_config(10, 100, 0);
+    CHECK(!dev.streaming, "mask 0 does not stream");
+    fake.tx_len = 0;
+    run_until(fake.now_us + 100000, 1000);
+    CHECK(fake.tx_len == 0, "nothing sent while not streaming");
+}
+
+static void test_status_counters(void)
+{
+    device_start();
+    uint8_t wire[NX_FRAME_MAX * 4];
+    fake.rx_overflows = 5;
+    uint16_t w = make_frame(wire, NX_PING, 0, (const uint8_t *)"abcd", 4);
+    wire[2] ^= 0x40;
+    device_feed(wire, w);                                   /* crc error */
+    device_feed((const uint8_t *)"\x05\x01\x00", 3);        /* cobs error */
+    device_feed((const uint8_t *)"\x02\x01\x00", 3);        /* too short */
+    memset(wire, 0x22, 300);
+    wire[300] = 0;
+    device_feed(wire, 301);                                 /* too long */
+    w = make_frame(wire, 0x42, 0, NULL, 0);                 /* unknown type: rejected */
+    device_feed(wire, w);
+    w = make_frame(wire, NX_GET_STATUS, 4, NULL, 0);        /* seq 1..3 missing: 3 dropped */
+    fake.tx_len = 0;
+    fake.now_us = 42000;
+    device_feed(wire, w);
+    static uint8_t got[4][NX_PACKET_MAX];
+    uint16_t lens[4];
+    int n = device_frames(got, lens, 4);
+    CHECK(n == 1 && got[0][1] == NX_STATUS, "GET_STATUS answered");
+    char text[512];
+    vec_format_message(got[0], lens[0], text, sizeof text);
+    const char *want = "STATUS seq=1 failsafe=0 reset_cause=0 uptime_ms=42 crc_errors=1 malformed_frames=3 "
+                       "rejected_frames=1 dropped_frames=3 rx_overflows=5 failsafe_trips=0 loop_overruns=0";
+    CHECK(strcmp(text, want) == 0, "status\n    got  %s\n    want %s", text, want);
+}
+
+static void test_step_kicks_watchdog_and_reads_uart(void)
+{
+    device_start();
+    uint8_t wire[NX_FRAME_MAX];
+    uint16_t w = make_frame(wire, NX_PING, 0, (const uint8_t *)"\x01\x00\x00\x00", 4);
+    fake.rx = wire;
+    fake.rx_len = w;
+    nx_device_step(&dev);
+    CHECK(fake.watchdog_kicks == 1, "the watchdog is kicked every step");
+    CHECK(fake.rx_len == 0 && fake.tx_len > 0, "every received byte is handled in one step");
+}
+
+/* Every kept fuzz crash still runs cleanly (under the sanitizers). */
+static const char *regression_dir;
+static void test_fuzz_regressions(void)
+{
+    DIR *dir = opendir(regression_dir);
+    CHECK(dir != NULL, "cannot open %s", regression_dir);
+    if (dir == NULL) {
+        return;
+    }
+    struct dirent *e;
+    int files = 0;
+    while ((e = readdir(dir)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", regression_dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        if (f == NULL) {
+            continue;
+        }
+        static uint8_t data[1 << 16];
+        size_t n = fread(data, 1, sizeof data, f);
+        fclose(f);
+        device_start();
+        device_feed(data, n);
+        files++;
+    }
+    closedir(dir);
+    CHECK(files >= 1, "no regression inputs in %s", regression_dir);
+}
+
+static int write_corpus(const char *dir)
+{
+    for (int i = 0; i < case_count; i++) {
+        const char *w = vec_get(&cases[i], "wire");
+        uint8_t data[1024];
+        int n = w ? vec_hex(w, data, sizeof data) : -1;
+        if (n <= 0) {
+            continue;
+        }
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, cases[i].name);
+        FILE *f = fopen(path, "wb");
+        if (f == NULL || fwrite(data, 1, (size_t)n, f) != (size_t)n) {
+            fprintf(stderr, "cannot write %s\n", path);
+            return 1;
+        }
+        fclose(f);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[1], "--write-corpus") == 0) {
+        case_count = vec_load(argv[2], cases, VEC_MAX_CASES);
+        return case_count < 0 ? 1 : write_corpus(argv[3]);
+    }
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s VECTORS_FILE [FUZZ_REGRESSION_DIR]\n", argv[0]);
+        return 2;
+    }
+    case_count = vec_load(argv[1], cases, VEC_MAX_CASES);
+    if (case_count < 0) {
+        return 1;
+    }
+    for (int i = 0; i < case_count; i++) {
+        char name[300];
+        snprintf(name, sizeof name, "vector %s", cases[i].name);
+        current = &cases[i];
+        t_run(name, run_vector_case);
+    }
+    t_run("vectors cover every message and error", test_vectors_cover_every_message);
+    t_run("device builds the vector frames", test_device_builds_vector_frames);
+    t_run("decoder round trips every length and byte", test_decoder_round_trips_every_length_and_byte);
+    t_run("decoder overflow then resync", test_decoder_overflow_then_resync);
+    t_run("one million corrupted frames", test_million_corrupted_frames);
+    t_run("every drop counted", test_every_drop_counted);
+    t_run("sampling period is exact", test_sampling_period_is_exact);
+    t_run("overruns counted", test_overruns_counted);
+    t_run("failsafe timing", test_failsafe_timing);
+    t_run("ping keeps alive, rejected command does not", test_ping_keeps_alive_and_rejected_command_does_not);
+    t_run("stop and hello", test_stop_and_hello);
+    t_run("status counters", test_status_counters);
+    t_run("step kicks the watchdog and reads the uart", test_step_kicks_watchdog_and_reads_uart);
+    if (argc >= 3) {
+        regression_dir = argv[2];
+        t_run("fuzz regressions", test_fuzz_regressions);
+    }
+    return t_summary("host unit and scenario tests");
+}

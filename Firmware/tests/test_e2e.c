@@ -1,0 +1,438 @@
+/* End-to-end tests through real pseudo-terminals: the host port executable (virtual clock and
+ * real time), and the real AVR build running under the simavr harness.
+ * Usage: nx-e2e host FIRMWARE_EXECUTABLE
+ *        nx-e2e avr HARNESS FIRMWARE.elf */
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "link.h"
+#include "nx_proto.h"
+#include "nx_robot.h"
+
+static link_t link_;
+static link_t *L = &link_;
+static uint8_t pkt[NX_PACKET_MAX];
+
+static void config(uint16_t period, uint16_t timeout, uint16_t mask)
+{
+    uint8_t b[6];
+    nx_put_u16(b, period);
+    nx_put_u16(b + 2, timeout);
+    nx_put_u16(b + 4, mask);
+    link_send(L, NX_CONFIG, b, 6);
+    int n = link_recv(L, NX_CONFIG_ACK, pkt, 3000);
+    CHECK(n == 11 && memcmp(pkt + 3, b, 6) == 0, "CONFIG_ACK with the values sent");
+}
+
+static void command(int16_t left, int16_t right, int16_t servo)
+{
+    uint8_t b[6];
+    nx_put_i16(b, left);
+    nx_put_i16(b + 2, right);
+    nx_put_i16(b + 4, servo);
+    link_send(L, NX_COMMAND, b, 6);
+}
+
+/* PING and wait for its PONG: everything sent before has been handled. Returns the device
+ * timestamp of the PONG, µs. */
+static uint32_t barrier(void)
+{
+    static uint32_t token = 1000;
+    uint8_t b[4];
+    nx_put_u32(b, ++token);
+    link_send(L, NX_PING, b, 4);
+    for (int tries = 0; tries < 20; tries++) {
+        int n = link_recv(L, NX_PONG, pkt, 3000);
+        CHECK(n == 13, "PONG received");
+        if (n != 13) {
+            return 0;
+        }
+        if (nx_get_u32(pkt + 3) == token) {
+            return nx_get_u32(pkt + 7);
+        }
+    }
+    return 0;
+}
+
+/* A PING whose CRC is wrong in one bit. */
+static void send_bad_crc(void)
+{
+    uint8_t packet[NX_PACKET_MAX], wire[NX_FRAME_MAX];
+    uint8_t *b = nx_packet_begin(packet, NX_PING, 200);
+    nx_put_u32(b, 0x01020304u);
+    uint16_t len = nx_packet_finish(packet, 4);
+    packet[len - 1] ^= 0x01;
+    uint16_t w = nx_cobs_encode(packet, len, wire);
+    wire[w++] = 0;
+    link_write(L, wire, w);
+}
+
+static void get_status(uint8_t *failsafe, uint32_t *trips, uint32_t *crc_errors, uint32_t *rejected)
+{
+    link_send(L, NX_GET_STATUS, NULL, 0);
+    int n = link_recv(L, NX_STATUS, pkt, 3000);
+    CHECK(n == 39, "STATUS received");
+    const uint8_t *b = pkt + 3;
+    *failsafe = b[0];
+    *crc_errors = nx_get_u32(b + 6);
+    *rejected = nx_get_u32(b + 14);
+    *trips = nx_get_u32(b + 26);
+}
+
+static void hello(const char *board)
+{
+    int n = -1;
+    for (int tries = 0; tries < 12 && n < 0; tries++) { /* retry every 250 ms, as a host does */
+        link_send(L, NX_HELLO, NULL, 0);
+        n = link_recv(L, NX_DEVICE_INFO, pkt, 250);
+    }
+    CHECK(n > 0, "DEVICE_INFO answers HELLO");
+    if (n <= 0) {
+        return;
+    }
+    const uint8_t *b = pkt + 3;
+    CHECK(b[0] == NX_FIRMWARE_MAJOR && b[19] == NX_SENSOR_COUNT && b[20] == NX_ACTUATOR_COUNT,
+          "versions and channel counts");
+    CHECK(b[21] == strlen(board) && memcmp(b + 22, board, b[21]) == 0, "board name %s", board);
+    const uint8_t *d = b + 22 + b[21];
+    for (int i = 0; i < NX_SENSOR_COUNT + NX_ACTUATOR_COUNT; i++, d += NX_DESCRIPTOR_SIZE) {
+        const nx_channel *c = i < NX_SENSOR_COUNT ? &nx_sensor_channels[i] : &nx_actuator_channels[i - NX_SENSOR_COUNT];
+        CHECK(d[0] == c->kind && d[1] == c->unit && nx_get_i16(d + 2) == c->min && nx_get_i16(d + 4) == c->max &&
+              nx_get_i16(d + 6) == c->safe, "descriptor %d", i);
+    }
+}
+
+/* ------------------------------------------------------------------ host port */
+
+static const char *host_exe;
+
+static bool start_host(bool virtual_clock)
+{
+    char *argv[] = {(char *)host_exe, virtual_clock ? "--virtual-clock" : "--id",
+                    virtual_clock ? NULL : "0102030405060708", NULL};
+    bool ok = link_start(L, argv);
+    CHECK(ok, "%s starts and prints its pty", host_exe);
+    return ok;
+}
+
+static bool expect_line(const char *prefix, int timeout_ms)
+{
+    char line[256];
+    bool ok = link_line(L, prefix, line, sizeof line, timeout_ms, NULL, NULL);
+    CHECK(ok, "no line \"%s\"", prefix);
+    return ok;
+}
+
+static void collect(const char *line, void *context)
+{
+    char *seen = context;
+    if (strlen(seen) + strlen(line) + 2 < 8192) {
+        strcat(seen, line);
+        strcat(seen, "\n");
+    }
+}
+
+/* Waits for `until` and returns every line before it (in a static buffer). */
+static const char *lines_until(const char *until)
+{
+    static char seen[8192];
+    seen[0] = '\0';
+    char line[256];
+    bool ok = link_line(L, until, line, sizeof line, 5000, collect, seen);
+    CHECK(ok, "no line \"%s\"", until);
+    return seen;
+}
+
+static void test_host_virtual_clock(void)
+{
+    if (!start_host(true)) {
+        return;
+    }
+    const char *boot = lines_until("failsafe idle");
+    CHECK(strstr(boot, "actuator 0 0\n") && strstr(boot, "actuator 1 0\n") && strstr(boot, "actuator 2 90\n"),
+          "every actuator reported at its safe value at start");
+    hello("neuraxon-host");
+
+    /* the stream follows the injected sensors, exactly on the period */
+    static const int16_t values[7] = {3100, 400, 2500, 1200, 1, -5, 32000};
+    for (int i = 0; i < 7; i++) {
+        link_say(L, "sensor %d %d", i, values[i]);
+    }
+    config(5, 100, 0x7F);
+    uint32_t t0 = barrier();
+    link_say(L, "advance 50000");
+    expect_line("time ", 5000);
+    for (int k = 1; k <= 10; k++) {
+        int n = link_recv(L, NX_SENSORS, pkt, 3000);
+        CHECK(n == 25, "SENSORS %d", k);
+        if (n != 25) {
+            break;
+        }
+        CHECK(nx_get_u32(pkt + 3) == t0 + 5000u * (uint32_t)k, "sample %d at %u, expected %u", k,
+              nx_get_u32(pkt + 3), t0 + 5000u * k);
+        for (int i = 0; i < 7; i++) {
+            CHECK(nx_get_i16(pkt + 9 + 2 * i) == values[i], "reading %d", i);
+        }
+    }
+    config(5, 100, 0); /* quiet, for the failsafe part */
+
+    /* commands reach the actuator lines; the failsafe fires exactly at the timeout */
+    command(400, -400, 120);
+    uint32_t tc = barrier();
+    const char *seen = lines_until("failsafe active");
+    CHECK(strstr(seen, "actuator 0 400\n") && strstr(seen, "actuator 1 -400\n") && strstr(seen, "actuator 2 120\n"),
+          "command applied:\n%s", seen);
+    link_say(L, "advance 99900");
+    seen = lines_until("time ");
+    CHECK(strstr(seen, "actuator 0 0") == NULL && strstr(seen, "failsafe") == NULL, "nothing before the deadline");
+    link_say(L, "advance 100");
+    char line[64];
+    CHECK(link_line(L, "time ", line, sizeof line, 5000, NULL, NULL), "time line");
+    CHECK(strtoul(line + 5, NULL, 10) == tc + 100000u, "deadline at %u + 100000: %s", tc, line);
+    uint8_t failsafe;
+    uint32_t trips, crc, rejected;
+    get_status(&failsafe, &trips, &crc, &rejected);
+    CHECK(failsafe == NX_FAILSAFE_TIMEOUT && trips == 1, "STATUS: timeout, one trip");
+
+    /* recovery */
+    command(-1000, 1000, 0);
+    barrier();
+    seen = lines_until("failsafe active");
+    CHECK(strstr(seen, "actuator 0 -1000\n") != NULL, "recovered:\n%s", seen);
+
+    /* bad input: a corrupt frame is counted, an out-of-range setpoint answered with ERROR */
+    send_bad_crc();
+    command(0, 0, 181);
+    int n = link_recv(L, NX_ERROR, pkt, 3000);
+    CHECK(n == 9 && pkt[3] == NX_ERR_OUT_OF_RANGE && pkt[6] == 2, "ERROR out_of_range for the servo");
+    get_status(&failsafe, &trips, &crc, &rejected);
+    CHECK(crc == 1 && rejected == 1, "crc_errors %u, rejected %u", crc, rejected);
+
+    /* a bad stdin line is explained on stderr and the link carries on */
+    link_say(L, "sensor 12 5");
+    link_say(L, "advance 1");
+    expect_line("time ", 5000);
+    CHECK(link_stop(L) == 0, "exits 0 on quit");
+}
+
+static void test_host_real_time(void)
+{
+    if (!start_host(false)) {
+        return;
+    }
+    hello("neuraxon-host");
+    config(10, 100, 0x03);
+    uint32_t first = 0, last = 0;
+    int frames = 0;
+    for (; frames < 30; frames++) {
+        int n = link_recv(L, NX_SENSORS, pkt, 2000);
+        CHECK(n == 15, "SENSORS frame %d", frames);
+        if (n != 15) {
+            break;
+        }
+        last = nx_get_u32(pkt + 3);
+        if (frames == 0) {
+            first = last;
+        }
+    }
+    double mean = frames > 1 ? (double)(last - first) / (frames - 1) : 0;
+    CHECK(mean > 9000 && mean < 11000, "mean period %.0f µs at 10 ms", mean);
+    command(100, 100, 90);
+    lines_until("failsafe active");
+    char line[64];
+    CHECK(link_line(L, "failsafe timeout", line, sizeof line, 3000, NULL, NULL), "the failsafe stops a silent host");
+    link_stop(L);
+}
+
+/* ------------------------------------------------------------------ the AVR build */
+
+static const char *harness, *elf;
+
+typedef struct {
+    unsigned long long last_delimiter;
+} avr_ctx;
+
+static void note_delimiter(const char *line, void *context)
+{
+    avr_ctx *c = context;
+    if (strncmp(line, "rx_delimiter t=", 15) == 0) {
+        c->last_delimiter = strtoull(line + 15, NULL, 10);
+    }
+}
+
+/* Waits for "<what>" (e.g. "pwm D6 128") and returns its emulated time, µs. */
+static unsigned long long avr_event(const char *what, avr_ctx *c)
+{
+    char line[256];
+    bool ok = link_line(L, what, line, sizeof line, 5000, note_delimiter, c);
+    CHECK(ok, "no event \"%s\"", what);
+    const char *t = ok ? strstr(line, " t=") : NULL;
+    return t ? strtoull(t + 3, NULL, 10) : 0;
+}
+
+/* Reading `index` of the next SENSORS frame (index counts the channels in the frame). */
+static int16_t sensors_reading(int index)
+{
+    int n = link_recv(L, NX_SENSORS, pkt, 3000);
+    CHECK(n >= 11 + 2 * index, "a SENSORS frame with reading %d", index);
+    return n >= 11 + 2 * index ? nx_get_i16(pkt + 9 + 2 * index) : -32768;
+}
+
+static void test_avr_end_to_end(void)
+{
+    char *argv[] = {(char *)harness, (char *)elf, NULL};
+    if (!link_start(L, argv)) {
+        CHECK(0, "the harness starts");
+        return;
+    }
+    avr_ctx c = {0};
+    link_say(L, "adc 0 3100");
+    link_say(L, "adc 1 400");
+    link_say(L, "pin D10 1"); /* bumper released (pulled up) */
+    hello("neuraxon-uno");
+    uint8_t failsafe;
+    uint32_t trips, crc, rejected;
+    get_status(&failsafe, &trips, &crc, &rejected);
+    CHECK(failsafe == NX_FAILSAFE_IDLE && trips == 0, "idle after HELLO");
+
+    /* the stream follows injected voltages and inputs */
+    config(10, 100, 0x7F);
+    int16_t r0 = sensors_reading(0);
+    CHECK(r0 >= 3090 && r0 <= 3110, "range_left %d mV for 3100 injected", r0);
+    uint32_t t1 = nx_get_u32(pkt + 3);
+    int16_t r1 = sensors_reading(1);
+    CHECK(r1 >= 390 && r1 <= 410, "range_right %d mV for 400 injected", r1);
+    uint32_t t2 = nx_get_u32(pkt + 3);
+    CHECK(t2 - t1 >= 9000 && t2 - t1 <= 11000, "samples %u µs apart at 10 ms", t2 - t1);
+    link_say(L, "adc 0 1500");
+    link_say(L, "pin D10 0");
+    bool followed = false;
+    for (int i = 0; i < 50 && !followed; i++) {
+        int16_t v = sensors_reading(0);
+        followed = v >= 1490 && v <= 1510 && nx_get_i16(pkt + 9 + 2 * NX_BUMPER) == 1;
+    }
+    CHECK(followed, "range_left follows 1500 mV and the bumper reads pressed");
+
+    /* commands move PWM duty and direction pins */
+    config(10, 100, 0x20); /* wheel_left only */
+    link_drain(L);
+    command(500, -250, 180);
+    avr_event("pwm D6 128", &c);
+    avr_event("pwm D5 64", &c);
+    avr_event("pwm D9 4000", &c);
+    link_drain(L);
+    int16_t w0 = sensors_reading(0), w1 = w0;
+    link_say(L, "pulses D2 10");
+    for (int i = 0; i < 20; i++) { /* 200 ms: the 10 pulses take 2 ms */
+        w1 = sensors_reading(0);
+        command(500, -250, 180);
+    }
+    CHECK(w1 - w0 == 10, "wheel_left counted %d of 10 pulses going forward", w1 - w0);
+    config(10, 100, 0);
+    barrier();
+
+    /* the failsafe stops the motors within the timeout after the host goes quiet */
+    link_drain(L);
+    c.last_delimiter = 0;
+    command(500, -250, 180);
+    unsigned long long stop = avr_event("pwm D6 0", &c);
+    unsigned long long quiet = c.last_delimiter;
+    CHECK(quiet > 0, "the last command's delimiter was seen");
+    printf("  info: AVR failsafe (100 ms): motors stopped %llu µs after the last command\n", stop - quiet);
+    CHECK(stop >= quiet + 100000ull && stop <= quiet + 102500ull,
+          "motors stopped %llu µs after the last command (timeout 100 ms, bound 102.5 ms)", stop - quiet);
+    avr_event("pwm D9 3000", &c); /* the servo back to 90 degrees */
+    get_status(&failsafe, &trips, &crc, &rejected);
+    CHECK(failsafe == NX_FAILSAFE_TIMEOUT && trips == 1, "STATUS says timeout, one trip");
+
+    /* recovery, then STOP */
+    command(-1000, 1000, 0);
+    avr_event("pwm D6 255", &c);
+    avr_event("pwm D9 2000", &c);
+    link_send(L, NX_STOP, NULL, 0);
+    int n = link_recv(L, NX_STATUS, pkt, 3000);
+    CHECK(n == 39 && pkt[3] == NX_FAILSAFE_STOPPED, "STOP answered with STATUS stopped");
+    avr_event("pwm D6 0", &c);
+
+    /* bad input on the real build */
+    send_bad_crc();
+    command(0, 1001, 90);
+    n = link_recv(L, NX_ERROR, pkt, 3000);
+    CHECK(n == 9 && pkt[3] == NX_ERR_OUT_OF_RANGE && pkt[6] == 1, "ERROR out_of_range for motor_right");
+    get_status(&failsafe, &trips, &crc, &rejected);
+    CHECK(crc == 1 && rejected == 1, "crc_errors %u, rejected %u", crc, rejected);
+    link_stop(L);
+}
+
+/* The failsafe with its longest timeout, on the emulated board. */
+static void test_avr_failsafe_250(void)
+{
+    char *argv[] = {(char *)harness, (char *)elf, NULL};
+    if (!link_start(L, argv)) {
+        CHECK(0, "the harness starts");
+        return;
+    }
+    avr_ctx c = {0};
+    hello("neuraxon-uno");
+    config(20, 250, 0);
+    link_drain(L);
+    command(1000, 1000, 90);
+    unsigned long long stop = avr_event("pwm D5 0", &c);
+    printf("  info: AVR failsafe (250 ms): motors stopped %llu µs after the last command\n", stop - c.last_delimiter);
+    CHECK(stop >= c.last_delimiter + 250000ull && stop <= c.last_delimiter + 252500ull,
+          "stopped %llu µs after the last command (timeout 250 ms)", stop - c.last_delimiter);
+    link_stop(L);
+}
+
+/* A hung board: the watchdog resets it, the motors stop, and STATUS says why. */
+static void test_avr_watchdog_resets_a_hung_board(void)
+{
+    char *argv[] = {(char *)harness, (char *)elf, NULL};
+    if (!link_start(L, argv)) {
+        CHECK(0, "the harness starts");
+        return;
+    }
+    avr_ctx c = {0};
+    hello("neuraxon-uno");
+    config(10, 250, 0);
+    command(800, 800, 90);
+    avr_event("pwm D6 204", &c);
+    link_say(L, "hang");
+    unsigned long long hung = avr_event("hang t=", &c);
+    unsigned long long stopped = avr_event("pwm D6 0", &c);
+    printf("  info: AVR watchdog: motors stopped %llu µs after the hang\n", stopped - hung);
+    CHECK(stopped > hung && stopped - hung <= 250000ull,
+          "motors stopped %llu µs after the hang (watchdog 120 ms nominal)", stopped - hung);
+    hello("neuraxon-uno");
+    uint8_t failsafe;
+    uint32_t trips, crc, rejected;
+    link_send(L, NX_GET_STATUS, NULL, 0);
+    int n = link_recv(L, NX_STATUS, pkt, 3000);
+    CHECK(n == 39 && pkt[4] == NX_RESET_WATCHDOG, "STATUS reset_cause %d, expected 3 (watchdog)", n == 39 ? pkt[4] : -1);
+    get_status(&failsafe, &trips, &crc, &rejected);
+    CHECK(failsafe == NX_FAILSAFE_IDLE, "idle after the reset");
+    link_stop(L);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "host") == 0) {
+        host_exe = argv[2];
+        t_run("host port, virtual clock", test_host_virtual_clock);
+        t_run("host port, real time", test_host_real_time);
+        return t_summary("end-to-end tests (host port)");
+    }
+    if (argc == 4 && strcmp(argv[1], "avr") == 0) {
+        harness = argv[2];
+        elf = argv[3];
+        t_run("AVR build end to end", test_avr_end_to_end);
+        t_run("AVR build failsafe at 250 ms", test_avr_failsafe_250);
+        t_run("AVR build watchdog resets a hung board", test_avr_watchdog_resets_a_hung_board);
+        return t_summary("end-to-end tests (emulated AVR)");
+    }
+    fprintf(stderr, "usage: %s host FIRMWARE_EXECUTABLE | avr HARNESS FIRMWARE.elf\n", argv[0]);
+    return 2;
+}

@@ -1,0 +1,86 @@
+// swift-tools-version:6.0
+//
+// Neuraxon for robots: a trinary, continuous-time neural network in Swift that drives a
+// serial-attached robot through a small C firmware.
+//
+// Targets follow the layers of Docs/ARCHITECTURE.md; dependencies point down only:
+//
+//   neuraxon (command line)
+//     └─ NeuraxonEmbodiment ── NeuraxonSimulation
+//          ├─ NeuraxonTransport ── NeuraxonProtocol, CNeuraxonSerial, CUdev
+//          └─ Neuraxon (the model)
+import PackageDescription
+
+let package = Package(
+    name: "Neuraxon",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Neuraxon", targets: ["Neuraxon"]),
+        .library(name: "NeuraxonProtocol", targets: ["NeuraxonProtocol"]),
+        .library(name: "NeuraxonTransport", targets: ["NeuraxonTransport"]),
+        .library(name: "NeuraxonSimulation", targets: ["NeuraxonSimulation"]),
+        .library(name: "NeuraxonEmbodiment", targets: ["NeuraxonEmbodiment"]),
+        .executable(name: "neuraxon", targets: ["neuraxon"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // Model layer: the network, its parameters, its RNG and its file format.
+        .target(name: "Neuraxon"),
+
+        // Protocol layer: frame codec and message types, pure functions over bytes.
+        .target(name: "NeuraxonProtocol"),
+
+        // Transport layer: termios serial port, libudev discovery and hot-plug, the session.
+        .target(name: "CNeuraxonSerial"),
+        .systemLibrary(
+            name: "CUdev",
+            pkgConfig: "libudev",
+            providers: [.apt(["libudev-dev"])]
+        ),
+        .target(
+            name: "NeuraxonTransport",
+            dependencies: ["NeuraxonProtocol", "CNeuraxonSerial", "CUdev"]
+        ),
+
+        // Simulation layer: a 2D world with a differential-drive robot.
+        .target(
+            name: "NeuraxonSimulation",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+
+        // Embodiment layer: the control loop, bodies, mapping, recorder and replay.
+        .target(
+            name: "NeuraxonEmbodiment",
+            dependencies: [
+                "Neuraxon", "NeuraxonProtocol", "NeuraxonTransport", "NeuraxonSimulation",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
+        // Command line.
+        .executableTarget(
+            name: "neuraxon",
+            dependencies: [
+                "Neuraxon", "NeuraxonProtocol", "NeuraxonTransport", "NeuraxonSimulation",
+                "NeuraxonEmbodiment",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Tests.
+        // Counts heap allocations in tests (interposes malloc); linked only into the tests.
+        .target(name: "CAllocationCounter"),
+        .testTarget(
+            name: "NeuraxonTests",
+            dependencies: ["Neuraxon", "CAllocationCounter"],
+            resources: [.copy("Golden")]
+        ),
+        .testTarget(name: "NeuraxonProtocolTests", dependencies: ["NeuraxonProtocol"]),
+        .testTarget(name: "NeuraxonTransportTests", dependencies: ["NeuraxonTransport"]),
+        .testTarget(name: "NeuraxonSimulationTests", dependencies: ["NeuraxonSimulation"]),
+        .testTarget(name: "NeuraxonEmbodimentTests", dependencies: ["NeuraxonEmbodiment"]),
+    ]
+)

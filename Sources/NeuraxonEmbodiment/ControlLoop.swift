@@ -1,0 +1,293 @@
+import Foundation
+
+/// A histogram of durations with fixed buckets: 1 µs wide up to 1 ms, then 100 µs wide up to
+/// 100 ms, then one overflow bucket. Recording a value is O(1) and allocates nothing.
+public struct LatencyHistogram: Sendable, Equatable {
+    private var fine = [Int](repeating: 0, count: 1000)     // [k, k+1) µs
+    private var coarse = [Int](repeating: 0, count: 990)    // [1000 + 100k, 1000 + 100(k+1)) µs
+    private var overflow = 0
+    public private(set) var count = 0
+    /// The largest value recorded, in ns.
+    public private(set) var maximumNanos: UInt64 = 0
+
+    public init() {}
+
+    public mutating func record(nanos: UInt64) {
+        count += 1
+        maximumNanos = max(maximumNanos, nanos)
+        let micros = Int(nanos / 1000)
+        if micros < 1000 {
+            fine[micros] += 1
+        } else if micros < 100_000 {
+            coarse[(micros - 1000) / 100] += 1
+        } else {
+            overflow += 1
+        }
+    }
+
+    /// The q-quantile (0 < q ≤ 1) in µs: the upper edge of the bucket that holds it; 0 when empty.
+    public func quantileMicros(_ q: Double) -> Double {
+        guard count > 0 else { return 0 }
+        let rank = max(1, Int((q * Double(count)).rounded(.up)))
+        var seen = 0
+        for (k, n) in fine.enumerated() {
+            seen += n
+            if seen >= rank { return Double(k + 1) }
+        }
+        for (k, n) in coarse.enumerated() {
+            seen += n
+            if seen >= rank { return Double(1000 + 100 * (k + 1)) }
+        }
+        return Double(maximumNanos) / 1000
+    }
+}
+
+/// A snapshot of a running loop, safe to read from any thread.
+public struct LoopStatus: Sendable {
+    public var state: LoopState
+    public var counters: RunCounters
+    /// Sensor-to-command latency: from the frame's host receive time to the command sent.
+    public var latency: LatencyHistogram
+    /// Ticks per second of wall-clock time since the first frame.
+    public var rate: Double
+    /// The last output trits, as a string of −, 0 and +.
+    public var outputs: String
+    /// The last reading problem, if any.
+    public var lastReadingProblem: ReadingProblem?
+}
+
+/// A control loop's lifecycle: configured → running (⇄ waiting for link) → ended.
+public enum LoopState: Sendable, Equatable, CustomStringConvertible {
+    case configured
+    case running
+    case waitingForLink
+    case ended(EndReason)
+
+    public var description: String {
+        switch self {
+        case .configured: "configured"
+        case .running: "running"
+        case .waitingForLink: "waiting for link"
+        case let .ended(reason): "ended: \(reason)"
+        }
+    }
+}
+
+/// What ended a run.
+public enum EndReason: Sendable, Equatable, CustomStringConvertible {
+    /// `stop()` was called.
+    case stopped
+    /// The body had no more frames.
+    case finished
+    /// The link went down and the loop was told not to wait for it.
+    case linkLost
+    /// The run reached its duration.
+    case durationReached
+
+    public var description: String {
+        switch self {
+        case .stopped: "stopped"
+        case .finished: "the body had no more frames"
+        case .linkLost: "the link to the robot was lost"
+        case .durationReached: "the duration was reached"
+        }
+    }
+}
+
+/// What the loop does when the link goes down.
+public enum LinkLossPolicy: Sendable {
+    /// End the run with `EndReason.linkLost`.
+    case end
+    /// Keep waiting: a body that reconnects (the serial session) brings the run back up; the
+    /// network clock restarts at the first frame after it.
+    case awaitReconnect
+}
+
+/// The control loop: on its own thread, reads a sensor frame from a `Body`, runs it through the
+/// `ControlCore` (encoder → network → decoder), sends the setpoints back, and hands the tick to
+/// the recorder.
+///
+/// Lifecycle: `init` configures (the mapping is checked against the body's channel list and
+/// the network), `start()` starts the thread, `stop()` stops the actuators first and then ends
+/// the recording; `wait()` returns the end reason. Once running, a tick allocates nothing.
+///
+/// A tick is late when its command leaves after the next frame is due: its sensor-to-command
+/// latency exceeds the time between its frame and the previous one (firmware time).
+public final class ControlLoop<B: Body, N: ControlledNetwork>: @unchecked Sendable {
+    public let body: B
+    public let core: ControlCore<N>
+    public let recorder: Recorder?
+    public let linkLossPolicy: LinkLossPolicy
+    /// Firmware-time length of the run in µs, or `nil` to run until stopped.
+    public let durationMicros: UInt64?
+    /// How long one `nextFrame` call may wait, in µs.
+    public let frameTimeoutMicros: Int
+
+    private let lock = Lock()
+    private var _state: LoopState = .configured          // guarded by lock
+    private var stopRequested = false                // guarded by lock
+    private var published = RunCounters()            // guarded by lock
+    private var latency = LatencyHistogram()         // guarded by lock
+    private var firstFrameNanos: UInt64 = 0          // guarded by lock
+    private var lastFrameNanos: UInt64 = 0           // guarded by lock
+    private var lastOutputs: [Int8]                  // guarded by lock
+    private var lastProblem: ReadingProblem?         // guarded by lock
+    private var _recordingError: RecordingError?    // guarded by lock
+    private let done = DispatchSemaphore(value: 0)
+    private var thread: Thread?
+
+    /// Configures a loop.
+    /// - Throws: `MappingError` when the mapping was validated against another device or
+    ///   another network size.
+    public init(body: B, network: N, mapping: Mapping, recorder: Recorder? = nil,
+                linkLossPolicy: LinkLossPolicy = .awaitReconnect, durationMicros: UInt64? = nil,
+                frameTimeoutMicros: Int = 250_000) throws {
+        guard mapping.device.sensors == body.device.sensors, mapping.device.actuators == body.device.actuators else {
+            throw MappingError(line: nil, "the mapping was checked against the channels of \(mapping.device.name), not those of \(body.device.name); load it again for this body")
+        }
+        self.body = body
+        self.core = try ControlCore(mapping: mapping, network: network)
+        self.recorder = recorder
+        self.linkLossPolicy = linkLossPolicy
+        self.durationMicros = durationMicros
+        self.frameTimeoutMicros = frameTimeoutMicros
+        lastOutputs = [Int8](repeating: 0, count: network.outputCount)
+    }
+
+    public var state: LoopState { lock.withLock { _state } }
+
+    /// Starts the loop's thread. Calling it twice has no effect.
+    public func start() {
+        let go = lock.withLock { () -> Bool in
+            guard _state == .configured else { return false }
+            _state = .running
+            return true
+        }
+        guard go else { return }
+        let thread = Thread { [self] in
+            let reason = self.run()
+            self.lock.withLock { self._state = .ended(reason) }
+            self.done.signal()
+        }
+        thread.name = "neuraxon-control-loop"
+        thread.stackSize = 1 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Asks the loop to stop and waits for it: actuators are stopped first, then the recording
+    /// is finished.
+    @discardableResult
+    public func stop() -> EndReason {
+        lock.withLock { stopRequested = true }
+        return wait()
+    }
+
+    /// Waits until the loop ends and returns why. Returns `.stopped` for a loop never started.
+    @discardableResult
+    public func wait() -> EndReason {
+        if case .configured = state {
+            lock.withLock { _state = .ended(.stopped) }
+            return .stopped
+        }
+        done.wait()
+        done.signal()   // let later callers through too
+        if case let .ended(reason) = state { return reason }
+        return .stopped
+    }
+
+    /// A failure of the recorder during the run, if any (the run itself went on).
+    public var recordingError: RecordingError? { lock.withLock { _recordingError } }
+
+    /// A consistent snapshot of counters, latency and rate.
+    public func status() -> LoopStatus {
+        lock.withLock {
+            let seconds = Double(lastFrameNanos &- firstFrameNanos) / 1e9
+            let ticks = published.ticks
+            return LoopStatus(
+                state: _state, counters: published, latency: latency,
+                rate: seconds > 0 && ticks > 1 ? Double(ticks - 1) / seconds : 0,
+                outputs: String(lastOutputs.map { $0 > 0 ? "+" : $0 < 0 ? "-" : "0" }),
+                lastReadingProblem: lastProblem)
+        }
+    }
+
+    // MARK: The tick thread
+
+    private func run() -> EndReason {
+        var frame = SensorFrame(channelCount: body.device.sensors.count)
+        var previousTimestamp: UInt64? = nil
+        var startTimestamp: UInt64? = nil
+        var linkDown = false
+        let reason: EndReason
+        while true {
+            if lock.withLock({ stopRequested }) { reason = .stopped; break }
+            let event = body.nextFrame(into: &frame, timeoutMicros: frameTimeoutMicros)
+            if event == .finished { reason = .finished; break }
+            if event == .timeout { continue }
+            if event == .linkLost {
+                if !linkDown {
+                    linkDown = true
+                    core.counters.linkLosses += 1
+                    core.restartClock()
+                    previousTimestamp = nil
+                    recorder?.record(event: .linkLost)
+                    lock.withLock { published = core.counters; _state = .waitingForLink }
+                }
+                if linkLossPolicy == .end { reason = .linkLost; break }
+                continue
+            }
+            if linkDown {
+                linkDown = false
+                recorder?.record(event: .linkRestored)
+                lock.withLock { _state = .running }
+            }
+            if frame.hostReceiveNanos == 0 { frame.hostReceiveNanos = monotonicNanos() }
+            if startTimestamp == nil { startTimestamp = frame.timestampMicros }
+
+            core.process(frame)
+            let sent = body.send(core.setpoints)
+            let sentNanos = monotonicNanos()
+            let latencyNanos = sentNanos &- frame.hostReceiveNanos
+            if let previous = previousTimestamp, frame.timestampMicros > previous,
+               latencyNanos > (frame.timestampMicros - previous) &* 1000 {
+                core.counters.lateTicks += 1
+            }
+            previousTimestamp = frame.timestampMicros
+            if let recorder {
+                if !recorder.record(core, frame: frame, sentNanos: sentNanos) { core.counters.recordDrops += 1 }
+            }
+            publish(frame: frame, latencyNanos: latencyNanos)
+
+            if !sent {
+                core.counters.linkLosses += 1
+                linkDown = true
+                core.restartClock()
+                previousTimestamp = nil
+                recorder?.record(event: .linkLost)
+                lock.withLock { published = core.counters; _state = .waitingForLink }
+                if linkLossPolicy == .end { reason = .linkLost; break }
+            }
+            if let durationMicros, let s = startTimestamp, frame.timestampMicros &- s >= durationMicros {
+                reason = .durationReached
+                break
+            }
+        }
+        body.stopActuators()
+        if let recorder {
+            do { try recorder.finish() } catch { lock.withLock { _recordingError = error } }
+        }
+        return reason
+    }
+
+    private func publish(frame: SensorFrame, latencyNanos: UInt64) {
+        lock.withLock {
+            published = core.counters
+            latency.record(nanos: latencyNanos)
+            if firstFrameNanos == 0 { firstFrameNanos = frame.hostReceiveNanos }
+            lastFrameNanos = frame.hostReceiveNanos
+            for k in 0..<lastOutputs.count { lastOutputs[k] = core.outputs[k].rawValue }
+            if let p = core.lastReadingProblem, lastProblem != p { lastProblem = p }
+        }
+    }
+}

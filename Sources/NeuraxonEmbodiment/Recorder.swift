@@ -1,0 +1,267 @@
+import Foundation
+import Neuraxon
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// A recording that cannot be written or read, with the file and what to do.
+public struct RecordingError: Error, Equatable, CustomStringConvertible {
+    public var path: String
+    public var message: String
+
+    public init(path: String, _ message: String) {
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String { "\(path): \(message)" }
+}
+
+/// A mutex for short critical sections that allocates nothing once built.
+final class Lock: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    @inline(__always) func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+}
+
+/// The monotonic clock, in ns.
+@inline(__always) func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}
+
+/// Sleeps for `nanos` ns (no-op for 0 or less).
+func sleepNanos(_ nanos: Int64) {
+    guard nanos > 0 else { return }
+    var request = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
+    var remaining = timespec()
+    while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+}
+
+/// Writes a recording (Docs/LOG-FORMAT.md) from outside the control tick.
+///
+/// The tick copies its record into one slot of a fixed-capacity ring (no allocation, no
+/// system call); a writer thread drains the ring every 20 ms, formats JSON lines and writes
+/// them with one `write(2)` per batch, so data reaches the file within 100 ms and a run killed
+/// mid-write leaves every complete line readable. When the ring is full the tick's record is
+/// dropped and counted (`droppedRecords`) unless the recorder was made with
+/// `waitWhenFull: true` (replay, where nothing is real-time).
+public final class Recorder: @unchecked Sendable {
+    private struct Slot {
+        var event: RecordingEvent.Kind?
+        var record: TickRecord
+    }
+
+    public let path: String
+    /// Ring slots; slot i belongs to the tick thread while i ∉ [tail, head), to the writer otherwise.
+    private let slots: UnsafeMutablePointer<Slot>
+    private let capacity: Int
+    private let lock = Lock()
+    private var head = 0            // slots published by the tick thread (guarded by lock)
+    private var tail = 0            // slots consumed by the writer (guarded by lock)
+    private var stopping = false    // guarded by lock
+    private var dropped = 0         // guarded by lock
+    private var writeFailure: String?  // guarded by lock
+    private let waitWhenFull: Bool
+    private let fd: Int32
+    private let finished = DispatchSemaphore(value: 0)
+    private var thread: Thread?
+    private var closed = false
+
+    /// Creates (or truncates) `path`, writes the header line and starts the writer thread.
+    ///
+    /// - Parameters:
+    ///   - capacity: ring slots; at 1 kHz the default holds 4 s of ticks.
+    ///   - waitWhenFull: wait for room instead of dropping a record when the ring is full.
+    public init(path: String, header: RecordingHeader, capacity: Int = 4096, waitWhenFull: Bool = false) throws(RecordingError) {
+        self.path = path
+        self.capacity = max(2, capacity)
+        self.waitWhenFull = waitWhenFull
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw RecordingError(path: path, "cannot create the recording (\(String(cString: strerror(errno)))): check the folder exists and is writable")
+        }
+        self.fd = fd
+        slots = .allocate(capacity: self.capacity)
+        for i in 0..<self.capacity {
+            // Each slot owns its own arrays, so filling one never copies another's.
+            let record = TickRecord(
+                tick: 0, timestampMicros: 0, sequence: 0, hostReceiveNanos: 0, hostSendNanos: 0, steps: 0,
+                raw: [Int16](repeating: 0, count: header.device.sensors.count),
+                values: [Double](repeating: 0, count: header.valueNames.count),
+                inputs: [Trit](repeating: .neutral, count: header.inputCount),
+                outputs: [Trit](repeating: .neutral, count: header.outputCount),
+                setpoints: [Int16](repeating: 0, count: header.device.actuators.count),
+                modulators: [Double](repeating: 0, count: Neuromodulator.allCases.count), counters: TickCounters())
+            (slots + i).initialize(to: Slot(event: nil, record: record))
+        }
+        do {
+            var line = try header.jsonLine()
+            line.append(0x0a)
+            if let failure = writeAll(line) { throw RecordingError(path: path, failure) }
+        } catch let error as RecordingError {
+            close(fd)
+            throw error
+        } catch {
+            close(fd)
+            throw RecordingError(path: path, "cannot encode the header: \(error)")
+        }
+        let thread = Thread { [unowned self] in self.writerLoop() }
+        thread.name = "neuraxon-recorder"
+        self.thread = thread
+        thread.start()
+    }
+
+    deinit {
+        if !closed { _ = try? finish() }
+        slots.deinitialize(count: capacity)
+        slots.deallocate()
+    }
+
+    /// Records dropped because the ring was full.
+    public var droppedRecords: Int { lock.withLock { dropped } }
+
+    /// Takes one tick from the control core. Called on the tick thread; allocates nothing.
+    /// - Returns: `false` when the record was dropped (ring full).
+    @discardableResult
+    public func record<N>(_ core: ControlCore<N>, frame: SensorFrame, sentNanos: UInt64) -> Bool {
+        guard let i = reserve() else { return false }
+        let slot = slots + i
+        slot.pointee.event = nil
+        let tick = core.counters.ticks - 1
+        slot.pointee.record.tick = tick
+        slot.pointee.record.timestampMicros = frame.timestampMicros
+        slot.pointee.record.sequence = frame.sequence
+        slot.pointee.record.hostReceiveNanos = frame.hostReceiveNanos
+        slot.pointee.record.hostSendNanos = sentNanos
+        slot.pointee.record.steps = core.lastSteps
+        copy(frame.readings, count: min(frame.count, frame.readings.count), into: &slot.pointee.record.raw)
+        copy(core.values, count: core.values.count, into: &slot.pointee.record.values)
+        copy(core.inputs, count: core.inputs.count, into: &slot.pointee.record.inputs)
+        copy(core.outputs, count: core.outputs.count, into: &slot.pointee.record.outputs)
+        copy(core.setpoints, count: core.setpoints.count, into: &slot.pointee.record.setpoints)
+        copy(core.modulators, count: core.modulators.count, into: &slot.pointee.record.modulators)
+        var counters = core.counters
+        counters.recordDrops = lock.withLock { dropped }
+        slot.pointee.record.counters = TickCounters(counters)
+        publish()
+        return true
+    }
+
+    /// Records an event after the ticks recorded so far. Called on the tick thread.
+    public func record(event: RecordingEvent.Kind) {
+        guard let i = reserve() else { return }
+        slots[i].event = event
+        publish()
+    }
+
+    /// Writes what is left and the end event, closes the file and stops the writer thread.
+    /// - Throws: `RecordingError` when a write failed during the run.
+    public func finish() throws(RecordingError) {
+        guard !closed else { return }
+        closed = true
+        if let i = reserve(force: true) {
+            slots[i].event = .end
+            publish()
+        }
+        lock.withLock { stopping = true }
+        finished.wait()
+        close(fd)
+        if let failure = lock.withLock({ writeFailure }) { throw RecordingError(path: path, failure) }
+    }
+
+    private func copy<T>(_ source: [T], count: Int, into target: inout [T]) {
+        if target.count != count {
+            // A frame with fewer channels than the device: keep the recorded shape honest.
+            target.removeAll(keepingCapacity: true)
+            for k in 0..<count { target.append(source[k]) }
+        } else {
+            for k in 0..<count { target[k] = source[k] }
+        }
+    }
+
+    private func reserve(force: Bool = false) -> Int? {
+        while true {
+            let (h, full) = lock.withLock { (head, head - tail >= capacity) }
+            if !full { return h % capacity }
+            if !(waitWhenFull || force) {
+                lock.withLock { dropped += 1 }
+                return nil
+            }
+            sleepNanos(1_000_000)
+        }
+    }
+
+    private func publish() { lock.withLock { head += 1 } }
+
+    private func writerLoop() {
+        var out = JSONOutput()
+        out.bytes.reserveCapacity(1 << 20)
+        while true {
+            let (h, t, stop) = lock.withLock { (head, tail, stopping) }
+            if h == t {
+                if stop { break }
+                sleepNanos(20_000_000)
+                continue
+            }
+            out.bytes.removeAll(keepingCapacity: true)
+            for n in t..<h {
+                let slot = slots + (n % capacity)
+                if let event = slot.pointee.event {
+                    RecordingEvent(kind: event, tick: lastTickWritten, timestampMicros: lastTimestampWritten).appendJSON(to: &out)
+                } else {
+                    slot.pointee.record.appendJSON(to: &out)
+                    lastTickWritten = slot.pointee.record.tick + 1
+                    lastTimestampWritten = slot.pointee.record.timestampMicros
+                }
+            }
+            lock.withLock { tail = h }
+            if let failure = writeAll(out.bytes) {
+                lock.withLock { if writeFailure == nil { writeFailure = failure } }
+            }
+        }
+        finished.signal()
+    }
+
+    private var lastTickWritten = 0
+    private var lastTimestampWritten: UInt64 = 0
+
+    private func writeAll(_ bytes: [UInt8]) -> String? {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc_write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return "writing the recording failed (\(String(cString: strerror(errno)))): check free disk space"
+            }
+            offset += n
+        }
+        return nil
+    }
+}
+
+@inline(__always) private func Glibc_write(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, p, n)
+    #else
+    return Darwin.write(fd, p, n)
+    #endif
+}

@@ -1,0 +1,267 @@
+import Foundation
+import Neuraxon
+
+/// The first line of a recording (Docs/LOG-FORMAT.md): what is needed to replay it.
+public struct RecordingHeader: Sendable, Equatable, Codable {
+    /// Always "neuraxon-recording".
+    public var format: String
+    /// The format version; this library reads version 1.
+    public var version: Int
+    /// When the run started, ISO 8601 in UTC.
+    public var startTime: String
+    /// The mapping file's text.
+    public var mapping: String
+    public var device: DeviceInfo
+    public var network: NetworkIdentity
+    /// The network step, in ms.
+    public var dtMillis: Double
+    public var inputCount: Int
+    public var outputCount: Int
+    /// One name per calibrated value column, in the mapping's encoder order.
+    public var valueNames: [String]
+
+    public static let formatName = "neuraxon-recording"
+    public static let currentVersion = 1
+
+    enum CodingKeys: String, CodingKey {
+        case type, format, version, mapping, device, network
+        case startTime = "start_time", dtMillis = "dt_ms", inputCount = "input_count"
+        case outputCount = "output_count", valueNames = "value_names"
+    }
+
+    public init(mapping: Mapping, network: NetworkIdentity, dtMillis: Double, startTime: Date = Date()) {
+        format = Self.formatName
+        version = Self.currentVersion
+        self.startTime = ISO8601DateFormatter().string(from: startTime)
+        self.mapping = mapping.source
+        device = mapping.device
+        self.network = network
+        self.dtMillis = dtMillis
+        inputCount = mapping.inputCount
+        outputCount = mapping.outputCount
+        valueNames = Self.valueNames(mapping)
+    }
+
+    static func valueNames(_ mapping: Mapping) -> [String] {
+        var seen: [String: Int] = [:]
+        return mapping.encoders.map { e in
+            seen[e.channel, default: 0] += 1
+            return seen[e.channel]! == 1 ? e.channel : "\(e.channel)_\(seen[e.channel]!)"
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        format = try c.decode(String.self, forKey: .format)
+        version = try c.decode(Int.self, forKey: .version)
+        startTime = try c.decode(String.self, forKey: .startTime)
+        mapping = try c.decode(String.self, forKey: .mapping)
+        device = try c.decode(DeviceInfo.self, forKey: .device)
+        network = try c.decode(NetworkIdentity.self, forKey: .network)
+        dtMillis = try c.decode(Double.self, forKey: .dtMillis)
+        inputCount = try c.decode(Int.self, forKey: .inputCount)
+        outputCount = try c.decode(Int.self, forKey: .outputCount)
+        valueNames = try c.decode([String].self, forKey: .valueNames)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode("header", forKey: .type)
+        try c.encode(format, forKey: .format)
+        try c.encode(version, forKey: .version)
+        try c.encode(startTime, forKey: .startTime)
+        try c.encode(device, forKey: .device)
+        try c.encode(network, forKey: .network)
+        try c.encode(dtMillis, forKey: .dtMillis)
+        try c.encode(inputCount, forKey: .inputCount)
+        try c.encode(outputCount, forKey: .outputCount)
+        try c.encode(valueNames, forKey: .valueNames)
+        try c.encode(mapping, forKey: .mapping)
+    }
+
+    /// The header as one JSON line (without the newline).
+    func jsonLine() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self))
+    }
+
+    /// The mapping of this recording, validated again against its own device and network sizes.
+    public func resolvedMapping() throws -> Mapping {
+        try Mapping(yaml: mapping, device: device, inputCount: inputCount, outputCount: outputCount)
+    }
+}
+
+/// Per-tick counters as recorded (running totals).
+public struct TickCounters: Sendable, Equatable {
+    public var overruns = 0
+    public var lateTicks = 0
+    public var readingErrors = 0
+    public var clockResets = 0
+    public var droppedFrames = 0
+    public var recordDrops = 0
+
+    public init() {}
+
+    init(_ c: RunCounters) {
+        overruns = c.overruns
+        lateTicks = c.lateTicks
+        readingErrors = c.readingErrors
+        clockResets = c.clockResets
+        droppedFrames = c.droppedFrames
+        recordDrops = c.recordDrops
+    }
+}
+
+/// One recorded control tick.
+public struct TickRecord: Sendable, Equatable {
+    /// The tick's number, from 0.
+    public var tick: Int
+    /// The firmware's sample time, µs.
+    public var timestampMicros: UInt64
+    public var sequence: UInt32
+    /// Host receive time, ns of CLOCK_MONOTONIC.
+    public var hostReceiveNanos: UInt64
+    /// When the command was sent, ns of CLOCK_MONOTONIC (0 in replay without a body).
+    public var hostSendNanos: UInt64
+    /// Network steps run for this frame.
+    public var steps: Int
+    /// Raw readings, one per sensor channel the frame carried.
+    public var raw: [Int16]
+    /// Calibrated value per encoder; NaN when the reading was bad.
+    public var values: [Double]
+    public var inputs: [Trit]
+    public var outputs: [Trit]
+    /// Setpoints sent, one per actuator channel.
+    public var setpoints: [Int16]
+    /// Neuromodulator levels in `Neuromodulator.allCases` order.
+    public var modulators: [Double]
+    public var counters: TickCounters
+
+    public init(tick: Int, timestampMicros: UInt64, sequence: UInt32, hostReceiveNanos: UInt64, hostSendNanos: UInt64,
+                steps: Int, raw: [Int16], values: [Double], inputs: [Trit], outputs: [Trit], setpoints: [Int16],
+                modulators: [Double], counters: TickCounters) {
+        self.tick = tick
+        self.timestampMicros = timestampMicros
+        self.sequence = sequence
+        self.hostReceiveNanos = hostReceiveNanos
+        self.hostSendNanos = hostSendNanos
+        self.steps = steps
+        self.raw = raw
+        self.values = values
+        self.inputs = inputs
+        self.outputs = outputs
+        self.setpoints = setpoints
+        self.modulators = modulators
+        self.counters = counters
+    }
+
+    /// The sensor frame this tick processed.
+    public var frame: SensorFrame {
+        var f = SensorFrame(channelCount: raw.count)
+        f.timestampMicros = timestampMicros
+        f.sequence = sequence
+        f.hostReceiveNanos = hostReceiveNanos
+        f.droppedFrames = UInt64(counters.droppedFrames)
+        f.readings = raw
+        f.count = raw.count
+        return f
+    }
+
+    /// Appends the tick's JSON line (with its newline).
+    func appendJSON(to out: inout JSONOutput) {
+        out.raw("{\"type\":\"tick\",\"tick\":"); out.int(tick)
+        out.raw(",\"t_us\":"); out.int(timestampMicros)
+        out.raw(",\"seq\":"); out.int(sequence)
+        out.raw(",\"host_ns\":"); out.int(hostReceiveNanos)
+        out.raw(",\"sent_ns\":"); out.int(hostSendNanos)
+        out.raw(",\"steps\":"); out.int(steps)
+        out.raw(",\"raw\":"); out.array(raw) { $0.int($1) }
+        out.raw(",\"values\":"); out.array(values) { $0.double($1) }
+        out.raw(",\"inputs\":"); out.array(inputs) { $0.int($1.rawValue) }
+        out.raw(",\"outputs\":"); out.array(outputs) { $0.int($1.rawValue) }
+        out.raw(",\"setpoints\":"); out.array(setpoints) { $0.int($1) }
+        out.raw(",\"modulators\":"); out.array(modulators) { $0.double($1) }
+        out.raw(",\"counters\":{\"overruns\":"); out.int(counters.overruns)
+        out.raw(",\"late\":"); out.int(counters.lateTicks)
+        out.raw(",\"reading_errors\":"); out.int(counters.readingErrors)
+        out.raw(",\"clock_resets\":"); out.int(counters.clockResets)
+        out.raw(",\"dropped\":"); out.int(counters.droppedFrames)
+        out.raw(",\"record_drops\":"); out.int(counters.recordDrops)
+        out.raw("}}\n")
+    }
+
+    init(json v: JSONValue) throws(RecordError) {
+        func int(_ key: String) throws(RecordError) -> Int64 {
+            guard let x = v[key]?.int else { throw RecordError("`\(key)` is missing or not a whole number") }
+            return x
+        }
+        func list<T>(_ key: String, _ convert: (JSONValue) -> T?) throws(RecordError) -> [T] {
+            guard let a = v[key]?.array else { throw RecordError("`\(key)` is missing or not a list") }
+            var out: [T] = []
+            out.reserveCapacity(a.count)
+            for e in a {
+                guard let x = convert(e) else { throw RecordError("`\(key)` holds a bad value") }
+                out.append(x)
+            }
+            return out
+        }
+        let trit: (JSONValue) -> Trit? = { $0.int.flatMap { Trit(Int($0)) } }
+        let int16: (JSONValue) -> Int16? = { $0.int.flatMap { Int16(exactly: $0) } }
+        guard let t = UInt64(exactly: try int("t_us")), let seq = UInt32(exactly: try int("seq")) else {
+            throw RecordError("`t_us` or `seq` is out of range")
+        }
+        tick = Int(try int("tick"))
+        timestampMicros = t
+        sequence = seq
+        hostReceiveNanos = UInt64(clamping: try int("host_ns"))
+        hostSendNanos = UInt64(clamping: v["sent_ns"]?.int ?? 0)
+        steps = Int(try int("steps"))
+        raw = try list("raw", int16)
+        values = try list("values") { $0.double }
+        inputs = try list("inputs", trit)
+        outputs = try list("outputs", trit)
+        setpoints = try list("setpoints", int16)
+        modulators = try list("modulators") { $0.double }
+        var c = TickCounters()
+        if let counters = v["counters"] {
+            c.overruns = Int(counters["overruns"]?.int ?? 0)
+            c.lateTicks = Int(counters["late"]?.int ?? 0)
+            c.readingErrors = Int(counters["reading_errors"]?.int ?? 0)
+            c.clockResets = Int(counters["clock_resets"]?.int ?? 0)
+            c.droppedFrames = Int(counters["dropped"]?.int ?? 0)
+            c.recordDrops = Int(counters["record_drops"]?.int ?? 0)
+        }
+        counters = c
+    }
+}
+
+/// A record of a recording that could not be read.
+public struct RecordError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// An event line of a recording.
+public struct RecordingEvent: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// The link went down.
+        case linkLost = "link_lost"
+        /// Frames came back after a link loss.
+        case linkRestored = "link_restored"
+        /// The run ended (the last line of a complete recording).
+        case end
+    }
+    public var kind: Kind
+    /// The number of ticks recorded before the event.
+    public var tick: Int
+    /// The last firmware timestamp before the event, µs.
+    public var timestampMicros: UInt64
+
+    func appendJSON(to out: inout JSONOutput) {
+        out.raw("{\"type\":\"event\",\"event\":"); out.string(kind.rawValue)
+        out.raw(",\"tick\":"); out.int(tick)
+        out.raw(",\"t_us\":"); out.int(timestampMicros)
+        out.raw("}\n")
+    }
+}

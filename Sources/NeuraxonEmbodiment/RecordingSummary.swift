@@ -1,0 +1,74 @@
+/// What `neuraxon log info` shows about a recording: its header and totals over its ticks.
+public struct RecordingSummary: Sendable {
+    public var header: RecordingHeader
+    public var ticks = 0
+    public var steps = 0
+    /// Firmware time from the first to the last tick, s.
+    public var seconds = 0.0
+    public var linkLosses = 0
+    /// The counters of the last tick.
+    public var counters = TickCounters()
+    /// Ticks per output neuron in each state (−1, 0, +1).
+    public var outputHistogram: [[Int]]
+    /// Sensor-to-command latency quantiles over the ticks that carry host times, µs.
+    public var latencyP50Micros = 0.0
+    public var latencyP99Micros = 0.0
+    public var stop: ReadStop = .complete
+
+    /// Reads the whole recording at `path`.
+    public init(path: String) throws(RecordingError) {
+        let reader = try RecordingReader(path: path)
+        header = reader.header
+        outputHistogram = [[Int]](repeating: [0, 0, 0], count: reader.header.outputCount)
+        var first: UInt64?, last: UInt64 = 0
+        var latency = LatencyHistogram()
+        while let entry = reader.next() {
+            switch entry {
+            case let .event(e):
+                if e.kind == .linkLost { linkLosses += 1 }
+            case let .tick(t):
+                ticks += 1
+                steps += t.steps
+                first = first ?? t.timestampMicros
+                last = t.timestampMicros
+                counters = t.counters
+                for (k, s) in t.outputs.enumerated() where k < outputHistogram.count { outputHistogram[k][s.value + 1] += 1 }
+                if t.hostReceiveNanos > 0, t.hostSendNanos >= t.hostReceiveNanos {
+                    latency.record(nanos: t.hostSendNanos - t.hostReceiveNanos)
+                }
+            }
+        }
+        seconds = Double(last &- (first ?? last)) / 1e6
+        latencyP50Micros = latency.quantileMicros(0.5)
+        latencyP99Micros = latency.quantileMicros(0.99)
+        stop = reader.stop ?? .complete
+    }
+
+    /// The summary as lines of text.
+    public var lines: [String] {
+        var out = [
+            "format:        \(header.format) version \(header.version)",
+            "started:       \(header.startTime)",
+            "device:        \(header.device.name)\(header.device.firmwareVersion.isEmpty ? "" : " (firmware \(header.device.firmwareVersion))")",
+            "network:       \(header.network.path.isEmpty ? "(not from a file)" : header.network.path)  \(header.inputCount) inputs, \(header.outputCount) outputs, dt \(header.dtMillis) ms",
+            "  sha-256:     \(header.network.digest.isEmpty ? "-" : header.network.digest)",
+            "  seed:        \(header.network.seed.map(String.init) ?? "-")",
+            "ticks:         \(ticks) over \(rounded(seconds, 3)) s\(seconds > 0 ? " (\(rounded(Double(max(0, ticks - 1)) / seconds, 1)) Hz)" : ""), \(steps) network steps",
+            "latency:       p50 \(rounded(latencyP50Micros, 0)) µs, p99 \(rounded(latencyP99Micros, 0)) µs (sensor frame received → command sent)",
+            "counters:      overruns \(counters.overruns), late \(counters.lateTicks), reading errors \(counters.readingErrors), clock resets \(counters.clockResets), dropped frames \(counters.droppedFrames), record drops \(counters.recordDrops), link losses \(linkLosses)",
+        ]
+        for (k, h) in outputHistogram.enumerated() {
+            out.append("output \(k):      -1 × \(h[0]), 0 × \(h[1]), +1 × \(h[2])")
+        }
+        out.append("end:           \(stop)")
+        return out
+    }
+
+    private func rounded(_ x: Double, _ digits: Int) -> String {
+        guard x.isFinite else { return "-" }
+        var p = 1.0
+        for _ in 0..<digits { p *= 10 }
+        let r = (x * p).rounded() / p
+        return digits == 0 ? String(Int(r)) : String(r)
+    }
+}

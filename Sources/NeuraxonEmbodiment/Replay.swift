@@ -1,0 +1,156 @@
+import Neuraxon
+
+/// How to replay a recording.
+public struct ReplayOptions: Sendable {
+    /// Wall-clock pace, 0.1…10 (1 = real time); `nil` replays as fast as possible.
+    public var rate: Double?
+    /// Start of the range, in s of firmware time after the first tick. Earlier ticks still run
+    /// through the network (unpaced, unwritten) so the range starts from the recorded state.
+    public var fromSeconds: Double?
+    /// End of the range, in s after the first tick; replay stops after it.
+    public var toSeconds: Double?
+
+    public static let rateRange: ClosedRange<Double> = 0.1...10
+
+    public init(rate: Double? = nil, fromSeconds: Double? = nil, toSeconds: Double? = nil) {
+        self.rate = rate
+        self.fromSeconds = fromSeconds
+        self.toSeconds = toSeconds
+    }
+}
+
+/// The first tick where replay and recording disagree.
+public struct Divergence: Sendable, Equatable, CustomStringConvertible {
+    public enum Field: String, Sendable { case input, output, setpoint }
+    public var tick: Int
+    /// Firmware time of the tick, s after the first tick.
+    public var seconds: Double
+    public var field: Field
+    /// The neuron index (input, output) or the actuator channel's name (setpoint).
+    public var what: String
+    public var recorded: Int
+    public var replayed: Int
+
+    public var description: String {
+        let t = (seconds * 1000).rounded() / 1000
+        return "first divergence at tick \(tick) (t = \(t) s): \(field.rawValue) \(what) was \(recorded) in the recording and \(replayed) in replay"
+    }
+}
+
+/// The outcome of a replay.
+public struct ReplayReport: Sendable, Equatable {
+    /// Ticks fed through the network (including those before `--from`).
+    public var ticks = 0
+    /// Ticks inside the chosen range.
+    public var ticksInRange = 0
+    /// Network steps run.
+    public var steps = 0
+    /// Ticks whose inputs, outputs or setpoints differ from the recorded ones.
+    public var divergentTicks = 0
+    public var firstDivergence: Divergence?
+    /// Records the recording itself lost while it was made (its ring was full).
+    public var recordDrops = 0
+    /// Where reading stopped; `.complete` or `.endedEarly` for a whole recording.
+    public var stop: ReadStop = .complete
+    /// Whether replay ended at `toSeconds` before the recording's end.
+    public var reachedTo = false
+    /// Firmware time covered, s.
+    public var seconds = 0.0
+
+    /// True when every replayed tick equals its recording.
+    public var identical: Bool { divergentTicks == 0 }
+}
+
+/// Feeds a recording's sensor frames through encoder, network and decoder in lockstep and
+/// compares every tick's input trits, output trits and setpoints with the recorded ones.
+///
+/// With the network file and seed the recording was made with, nothing differs; otherwise the
+/// first divergence is reported. Link losses in the recording restart the network clock as
+/// they did in the run.
+public enum Replay {
+    /// Replays `reader` through `network` with `mapping`, optionally writing a new recording.
+    /// - Parameter shouldStop: polled once per tick; returning true ends the replay early.
+    public static func run<N: ControlledNetwork>(
+        reader: RecordingReader, network: N, mapping: Mapping, options: ReplayOptions = ReplayOptions(),
+        recorder: Recorder? = nil, shouldStop: () -> Bool = { false }
+    ) throws -> ReplayReport {
+        let core = try ControlCore(mapping: mapping, network: network)
+        var report = ReplayReport()
+        var firstTimestamp: UInt64?
+        var paceStart: (wall: UInt64, t: UInt64)?
+        let fromMicros = options.fromSeconds.map { UInt64(max(0, $0) * 1e6) } ?? 0
+        let toMicros = options.toSeconds.map { UInt64(max(0, $0) * 1e6) }
+        var frame = SensorFrame(channelCount: mapping.device.sensors.count)
+
+        while let entry = reader.next() {
+            if shouldStop() { break }
+            let record: TickRecord
+            switch entry {
+            case let .event(e):
+                if e.kind == .linkLost {
+                    core.restartClock()
+                    recorder?.record(event: .linkLost)
+                } else if e.kind == .linkRestored {
+                    recorder?.record(event: .linkRestored)
+                }
+                continue
+            case let .tick(t):
+                record = t
+            }
+            let t0 = firstTimestamp ?? record.timestampMicros
+            firstTimestamp = t0
+            let since = record.timestampMicros &- t0
+            if let toMicros, since > toMicros { report.reachedTo = true; break }
+
+            frame.timestampMicros = record.timestampMicros
+            frame.sequence = record.sequence
+            frame.hostReceiveNanos = record.hostReceiveNanos
+            frame.droppedFrames = UInt64(record.counters.droppedFrames)
+            let n = min(record.raw.count, frame.readings.count)
+            for k in 0..<n { frame.readings[k] = record.raw[k] }
+            frame.count = n
+
+            let inRange = since >= fromMicros
+            if inRange, let rate = options.rate {
+                let start = paceStart ?? (monotonicNanos(), record.timestampMicros)
+                paceStart = start
+                let due = start.wall &+ UInt64(Double(record.timestampMicros &- start.t) * 1000 / rate)
+                sleepNanos(Int64(bitPattern: due &- monotonicNanos()))
+            }
+
+            core.process(frame)
+            report.ticks += 1
+            report.steps += core.lastSteps
+            report.recordDrops = record.counters.recordDrops
+            report.seconds = Double(since) / 1e6
+            if inRange {
+                report.ticksInRange += 1
+                recorder?.record(core, frame: frame, sentNanos: 0)
+            }
+            if let d = compare(core, record, seconds: Double(since) / 1e6) {
+                report.divergentTicks += 1
+                if report.firstDivergence == nil { report.firstDivergence = d }
+            }
+        }
+        report.stop = reader.stop ?? .complete
+        if report.reachedTo { report.stop = .complete }
+        return report
+    }
+
+    private static func compare<N>(_ core: ControlCore<N>, _ r: TickRecord, seconds: Double) -> Divergence? {
+        func diff(_ field: Divergence.Field, _ a: [Int], _ b: [Int], _ name: (Int) -> String) -> Divergence? {
+            for k in 0..<max(a.count, b.count) {
+                let x = k < a.count ? a[k] : Int.min, y = k < b.count ? b[k] : Int.min
+                if x != y { return Divergence(tick: r.tick, seconds: seconds, field: field, what: name(k), recorded: x, replayed: y) }
+            }
+            return nil
+        }
+        // Fast path: no divergence, no allocation of comparison arrays.
+        if r.inputs == core.inputs && r.outputs == core.outputs && r.setpoints == core.setpoints { return nil }
+        return diff(.input, r.inputs.map(\.value), core.inputs.map(\.value)) { "neuron \($0)" }
+            ?? diff(.output, r.outputs.map(\.value), core.outputs.map(\.value)) { "neuron \($0)" }
+            ?? diff(.setpoint, r.setpoints.map(Int.init), core.setpoints.map(Int.init)) { k in
+                k < core.mapping.device.actuators.count ? core.mapping.device.actuators[k].name : "channel \(k)"
+            }
+    }
+}

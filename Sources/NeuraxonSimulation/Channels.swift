@@ -1,0 +1,124 @@
+/// One sensor or actuator channel of the robot, as the firmware describes it. Every reading and
+/// setpoint travels as a signed 16-bit integer.
+public struct ChannelDescriptor: Sendable, Equatable {
+    public enum Kind: String, Sendable, Equatable {
+        /// An analog input in millivolts.
+        case analog
+        /// A 0/1 input.
+        case digital
+        /// A wrapping 16-bit tick counter.
+        case encoder
+        /// A motor's signed duty in per mille.
+        case motor
+        /// A hobby servo's angle in degrees.
+        case servo
+    }
+
+    public let name: String
+    public let kind: Kind
+    public let unit: String
+    /// The range of values the channel carries (for an encoder, the whole Int16 range it wraps
+    /// around).
+    public let range: ClosedRange<Int16>
+    /// The value a channel takes when nothing is known or commanded.
+    public let safeValue: Int16
+
+    public init(name: String, kind: Kind, unit: String, range: ClosedRange<Int16>, safeValue: Int16) {
+        self.name = name
+        self.kind = kind
+        self.unit = unit
+        self.range = range
+        self.safeValue = safeValue
+    }
+}
+
+/// The reference robot's channel list, in the contract's fixed index order.
+public enum ReferenceChannels {
+    /// Sensors: 0 range_left, 1 range_right, 2 light_left, 3 light_right, 4 bumper,
+    /// 5 wheel_left, 6 wheel_right.
+    public static let sensors: [ChannelDescriptor] = [
+        ChannelDescriptor(name: "range_left", kind: .analog, unit: "mV", range: 0...5000, safeValue: 0),
+        ChannelDescriptor(name: "range_right", kind: .analog, unit: "mV", range: 0...5000, safeValue: 0),
+        ChannelDescriptor(name: "light_left", kind: .analog, unit: "mV", range: 0...5000, safeValue: 0),
+        ChannelDescriptor(name: "light_right", kind: .analog, unit: "mV", range: 0...5000, safeValue: 0),
+        ChannelDescriptor(name: "bumper", kind: .digital, unit: "", range: 0...1, safeValue: 0),
+        ChannelDescriptor(name: "wheel_left", kind: .encoder, unit: "ticks", range: Int16.min...Int16.max, safeValue: 0),
+        ChannelDescriptor(name: "wheel_right", kind: .encoder, unit: "ticks", range: Int16.min...Int16.max, safeValue: 0),
+    ]
+
+    /// Actuators: 0 motor_left, 1 motor_right, 2 servo.
+    public static let actuators: [ChannelDescriptor] = [
+        ChannelDescriptor(name: "motor_left", kind: .motor, unit: "‰", range: -1000...1000, safeValue: 0),
+        ChannelDescriptor(name: "motor_right", kind: .motor, unit: "‰", range: -1000...1000, safeValue: 0),
+        ChannelDescriptor(name: "servo", kind: .servo, unit: "°", range: 0...180, safeValue: 90),
+    ]
+
+    public static let rangeLeft = 0, rangeRight = 1, lightLeft = 2, lightRight = 3, bumper = 4
+    public static let wheelLeft = 5, wheelRight = 6
+    public static let motorLeft = 0, motorRight = 1, servo = 2
+}
+
+/// When a sensor frame was sampled: the simulated time in microseconds since the run began and
+/// the frame's sequence number (the index of its sampling instant, so skipped instants show as
+/// gaps, as with the firmware).
+public struct FrameStamp: Sendable, Equatable {
+    public var timestampMicros: UInt64
+    public var sequence: UInt32
+
+    public init(timestampMicros: UInt64, sequence: UInt32) {
+        self.timestampMicros = timestampMicros
+        self.sequence = sequence
+    }
+}
+
+/// What a run did, measured on every physics step.
+public struct RunMetrics: Sendable, Equatable {
+    /// Simulated time so far, seconds.
+    public var simulatedSeconds: Double = 0
+    /// Times the body came into contact with a wall or obstacle. Staying in contact (sliding
+    /// along a wall, pushing against it) counts once; contact ends when the body is more than
+    /// 2 mm clear.
+    public var collisions: Int = 0
+    /// Path length of the robot's centre, metres.
+    public var distanceTravelled: Double = 0
+    /// Time with the robot's centre within `World.nearLightRadius` of a light source, seconds.
+    public var timeNearLight: Double = 0
+    /// The first simulated time (seconds) the robot's centre came within
+    /// `World.nearLightRadius` of a light source, or `nil` if it never did.
+    public var timeToReachLight: Double?
+    /// The smallest gap seen between the body's edge and any wall or obstacle, metres (0 when
+    /// touching).
+    public var closestWallApproach: Double = .infinity
+
+    public init() {}
+}
+
+/// What happened to the commands sent to the robot.
+public struct LinkCounters: Sendable, Equatable {
+    /// Commands handed to `apply`.
+    public var sent: Int = 0
+    /// Commands lost to the dropout rate.
+    public var lost: Int = 0
+    /// Commands lost because too many were in flight at once (more than
+    /// `SimulatedRobot.commandQueueCapacity` within one latency).
+    public var overflowed: Int = 0
+    /// Commands that arrived and took effect.
+    public var arrived: Int = 0
+    /// Times the failsafe put the actuators at their safe values.
+    public var failsafeStops: Int = 0
+
+    public init() {}
+}
+
+/// A problem with a command handed to the simulated robot.
+public enum SimulationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A command had the wrong number of setpoints.
+    case wrongSetpointCount(got: Int, expected: Int)
+
+    public var description: String {
+        switch self {
+        case let .wrongSetpointCount(got, expected):
+            return "a command needs one setpoint per actuator (\(expected): motor_left, motor_right, servo), got \(got)"
+        }
+    }
+}

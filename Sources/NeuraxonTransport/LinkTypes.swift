@@ -1,0 +1,178 @@
+import NeuraxonProtocol
+
+/// Where a session stands. Transitions are reported through `LinkSession.onEvent`.
+public enum LinkState: String, Equatable, Sendable, CustomStringConvertible {
+    /// No port open; `connect` has not run, or it failed.
+    case disconnected
+    /// Port open; HELLO sent, waiting for DEVICE_INFO.
+    case handshaking
+    /// DEVICE_INFO received; CONFIG sent, waiting for CONFIG_ACK.
+    case configuring
+    /// Configured: sensor frames arrive, commands go out.
+    case streaming
+    /// The link was lost; the session looks for the same board and reconnects when it reappears.
+    case reconnecting
+    /// `stop()` ran: actuators made safe and the port closed.
+    case stopped
+
+    public var description: String { rawValue }
+}
+
+/// What the session has seen, since it was created. Every counter only grows.
+public struct LinkCounters: Equatable, Sendable {
+    /// Frames that passed every check.
+    public var framesReceived: UInt64 = 0
+    /// Frames sent (of any type).
+    public var framesSent: UInt64 = 0
+    /// Bytes read from and written to the port.
+    public var bytesReceived: UInt64 = 0
+    public var bytesSent: UInt64 = 0
+    /// SENSORS frames received.
+    public var sensorFrames: UInt64 = 0
+    /// COMMAND frames sent.
+    public var commandsSent: UInt64 = 0
+    /// PING frames sent (heartbeats and probes) and PONG frames received.
+    public var pingsSent: UInt64 = 0
+    public var pongsReceived: UInt64 = 0
+    /// Frames from the board missing by sequence gap (Docs/PROTOCOL.md section 4).
+    public var droppedFrames: UInt64 = 0
+    /// Frames discarded for a bad CRC.
+    public var crcErrors: UInt64 = 0
+    /// Frames discarded for bad framing (COBS, too short, too long).
+    public var malformedFrames: UInt64 = 0
+    /// Good-CRC frames discarded for a wrong version, unknown type or wrong length.
+    public var rejectedFrames: UInt64 = 0
+    /// ERROR frames from the board (it rejected one of ours).
+    public var boardErrors: UInt64 = 0
+    /// Times the link was declared lost, and times it came back.
+    public var linkLosses: UInt64 = 0
+    public var reconnects: UInt64 = 0
+    /// HELLOs sent.
+    public var helloAttempts: UInt64 = 0
+
+    public init() {}
+}
+
+/// Something the session wants a caller to know. Delivered on the session's thread.
+public enum LinkEvent: Equatable, Sendable, CustomStringConvertible {
+    /// The state changed.
+    case state(LinkState)
+    /// A handshake completed with `board` on `path`.
+    case connected(path: String, board: BoardInfo)
+    /// The port was opened; `latency` says what was done about adapter latency.
+    case portOpened(path: String, latency: LatencySetting)
+    /// The link was declared lost.
+    case linkLost(reason: String)
+    /// The same board answered again, `milliseconds` after the loss, with the configuration restored.
+    case reconnected(path: String, afterMilliseconds: Double)
+    /// A different board answered where the session's board used to be; it was left alone.
+    case wrongBoard(path: String, expected: String, found: String)
+    /// The board rejected one of our frames.
+    case boardError(ErrorReport)
+
+    public var description: String {
+        switch self {
+        case let .state(s): return "state \(s)"
+        case let .connected(path, board):
+            return "connected to \(board.board) (firmware \(board.firmwareVersionString), id \(board.uniqueIDHex)) on \(path)"
+        case let .portOpened(path, latency): return "opened \(path): \(latency)"
+        case let .linkLost(reason): return "link lost: \(reason)"
+        case let .reconnected(path, ms): return "reconnected on \(path) after \(Int(ms.rounded())) ms"
+        case let .wrongBoard(path, expected, found): return "\(path) has board \(found), not \(expected); waiting for \(expected)"
+        case let .boardError(report): return "board rejected a frame: \(report)"
+        }
+    }
+}
+
+/// Why a session operation failed.
+public enum LinkError: Error, Equatable, Sendable, CustomStringConvertible {
+    case serial(SerialError)
+    case discovery(DiscoveryError)
+    /// No DEVICE_INFO after `attempts` HELLOs. `bytesHeard` and `badFrames` say whether
+    /// anything came back at all.
+    case noAnswer(path: String, attempts: Int, bytesHeard: Int, badFrames: Int)
+    /// The board speaks another protocol version.
+    case versionMismatch(path: String, host: UInt8, board: UInt8)
+    /// A different board answered than the one this session was connected to.
+    case wrongBoard(path: String, expected: String, found: String)
+    /// The board refused the configuration.
+    case configRejected(path: String, config: LinkConfig, report: ErrorReport)
+    /// The configuration does not fit the board (checked before it is sent).
+    case configInvalid(String)
+    /// The board did not acknowledge within the time allowed.
+    case noAcknowledgement(path: String, what: String)
+    /// The operation needs a connected session.
+    case notConnected
+
+    public var description: String {
+        switch self {
+        case let .serial(e): return e.description
+        case let .discovery(e): return e.description
+        case let .noAnswer(path, attempts, bytes, bad):
+            if bytes == 0 {
+                return "no answer from \(path) after \(attempts) HELLOs: nothing came back. Check that the Neuraxon "
+                    + "firmware is flashed, the board is powered, and this is the right port (`neuraxon devices`)"
+            }
+            return "no valid answer from \(path) after \(attempts) HELLOs: \(bytes) bytes came back but \(bad) frames "
+                + "were garbage. Check the baud rate (both sides must agree; default 115200) and that the board runs "
+                + "the Neuraxon firmware, not another sketch"
+        case let .versionMismatch(path, host, board):
+            return "protocol version mismatch on \(path): this host speaks version \(host), the board speaks version "
+                + "\(board). Flash the firmware that matches this neuraxon, or use a neuraxon that speaks version \(board)"
+        case let .wrongBoard(path, expected, found):
+            return "\(path) answered as board \(found), not \(expected); select the board explicitly (serial:NUMBER)"
+        case let .configRejected(path, config, report):
+            let field: String
+            switch report.detail {
+            case 1: field = "sampling period \(config.periodMilliseconds) ms"
+            case 2: field = "failsafe timeout \(config.failsafeMilliseconds) ms"
+            case 3: field = "sensor mask 0x\(String(config.sensorMask, radix: 16))"
+            default: field = "configuration"
+            }
+            return "the board on \(path) refused the \(field) (\(report)); pick a value within the limits that "
+                + "`neuraxon probe` prints"
+        case let .configInvalid(why): return "invalid link configuration: \(why)"
+        case let .noAcknowledgement(path, what): return "the board on \(path) did not acknowledge \(what) in time"
+        case .notConnected: return "the session is not connected; call connect() first"
+        }
+    }
+}
+
+/// Round-trip times of PING → PONG, kept in a fixed ring of the most recent samples.
+public struct RoundTripStatistics: Sendable {
+    /// How many recent samples the percentiles cover.
+    public static let capacity = 4096
+    private var ring: [Double]
+    private var next = 0
+    /// Samples recorded in total.
+    public private(set) var count = 0
+    /// Smallest and largest sample, ms.
+    public private(set) var minimum = Double.infinity
+    public private(set) var maximum = 0.0
+
+    public init() { ring = [Double](repeating: 0, count: Self.capacity) }
+
+    /// Records one round trip of `milliseconds`. Does not allocate.
+    public mutating func record(_ milliseconds: Double) {
+        ring[next] = milliseconds
+        next = (next + 1) % Self.capacity
+        count += 1
+        minimum = min(minimum, milliseconds)
+        maximum = max(maximum, milliseconds)
+    }
+
+    /// The `p`-th percentile (0...100) of the recent samples, ms (nearest rank), or nil with no samples.
+    /// Allocates a sorted copy: call it for reports, not per tick.
+    public func percentile(_ p: Double) -> Double? {
+        let n = min(count, Self.capacity)
+        guard n > 0 else { return nil }
+        let sorted = ring[0..<n].sorted()
+        let rank = Int((p / 100 * Double(n)).rounded(.up)) - 1
+        return sorted[max(0, min(n - 1, rank))]
+    }
+
+    /// Median round trip, ms.
+    public var p50: Double? { percentile(50) }
+    /// 99th percentile round trip, ms.
+    public var p99: Double? { percentile(99) }
+}

@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import NeuraxonProtocol
+import NeuraxonTransport
+
+/// `neuraxon bench link`: the serial link's figures in Docs/PERFORMANCE.md, measured against
+/// the host-built firmware over a pseudo-terminal.
+struct BenchLink: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "link",
+        abstract: "Round-trip time to the host-built firmware, and host CPU while streaming at 200 Hz and while the device is gone.",
+        discussion: "Starts the host build of the firmware (make -C Firmware host), connects through its "
+            + "pseudo-terminal, times PING → PONG round trips, runs a 200 Hz sensor → command loop, then ends the "
+            + "firmware and measures the CPU the session uses while it waits for the board to come back. "
+            + "Targets: p99 round trip ≤ 1 ms; ≤ 5% of one core at 200 Hz; about 0% while the device is gone."
+    )
+
+    @Option(help: "The host-built firmware executable.")
+    var firmware: String = "Firmware/build/host/neuraxon-firmware"
+
+    @Option(help: "PINGs to time.")
+    var pings: Int = 2000
+
+    @Option(help: "Seconds of each CPU measurement.")
+    var seconds: Double = 5
+
+    func validate() throws {
+        guard access(firmware, X_OK) == 0 else {
+            throw ValidationError("no firmware executable at \(firmware): build it with `make -C Firmware host` "
+                + "or pass --firmware PATH")
+        }
+        guard pings >= 10 && pings <= 1_000_000 else { throw ValidationError("--pings must be 10…1000000") }
+        guard seconds >= 0.5 && seconds <= 600 else { throw ValidationError("--seconds must be 0.5…600") }
+    }
+
+    func run() throws {
+        let board = try FirmwareProcess(executable: firmware)
+        var options = SessionOptions(selector: .path(board.pty),
+                                     config: LinkConfig(periodMilliseconds: 5, failsafeMilliseconds: 100, sensorMask: 0x7F))
+        options.monitor = nil
+        let session = LinkSession(options: options)
+        let info = try session.connect()
+        print("firmware \(info.board) \(info.firmwareVersionString) on \(board.pty) (pseudo-terminal)")
+
+        _ = try session.ping(count: 50)  // warm-up
+        let rtts = try session.ping(count: pings).sorted()
+        func pct(_ p: Double) -> Double { rtts[max(0, min(rtts.count - 1, Int((p / 100 * Double(rtts.count)).rounded(.up)) - 1))] }
+        print(String(format: "round trip: %d of %d PINGs answered; p50 %.3f ms, p99 %.3f ms, max %.3f ms (target p99 ≤ 1 ms)",
+                     rtts.count, pings, pct(50), pct(99), rtts.last ?? 0))
+
+        var sample = SensorSample()
+        let setpoints: [Int16] = [0, 0, 90]
+        var frames = 0
+        let streaming = measure(seconds: seconds) { end in
+            while MonotonicTime.now() < end {
+                if case .sample = session.nextSensors(into: &sample, deadline: end) {
+                    frames += 1
+                    session.sendCommand(setpoints)
+                }
+            }
+        }
+        print(String(format: "streaming at 200 Hz: %d sensor frames + %d commands in %.1f s; host CPU %.2f%% of one core "
+                     + "(target ≤ 5%%); dropped %d, CRC errors %d", frames, frames, seconds, streaming,
+                     session.counters.droppedFrames, session.counters.crcErrors))
+
+        board.quit()
+        let gone = measure(seconds: seconds) { end in
+            while MonotonicTime.now() < end { _ = session.nextSensors(into: &sample, deadline: end) }
+        }
+        print(String(format: "device gone (session %@, looking for the board every %.0f ms): host CPU %.2f%% of one core "
+                     + "(target about 0)", session.state.description, options.reconnectPollMilliseconds, gone))
+        session.stop()
+    }
+
+    /// Runs `body` until `seconds` from now; returns the process's CPU time (user + system) in
+    /// that span as a percentage of one core.
+    private func measure(seconds: Double, _ body: (MonotonicTime) -> Void) -> Double {
+        let start = MonotonicTime.now()
+        let cpuBefore = cpuSeconds()
+        body(start.adding(milliseconds: seconds * 1000))
+        let wall = MonotonicTime.now().milliseconds(since: start) / 1000
+        return (cpuSeconds() - cpuBefore) / wall * 100
+    }
+
+    private func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+}
+
+/// The host-built firmware as a child process: its first stdout line names its pty.
+final class FirmwareProcess: @unchecked Sendable {
+    private let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    let pty: String
+
+    init(executable: String) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        var text = Data()
+        let reader = output.fileHandleForReading
+        while !text.contains(10) {
+            let chunk = reader.availableData
+            if chunk.isEmpty { break }
+            text.append(chunk)
+        }
+        let first = String(decoding: text, as: UTF8.self).split(separator: "\n").first ?? ""
+        guard first.hasPrefix("pty ") else {
+            process.terminate()
+            throw ValidationError("\(executable) did not print its pseudo-terminal (got \"\(first)\")")
+        }
+        pty = String(first.dropFirst(4))
+        Thread.detachNewThread { [reader] in  // keep its stdout drained
+            while !reader.availableData.isEmpty {}
+        }
+    }
+
+    func quit() {
+        guard process.isRunning else { return }
+        input.fileHandleForWriting.write(Data("quit\n".utf8))
+        process.waitUntilExit()
+    }
+
+    deinit { quit() }
+}

@@ -1,0 +1,167 @@
+import ArgumentParser
+import Foundation
+import Neuraxon
+
+/// `neuraxon net`: create, inspect and run network files.
+struct NetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "net",
+        abstract: "Create, inspect and run Neuraxon network files.",
+        subcommands: [NetCreate.self, NetInfo.self, NetRun.self]
+    )
+}
+
+struct NetCreate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Build a network from a preset and parameters, and save it.",
+        discussion: "Presets: " + NetworkPreset.all.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")
+            + ". Parameters use the file's names, e.g. --param num_hidden_neurons=50 --param dt=0.5."
+    )
+
+    @Option(help: "Preset to start from.")
+    var preset: String = "reference"
+
+    @Option(name: .customLong("param"), help: ArgumentHelp("Set a parameter.", valueName: "KEY=VALUE"))
+    var params: [String] = []
+
+    @Option(help: "Integer seed of the random generator (Python's random.seed).")
+    var seed: UInt64 = 0
+
+    @Option(help: "reference or embodied (default: the preset's).")
+    var dynamics: String?
+
+    @Option(name: .shortAndLong, help: "Where to save the network.")
+    var output: String
+
+    func validate() throws {
+        guard NetworkPreset.named(preset) != nil else {
+            throw ValidationError("unknown preset '\(preset)'; the presets are: \(NetworkPreset.all.map(\.name).joined(separator: ", "))")
+        }
+        if let dynamics, dynamics != "reference", dynamics != "embodied" {
+            throw ValidationError("--dynamics takes 'reference' or 'embodied', not '\(dynamics)'")
+        }
+    }
+
+    func run() throws {
+        let base = NetworkPreset.named(preset)!
+        var parameters = base.parameters
+        for assignment in params {
+            guard let eq = assignment.firstIndex(of: "=") else {
+                throw ValidationError("--param takes KEY=VALUE, got '\(assignment)'")
+            }
+            do {
+                parameters = try parameters.setting(String(assignment[..<eq]), to: String(assignment[assignment.index(after: eq)...]))
+            } catch {
+                throw ValidationError("--param \(assignment): \(error)")
+            }
+        }
+        let chosen = dynamics.map { $0 == "embodied" ? Dynamics.embodied : Dynamics.reference } ?? base.dynamics
+        let net: NeuraxonNetwork
+        do {
+            net = try NeuraxonNetwork(parameters: parameters, dynamics: chosen, seed: seed)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        net.metadata["preset"] = base.name
+        try net.save(to: output)
+        print("saved \(output): \(net.inputCount)/\(net.hiddenCount)/\(net.outputCount) neurons, \(net.synapseCount) synapses, \(chosen.name) dynamics, seed \(seed)")
+    }
+}
+
+struct NetInfo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info", abstract: "Sizes, synapses by type, neuromodulators, time and a health summary.")
+
+    @Argument(help: "A network file.")
+    var file: String
+
+    func run() throws {
+        let net = try NeuraxonNetwork.load(contentsOf: file)
+        for warning in net.loadWarnings { printError("warning: \(warning)") }
+        let s = net.summary()
+        print("network      \(net.parameters.networkName) (\(file))")
+        print("dynamics     \(net.dynamics.name) (held inputs \(onOff(net.dynamics.heldInputs)), resting weights \(onOff(net.dynamics.restingWeights)), norepinephrine gain \(onOff(net.dynamics.norepinephrineGain)))")
+        print("neurons      \(s.inputs) input, \(s.hidden) hidden, \(s.outputs) output; \(s.activeNeurons) active")
+        let kinds = SynapseKind.allCases.map { "\(s.synapsesByKind[$0] ?? 0) \($0.fileName)" }.joined(separator: ", ")
+        print("synapses     \(s.synapses): \(kinds)")
+        let levels = Neuromodulator.allCases.map { "\($0.rawValue) \(String(format: "%.4f", net.level(of: $0)))" }.joined(separator: ", ")
+        print("modulators   \(levels)")
+        print("time         \(net.time) ms after \(net.stepCount) steps of \(net.dt) ms")
+        print("seed         \(net.seed.map(String.init) ?? "unknown")")
+        let firing = NeuronRole.allCases.map { r in "\(r.rawValue) +\(s.firing[r]?.plus ?? 0)/−\(s.firing[r]?.minus ?? 0)" }.joined(separator: ", ")
+        print("firing now   \(firing)")
+        var notes: [String] = []
+        if s.fadingSynapses > 0 { notes.append("\(s.fadingSynapses) synapses are fading (|w_fast|, |w_slow| < 0.01) and will be pruned") }
+        if s.neuronsNearDeath > 0 { notes.append("\(s.neuronsNearDeath) neurons have low health") }
+        if s.activeNeurons < net.neuronCount { notes.append("\(net.neuronCount - s.activeNeurons) neurons have died") }
+        if s.synapses == 0 { notes.append("no synapses: nothing reaches the outputs") }
+        print("health       " + (notes.isEmpty ? "ok" : notes.joined(separator: "; ")))
+    }
+
+    private func onOff(_ b: Bool) -> String { b ? "on" : "off" }
+}
+
+struct NetRun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a network for N steps, continuing its random generator from the file.",
+        discussion: "SCHEDULE is JSON Lines: {\"step\": 0, \"inputs\": [1,-1,0], \"external\": {\"7\": 0.5}, \"modulate\": {\"dopamine\": 0.8}} "
+            + "or {\"steps\": [first, last], ...}; see Docs/MODEL.md. TRACE gets one JSON object per step."
+    )
+
+    @Argument(help: "A network file.")
+    var file: String
+
+    @Option(help: "Number of steps.")
+    var steps: Int
+
+    @Option(help: ArgumentHelp("What to apply before steps (JSON Lines).", valueName: "SCHEDULE"))
+    var inputs: String?
+
+    @Option(help: ArgumentHelp("Write every step's states, potentials and neuromodulators (JSON Lines).", valueName: "TRACE.jsonl"))
+    var trace: String?
+
+    @Option(name: .shortAndLong, help: "Save the network after the run.")
+    var output: String?
+
+    func validate() throws {
+        guard steps >= 0 else { throw ValidationError("--steps must be 0 or more") }
+    }
+
+    func run() throws {
+        let net = try NeuraxonNetwork.load(contentsOf: file)
+        for warning in net.loadWarnings { printError("warning: \(warning)") }
+        var schedule = StepSchedule()
+        if let inputs {
+            let text = try String(contentsOfFile: inputs, encoding: .utf8)
+            do { schedule = try StepSchedule.parse(text, neuronCount: net.neuronCount) } catch {
+                throw ValidationError("\(inputs): \(error)")
+            }
+        }
+        var traceHandle: FileHandle?
+        if let trace {
+            guard FileManager.default.createFile(atPath: trace, contents: nil), let h = FileHandle(forWritingAtPath: trace) else {
+                throw ValidationError("cannot create \(trace)")
+            }
+            traceHandle = h
+        }
+        var buffer = ""
+        for step in 0..<steps {
+            let external = schedule.apply(before: step, to: net)
+            if external.isEmpty { net.simulateStep() } else { net.simulateStep(externalCurrents: external) }
+            if let traceHandle {
+                buffer += net.traceLine()
+                buffer += "\n"
+                if buffer.utf8.count > 1 << 20 { traceHandle.write(Data(buffer.utf8)); buffer = "" }
+            }
+        }
+        if let traceHandle { traceHandle.write(Data(buffer.utf8)); try traceHandle.close() }
+        if let output { try net.save(to: output) }
+        print("ran \(steps) steps: t = \(net.time) ms, \(net.synapseCount) synapses, outputs \(net.outputStates().map(\.description).joined(separator: " "))")
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

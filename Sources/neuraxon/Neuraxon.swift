@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// The `neuraxon` command: a thin layer that parses arguments, wires the library targets
+/// together and prints. All logic lives in the libraries, where tests can reach it.
+@main
+struct NeuraxonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "neuraxon",
+        abstract: "A trinary neural network that drives a serial-attached robot.",
+        subcommands: [
+            // Add each subcommand here, one per line.
+            DemoCommand.self,
+            NetCommand.self,
+            BenchCommand.self,
+        ]
+    )
+}

@@ -1,0 +1,235 @@
+import Foundation
+import Neuraxon
+@testable import NeuraxonEmbodiment
+import Testing
+#if canImport(CAllocationCounter)
+import CAllocationCounter
+#endif
+
+private func frames(_ times: [UInt64], readings: (Int) -> [Int16] = sweepReadings) -> [ScriptedBody.Step] {
+    times.enumerated().map { .frame(timestampMicros: $1, readings: readings($0)) }
+}
+
+@Suite struct ControlCoreTests {
+    @Test func firmwareTimestampsDecideHowManyStepsRun() throws {
+        let net = ProbeNetwork()
+        let core = try ControlCore(mapping: referenceMapping, network: net)
+        var frame = SensorFrame(channelCount: 7)
+        var steps: [Int] = []
+        for t: UInt64 in [1_000_000, 1_005_000, 1_007_500, 1_012_000, 1_012_999, 1_013_000] {
+            frame.timestampMicros = t
+            steps.append(core.process(frame))
+        }
+        // The first frame starts the clock; remainders carry over (2.5 ms → 2 steps, 0.5 ms kept).
+        #expect(steps == [0, 5, 2, 5, 0, 1])
+        #expect(net.stepCount == 13)
+        #expect(core.counters.steps == 13 && core.counters.ticks == 6)
+    }
+
+    @Test func aLongGapIsBoundedAndCountedAsAnOverrun() throws {
+        let m = try Mapping(yaml: "loop: {max_steps_per_tick: 20}\nsensors:\n  - {channel: bumper, neuron: 0}\n",
+                            device: .referenceRobot, inputCount: 5, outputCount: 5)
+        let net = ProbeNetwork()
+        let core = try ControlCore(mapping: m, network: net)
+        var frame = SensorFrame(channelCount: 7)
+        frame.timestampMicros = 0
+        core.process(frame)
+        frame.timestampMicros = 1_000_000
+        #expect(core.process(frame) == 20)
+        frame.timestampMicros = 1_005_000
+        #expect(core.process(frame) == 5)      // the dropped time does not come back
+        #expect(core.counters.overruns == 1)
+        frame.timestampMicros = 10              // the firmware restarted
+        #expect(core.process(frame) == 0)
+        #expect(core.counters.clockResets == 1)
+    }
+
+    @Test func inputsAreHeldAtEveryStepAndOutputsDecoded() throws {
+        let m = try Mapping(yaml: """
+            sensors:
+              - {channel: bumper, neuron: 2}
+            actuators:
+              - {channel: motor_left, neuron: 2, tau: 0, dead_band: 0}
+            """, device: .referenceRobot, inputCount: 5, outputCount: 5)
+        let net = ProbeNetwork()
+        let core = try ControlCore(mapping: m, network: net)
+        var frame = SensorFrame(channelCount: 7)
+        frame.readings[4] = 1
+        core.process(frame)
+        #expect(core.inputs[2] == .excitatory)
+        #expect(core.setpoints == [0, 0, 90])       // no step yet: the outputs are still 0
+        frame.timestampMicros = 3000
+        core.process(frame)
+        #expect(net.inputsAtLastStep[2] == .excitatory)
+        #expect(core.outputs[2] == .excitatory)
+        #expect(core.setpoints == [1000, 0, 90])    // unmapped actuators keep their safe values
+    }
+
+    @Test func badReadingsGiveNeutralInputsAndAreCounted() throws {
+        let net = ProbeNetwork()
+        let core = try ControlCore(mapping: referenceMapping, network: net)
+        var frame = SensorFrame(channelCount: 7)
+        frame.readings = [3000, 3000, 4900, 4900, 1, 0, 0]
+        core.process(frame)
+        #expect(core.inputs == [.excitatory, .excitatory, .excitatory, .excitatory, .excitatory])
+        frame.readings[2] = 6000                    // above light_left's 5000 mV
+        frame.count = 4                             // the bumper and wheels are missing
+        frame.timestampMicros = 1000
+        core.process(frame)
+        #expect(core.counters.readingErrors == 2)
+        #expect(core.inputs[2] == .neutral && core.inputs[4] == .neutral)
+        #expect(core.values[2].isNaN && core.values[4].isNaN)
+        #expect(core.inputs[0] == .excitatory)      // the good readings still count
+        #expect(core.lastReadingProblem == .missingChannel(channel: "bumper"))
+    }
+
+    @Test func rewardRulesPulseOnceAndSetWhileTheyHold() throws {
+        let m = try Mapping(yaml: """
+            reward:
+              - when: bumper > 0
+                pulse: {dopamine: 0.9}
+              - when: light_left >= 4000
+                set: {serotonin: 0.7, acetylcholine: 0.6}
+            """, device: .referenceRobot, inputCount: 5, outputCount: 5)
+        let net = ProbeNetwork()
+        let core = try ControlCore(mapping: m, network: net)
+        var frame = SensorFrame(channelCount: 7)
+        for (i, (bump, light)) in [(0, 0), (1, 4000), (1, 4500), (0, 100), (1, 100)].enumerated() {
+            frame.timestampMicros = UInt64(i) * 1000
+            frame.readings[4] = Int16(bump)
+            frame.readings[2] = Int16(light)
+            core.process(frame)
+        }
+        let dopamine = net.modulations.filter { $0.0 == .dopamine }
+        #expect(dopamine.count == 2)                // at the two rising edges only
+        #expect(dopamine.allSatisfy { $0.1 == 0.9 })
+        #expect(net.modulations.filter { $0.0 == .serotonin }.count == 2)   // both frames while it held
+        #expect(core.modulators[Neuromodulator.acetylcholine.index] == 0.6)
+    }
+}
+
+@Suite struct ControlLoopTests {
+    @Test func theLoopRunsABodyToItsEndAndStopsTheActuators() throws {
+        let body = ScriptedBody(count: 2000, periodMicros: 5000, readings: sweepReadings)
+        let net = ProbeNetwork()
+        let loop = try ControlLoop(body: body, network: net, mapping: referenceMapping)
+        #expect(loop.state == .configured)
+        loop.start()
+        #expect(loop.wait() == .finished)
+        #expect(loop.state == .ended(.finished))
+        #expect(body.stopCount == 1)
+        #expect(body.sent.count == 2000)
+        #expect(net.stepCount == 1999 * 5)
+        let status = loop.status()
+        #expect(status.counters.ticks == 2000)
+        #expect(status.latency.count == 2000)
+        #expect(status.latency.quantileMicros(0.99) > 0 && status.latency.quantileMicros(0.5) <= status.latency.quantileMicros(0.99))
+        #expect(Set(body.sent.map { $0[0] }).count > 3)   // the motors actually moved
+    }
+
+    @Test func aPacedBodyGivesARealRateAndLatency() throws {
+        let body = ScriptedBody(count: 100, periodMicros: 5000, paced: true, readings: sweepReadings)
+        let loop = try ControlLoop(body: body, network: ProbeNetwork(), mapping: referenceMapping)
+        loop.start()
+        loop.wait()
+        let status = loop.status()
+        // 200 Hz by the firmware clock; a generous sanity bound on the measured rate.
+        #expect(status.rate > 50 && status.rate < 400, "rate \(status.rate)")
+        #expect(status.latency.quantileMicros(0.5) < 100_000)
+        #expect(status.counters.lateTicks <= status.counters.ticks)
+    }
+
+    @Test func stopEndsARunningLoopAndStopsTheActuatorsFirst() throws {
+        let body = ScriptedBody(count: 20_000, periodMicros: 1000, paced: true, readings: sweepReadings)
+        let folder = TemporaryFolder()
+        let recorder = try Recorder(path: folder.file("run.jsonl"), header: RecordingHeader(mapping: referenceMapping, network: NetworkIdentity(), dtMillis: 1))
+        let loop = try ControlLoop(body: body, network: ProbeNetwork(), mapping: referenceMapping, recorder: recorder)
+        loop.start()
+        usleep(100_000)
+        #expect(loop.state == .running)
+        #expect(loop.stop() == .stopped)
+        #expect(body.stopCount == 1)
+        #expect(body.lastStop == [0, 0, 90])
+        let reader = try RecordingReader(path: folder.file("run.jsonl"))
+        var ticks = 0
+        while reader.nextTick() != nil { ticks += 1 }
+        #expect(reader.stop == .complete)
+        #expect(ticks == loop.status().counters.ticks && ticks > 10)
+    }
+
+    @Test func linkLossEndsTheRunOrWaitsForTheLinkToComeBack() throws {
+        var script = frames([0, 1000, 2000])
+        script.append(.linkLost)
+        script.append(.linkLost)
+        script += frames([50_000, 51_000, 52_000])
+
+        let ending = ScriptedBody(script: script)
+        let a = try ControlLoop(body: ending, network: ProbeNetwork(), mapping: referenceMapping, linkLossPolicy: .end)
+        a.start()
+        #expect(a.wait() == .linkLost)
+        #expect(ending.stopCount == 1)
+        #expect(a.status().counters.linkLosses == 1)
+
+        let waiting = ScriptedBody(script: script)
+        let net = ProbeNetwork()
+        let b = try ControlLoop(body: waiting, network: net, mapping: referenceMapping, linkLossPolicy: .awaitReconnect)
+        b.start()
+        #expect(b.wait() == .finished)
+        #expect(b.status().counters.linkLosses == 1)      // one loss, however often the body reports it
+        #expect(waiting.sent.count == 6)
+        #expect(net.stepCount == 2 + 2)                   // the clock restarted after the loss: no 48 ms jump
+    }
+
+    @Test func aFailedSendIsALinkLoss() throws {
+        let body = ScriptedBody(count: 10, periodMicros: 1000, readings: sweepReadings)
+        body.failSendAt = 4
+        let loop = try ControlLoop(body: body, network: ProbeNetwork(), mapping: referenceMapping, linkLossPolicy: .end)
+        loop.start()
+        #expect(loop.wait() == .linkLost)
+        #expect(body.sent.count == 4)
+        #expect(body.stopCount == 1)
+    }
+
+    @Test func aDurationEndsTheRunByFirmwareTime() throws {
+        let body = ScriptedBody(count: 1000, periodMicros: 1000, readings: sweepReadings)
+        let loop = try ControlLoop(body: body, network: ProbeNetwork(), mapping: referenceMapping, durationMicros: 100_000)
+        loop.start()
+        #expect(loop.wait() == .durationReached)
+        #expect(loop.status().counters.ticks == 101)
+    }
+
+    @Test func aMappingForAnotherDeviceIsRefused() throws {
+        var other = DeviceInfo.referenceRobot
+        other.sensors.removeLast()
+        let body = ScriptedBody(device: other, script: [])
+        #expect(throws: MappingError.self) {
+            try ControlLoop(body: body, network: ProbeNetwork(), mapping: referenceMapping)
+        }
+        #expect(throws: MappingError.self) {
+            try ControlLoop(body: ScriptedBody(script: []), network: ProbeNetwork(inputCount: 3), mapping: referenceMapping)
+        }
+    }
+
+    #if canImport(CAllocationCounter)
+    @Test func aTickAllocatesNothingOnceRunning() throws {
+        let folder = TemporaryFolder()
+        let (network, identity) = try loadNetwork(try savedFlowingNetwork(in: folder))
+        let recorder = try Recorder(path: folder.file("run.jsonl"), header: RecordingHeader(mapping: referenceMapping, network: identity, dtMillis: network.dt))
+        let core = try ControlCore(mapping: referenceMapping, network: network)
+        let body = ScriptedBody(count: 2000, periodMicros: 5000, readings: sweepReadings)
+        var frame = SensorFrame(channelCount: 7)
+        func tick() {
+            _ = body.nextFrame(into: &frame, timeoutMicros: 1000)
+            core.process(frame)
+            _ = body.send(core.setpoints)
+            recorder.record(core, frame: frame, sentNanos: 0)
+        }
+        for _ in 0..<100 { tick() }                  // warm up
+        nx_alloc_counter_start()
+        for _ in 0..<1000 { tick() }
+        let allocations = nx_alloc_counter_stop()
+        try recorder.finish()
+        #expect(allocations == 0)
+    }
+    #endif
+}

@@ -1,0 +1,148 @@
+import Testing
+@testable import NeuraxonProtocol
+
+/// The text form of a decoded message, as the `message` lines of the vector file write it.
+func vectorText(_ header: FrameHeader, _ message: Message) -> String {
+    var f = ["\(header.type)", "seq=\(header.sequence)"]
+    func list(_ v: [Int16]) -> String { v.map(String.init).joined(separator: ",") }
+    func channel(_ c: ChannelDescriptor) -> String {
+        "\(c.kind.rawValue),\(c.unit.rawValue),\(c.minimum),\(c.maximum),\(c.safe)"
+    }
+    switch message {
+    case .hello, .getStatus, .stop: break
+    case let .config(c), let .configAck(c):
+        f += ["period_ms=\(c.periodMilliseconds)", "failsafe_ms=\(c.failsafeMilliseconds)", "sensor_mask=\(c.sensorMask)"]
+    case let .command(setpoints): f.append("setpoints=\(list(setpoints))")
+    case let .ping(token): f.append("token=\(token)")
+    case let .pong(token, ts): f += ["token=\(token)", "timestamp_us=\(ts)"]
+    case let .status(s):
+        f += ["failsafe=\(s.failsafe)", "reset_cause=\(s.resetCause)", "uptime_ms=\(s.uptimeMilliseconds)",
+              "crc_errors=\(s.crcErrors)", "malformed_frames=\(s.malformedFrames)", "rejected_frames=\(s.rejectedFrames)",
+              "dropped_frames=\(s.droppedFrames)", "rx_overflows=\(s.rxOverflows)", "failsafe_trips=\(s.failsafeTrips)",
+              "loop_overruns=\(s.loopOverruns)"]
+    case let .sensors(s):
+        f += ["timestamp_us=\(s.timestampMicros)", "sensor_mask=\(s.sensorMask)", "readings=\(list(s.values))"]
+    case let .error(e):
+        f += ["code=\(ErrorCode(rawValue: e.code)?.description ?? String(e.code))", "ref_type=\(e.referencedType)",
+              "ref_seq=\(e.referencedSequence)", "detail=\(e.detail)"]
+    case let .deviceInfo(d):
+        f += ["fw_major=\(d.firmwareMajor)", "fw_minor=\(d.firmwareMinor)", "fw_patch=\(d.firmwarePatch)",
+              "unique_id=\(d.uniqueIDHex)", "period_min_ms=\(d.periodMinMilliseconds)",
+              "period_max_ms=\(d.periodMaxMilliseconds)", "failsafe_min_ms=\(d.failsafeMinMilliseconds)",
+              "failsafe_max_ms=\(d.failsafeMaxMilliseconds)", "board=\(d.board)"]
+        f += d.sensors.map { "sensor=\(channel($0))" } + d.actuators.map { "actuator=\(channel($0))" }
+    }
+    return f.joined(separator: " ")
+}
+
+/// Feeds `pieces` one after another into one decoder; returns each result in vector text form.
+func decodeText(_ pieces: [ArraySlice<UInt8>]) -> [String] {
+    var decoder = FrameDecoder()
+    var out: [String] = []
+    for piece in pieces {
+        Array(piece).withUnsafeBytes { raw in
+            var offset = 0
+            while let event = decoder.decode(raw, offset: &offset) {
+                switch event {
+                case let .frame(h):
+                    do throws(FrameError) { out.append("message " + vectorText(h, try decoder.message())) } catch {
+                        out.append("error \(error.name)")
+                    }
+                case let .error(e): out.append("error \(e.name)")
+                }
+            }
+        }
+    }
+    return out
+}
+
+@Suite("Shared protocol vectors (Tests/Vectors/protocol-v1.txt)")
+struct VectorTests {
+    static let cases: [VectorCase] = (try? VectorFile.load()) ?? []
+
+    @Test("the vector file is present and covers every message type and error")
+    func fileLoads() throws {
+        let cases = try VectorFile.load()
+        #expect(cases.count >= 60)
+        let texts = cases.flatMap(\.expectedResults).joined(separator: "\n")
+        for type in MessageType.allCases { #expect(texts.contains("message \(type) "), "no vector for \(type)") }
+        for name in ["cobs", "too_short", "too_long", "crc", "unsupported_version", "unknown_type", "bad_length"] {
+            #expect(texts.contains("error \(name)"), "no vector for error \(name)")
+        }
+    }
+
+    @Test("CRC-16 of every data vector")
+    func crcVectors() throws {
+        let crcCases = try VectorFile.load().filter { $0.first("crc") != nil }
+        #expect(!crcCases.isEmpty)
+        for c in crcCases {
+            let data = VectorFile.hex(c.first("data")!)
+            #expect(CRC16.checksum(data) == UInt16(c.first("crc")!, radix: 16)!, "case \(c.name)")
+        }
+    }
+
+    @Test("COBS encodes and decodes every data vector")
+    func cobsVectors() throws {
+        let cobsCases = try VectorFile.load().filter { $0.first("cobs") != nil }
+        #expect(cobsCases.count >= 5)
+        for c in cobsCases {
+            let data = VectorFile.hex(c.first("data")!)
+            let encoded = VectorFile.hex(c.first("cobs")!)
+            #expect(COBS.encode(data) == encoded, "case \(c.name)")
+            #expect(COBS.decode(encoded) == data, "case \(c.name)")
+        }
+    }
+
+    @Test("every wire vector decodes fed whole, byte by byte, and split at every point")
+    func wireVectors() throws {
+        let wireCases = try VectorFile.load().filter { $0.first("wire") != nil }
+        #expect(wireCases.count >= 40)
+        for c in wireCases {
+            let wire = VectorFile.hex(c.first("wire")!)
+            let expected = c.expectedResults
+            #expect(decodeText([wire[...]]) == expected, "case \(c.name) (whole)")
+            #expect(decodeText(wire.map { [$0][...] }) == expected, "case \(c.name) (byte by byte)")
+            for split in 0...wire.count {
+                let got = decodeText([wire[..<split], wire[split...]])
+                if got != expected {
+                    Issue.record("case \(c.name) split at \(split): \(got) != \(expected)")
+                    break
+                }
+            }
+            if let packet = c.first("packet") {
+                #expect(COBS.decode(Array(wire.dropLast())) == VectorFile.hex(packet), "case \(c.name) (packet)")
+            }
+        }
+    }
+
+    @Test("every good single-frame vector encodes back to exactly its wire bytes")
+    func encodeVectors() throws {
+        let good = try VectorFile.load().filter {
+            $0.first("wire") != nil && $0.all("message").count == 1 && $0.all("error").isEmpty
+        }
+        #expect(good.count >= 30)
+        for c in good {
+            let wire = VectorFile.hex(c.first("wire")!)
+            var decoder = FrameDecoder()
+            let results = decoder.decodeAll(wire)
+            guard results.count == 1, case let .success((header, message)) = results[0] else {
+                Issue.record("case \(c.name) did not decode")
+                continue
+            }
+            #expect(FrameEncoder.frame(message, sequence: header.sequence) == wire, "case \(c.name)")
+        }
+    }
+
+    @Test("a wrong-version frame still reports its version, type and sequence")
+    func versionIsReported() throws {
+        var decoder = FrameDecoder()
+        let frame = FrameEncoder.frame(.hello, sequence: 9, version: 2)
+        let results = decoder.decodeAll(frame)
+        guard results.count == 1, case let .failure(error) = results[0] else {
+            Issue.record("expected one error, got \(results)")
+            return
+        }
+        #expect(error == .unsupportedVersion(version: 2, type: 0x01, sequence: 9))
+        #expect(error.description.contains("version 2") && error.description.contains("version 1"))
+    }
+}

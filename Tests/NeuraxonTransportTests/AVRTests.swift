@@ -1,0 +1,43 @@
+import Glibc
+import NeuraxonProtocol
+import Testing
+@testable import NeuraxonTransport
+
+@Suite("Session against the real AVR build under the simavr harness", .serialized)
+struct AVRTests {
+    @Test("handshake, configuration, streaming, commands, round trips and a clean stop on the emulated ATmega328P")
+    func emulatedBoard() throws {
+        let board = try HostFirmware(avr: true)
+        board.send("adc 0 3100")
+        var options = SessionOptions(selector: .path(board.path),
+                                     config: LinkConfig(periodMilliseconds: 10, failsafeMilliseconds: 100, sensorMask: 0x1F))
+        options.monitor = nil
+        options.reconnect = false
+        let session = LinkSession(options: options)
+        let info = try session.connect()
+        #expect(info.board == "neuraxon-uno")
+        #expect(info.periodMinMilliseconds == 4)
+        #expect(info.sensors.count == 7 && info.actuators.count == 3)
+        #expect(session.activeConfig?.periodMilliseconds == 10)
+
+        let samples = collect(session, count: 50, milliseconds: 5000)
+        #expect(samples.count == 50)
+        if let last = samples.last?.1 {
+            #expect(last.sensorMask == 0x1F)
+            #expect(abs(Int(last.readings[0]) - 3100) <= 10, "range_left read \(last.readings[0]) mV for 3100 mV")
+        }
+        #expect(session.counters.crcErrors == 0 && session.counters.malformedFrames == 0)
+
+        #expect(session.sendCommand([400, -400, 30]))
+        _ = collect(session, count: 3)
+        #expect(try session.status().failsafeState == .active)
+
+        let rtts = try session.ping(count: 20, timeoutMilliseconds: 500)
+        #expect(rtts.count == 20)
+        #expect((session.roundTrip.p50 ?? 1000) < 100)
+
+        let stopped = session.stop()
+        #expect(stopped?.failsafeState == .stopped)
+        board.quit()
+    }
+}

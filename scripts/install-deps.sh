@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Neuraxon needs to build and test (skips what is present).
+#   pkg-config, libudev-dev         serial-device discovery (libudev) for the host
+#   gcc-avr, avr-libc, binutils-avr the ATmega328P firmware build
+#   simavr, libsimavr-dev, libelf-dev  running the real AVR build under emulation
+#   umockdev, libumockdev-dev       fake USB boards for the discovery tests
+#   socat                           linked pseudo-terminal pairs for link tests
+set -euo pipefail
+packages=(pkg-config libudev-dev gcc-avr avr-libc binutils-avr simavr libsimavr-dev libelf-dev
+          umockdev libumockdev-dev socat)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "Installing: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
