@@ -58,6 +58,8 @@ public final class NeuraxonNetwork {
     let externalCurrent: Column<Double>
     /// The four neuromodulator levels, in `Neuromodulator.allCases` order.
     let levels: Column<Double>
+    /// Their baselines, in the same order.
+    let baselines: Column<Double>
     /// Number of inactive (dead) neurons; while 0 the step skips every activity check.
     var deadNeurons = 0
     /// Ids of the active neurons in order; maintained only while `deadNeurons > 0`.
@@ -117,6 +119,37 @@ public final class NeuraxonNetwork {
         wireRandomly()
     }
 
+    /// A network wired by hand: these synapses, in this order (hand-wired controllers, evolved
+    /// genomes). Each synapse's resting weights are used when the dynamics have resting weights
+    /// on. The random generator starts from `seed` and is used only by the step.
+    ///
+    /// - Throws: `ParameterError` for a parameter outside its range, `ModelError` for a synapse
+    ///   that names a missing neuron, breaks the wiring rules or repeats a pair.
+    public convenience init(parameters: NetworkParameters, dynamics: Dynamics, seed: UInt64,
+                            synapses: [Synapse]) throws {
+        let parameters = try parameters.checked()
+        self.init(uncheckedParameters: parameters, dynamics: dynamics, seed: seed, rng: PythonRandom(seed: seed),
+                  synapseCapacity: synapses.count + max(1024, synapses.count))
+        var seen = Set<[Int]>()
+        for (k, syn) in synapses.enumerated() {
+            guard (0..<neuronCount).contains(syn.pre), (0..<neuronCount).contains(syn.post) else {
+                throw ModelError.invalidSynapse(index: k, reason: "neuron ids run 0…\(neuronCount - 1)")
+            }
+            guard wiringAllows(pre: syn.pre, post: syn.post) else {
+                throw ModelError.invalidSynapse(index: k, reason: "\(syn.pre) → \(syn.post) breaks the wiring rules (no self-synapse, no output → input)")
+            }
+            guard seen.insert([syn.pre, syn.post]).inserted else {
+                throw ModelError.invalidSynapse(index: k, reason: "a second synapse \(syn.pre) → \(syn.post)")
+            }
+            for (name, w) in [("w_fast", syn.wFast), ("w_slow", syn.wSlow), ("w_meta", syn.wMeta), ("integrity", syn.integrity),
+                              ("rest_fast", syn.restFast), ("rest_slow", syn.restSlow), ("rest_meta", syn.restMeta)] where !w.isFinite {
+                throw ModelError.invalidSynapse(index: k, reason: "\(name) is \(w)")
+            }
+            appendColumns(syn)
+        }
+        rebuildIndexes()
+    }
+
     /// An empty network (no synapses) with the given sizes; callers add synapses.
     init(uncheckedParameters parameters: NetworkParameters, dynamics: Dynamics, seed: UInt64?, rng: PythonRandom,
          synapseCapacity: Int = 0) {
@@ -137,6 +170,7 @@ public final class NeuraxonNetwork {
         active = Column(repeating: true, count: n)
         externalCurrent = Column(repeating: 0, count: n)
         levels = Column(Neuromodulator.allCases.map { parameters.baseline(of: $0) }, filler: 0)
+        baselines = Column(Neuromodulator.allCases.map { parameters.baseline(of: $0) }, filler: 0)
         activeIds = Column(repeating: 0, count: 0, capacity: n)
         let capacity = max(64, synapseCapacity)
         synPre = Column(repeating: 0, count: 0, capacity: capacity)
@@ -305,6 +339,7 @@ public struct Neuron: Sendable, Equatable {
 public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownNeuromodulator(String)
     case invalidValue(what: String, value: Double)
+    case invalidSynapse(index: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -313,6 +348,8 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
                 + Neuromodulator.allCases.map(\.rawValue).joined(separator: ", ")
         case .invalidValue(let what, let value):
             "\(what) must be a finite number, got \(value)"
+        case .invalidSynapse(let index, let reason):
+            "synapse \(index): \(reason)"
         }
     }
 }

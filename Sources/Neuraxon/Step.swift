@@ -191,13 +191,13 @@ extension NeuraxonNetwork {
     /// Step 4: L ← L + (baseline − L)·neuromod_decay_rate·dt/100, in the reference's order of
     /// operations.
     @inline(__always) func relaxNeuromodulators() {
-        for modulator in Neuromodulator.allCases {
-            let i = modulator.index
+        let rate = parameters.neuromodDecayRate, dt = parameters.dt
+        let levels = levels.base, baselines = baselines.base
+        for i in 0..<4 {
             let level = levels[i]
-            levels[i] = level + (parameters.baseline(of: modulator) - level) * parameters.neuromodDecayRate * parameters.dt / 100.0
+            levels[i] = level + (baselines[i] - level) * rate * dt / 100.0
         }
     }
-
 }
 
 /// The per-step constants of the synapse update.
