@@ -245,6 +245,7 @@ struct NetworkFileReader {
         guard steps >= 0 else { throw fail(root["step_count"], "step_count", "must not be negative") }
         net.stepCount = steps
         net.rebuildIndexes()
+        net.loadedNonPositiveIntegrity = (0..<net.storedSynapseCount).contains { net.integrity[$0] <= 0 }
         net.loadWarnings = warnings
         return net
     }

@@ -93,6 +93,14 @@ public final class NeuraxonNetwork {
     var tombstones = 0
     /// The integrity value that marks a pruned synapse still in the columns.
     static let tombstone = -Double.infinity
+    /// Whether a synapse that is not a tombstone may have integrity ≤ 0, which the step must skip:
+    /// true when the pruning threshold is negative (only a file can set that) or a loaded file held
+    /// such a synapse. Otherwise pruning keeps every integrity above the threshold, hence above 0.
+    var mayHoldNonPositiveIntegrity: Bool {
+        parameters.synapseIntegrityThreshold < 0 || loadedNonPositiveIntegrity
+    }
+    /// Set by the loader when a synapse in the file has integrity ≤ 0; cleared by pruning.
+    var loadedNonPositiveIntegrity = false
 
     // Scratch for the step.
     let synapticSum: Column<Double>
@@ -101,6 +109,7 @@ public final class NeuraxonNetwork {
     let plasticityCode: Column<Double>
     let unsilenceCandidates: Column<Int32>
     let keepMask: Column<Bool>
+    let liveMask: Column<UInt8>
 
     /// Builds a random network exactly as the reference does after `random.seed(seed)`:
     /// neurons first (no draws), then for every ordered pair (pre, post) in id order, skipping
@@ -147,6 +156,7 @@ public final class NeuraxonNetwork {
             }
             appendColumns(syn)
         }
+        loadedNonPositiveIntegrity = synapses.contains { $0.integrity <= 0 }
         rebuildIndexes()
     }
 
@@ -187,6 +197,7 @@ public final class NeuraxonNetwork {
         kind = Column(repeating: 0, count: 0, capacity: capacity)
         plasticityCode = Column(repeating: 0, count: 0, capacity: capacity)
         keepMask = Column(repeating: true, count: 0, capacity: capacity)
+        liveMask = Column(repeating: 1, count: 0, capacity: capacity)
         modulatoryIndices = Column(repeating: 0, count: 0, capacity: capacity)
         unsilenceCandidates = Column(repeating: 0, count: 0, capacity: capacity)
         preStart = Column(repeating: 0, count: n + 1)

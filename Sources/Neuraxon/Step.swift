@@ -1,3 +1,5 @@
+import CNeuraxonKernels
+
 /// The step: one dt of network time, in the reference's fixed order.
 extension NeuraxonNetwork {
     /// Advances the network by one step of dt ms.
@@ -128,7 +130,8 @@ extension NeuraxonNetwork {
 
     /// Step 3. Pass one marks the synapses whose pre neuron fired (+1) with the post neuron's
     /// state, and collects the silent ones with (1, 1) in list order; pass two updates every
-    /// synapse with straight-line arithmetic; pass three draws the unsilencing chances.
+    /// synapse with straight-line arithmetic (`nx_update_synapses`, one vectorised C loop); pass
+    /// three draws the unsilencing chances.
     @inline(__always) func updateSynapses() -> Bool {
         let count = storedSynapseCount
         guard count > 0 else { return false }
@@ -159,24 +162,27 @@ extension NeuraxonNetwork {
 
         let dt = p.dt
         let learning = p.learningRate * levels[Neuromodulator.dopamine.index]
-        let steps = PlasticitySteps(
+        var constants = nx_plasticity(
             fast: learning * 0.3, slow: learning * 0.1,
             meta: learning * 0.05 * levels[Neuromodulator.serotonin.index],
-            kFast: dt / p.tauFast, kSlow: dt / p.tauSlow, kMeta: dt / p.tauMeta,
-            integrityLoss: p.synapseDeathProb * dt, integrityGain: 0.001 * dt,
-            pruneThreshold: p.synapseIntegrityThreshold)
-        let columns = SynapseColumns(
-            wf: wFast.base, ws: wSlow.base, wm: wMeta.base, rf: restFast.base, rs: restSlow.base, rm: restMeta.base,
-            integrity: integrity, code: code)
-        // Four specialisations of one loop: the common case (every neuron alive, weights
-        // relaxing to 0) reads no activity flags and no resting weights.
-        let rest = dynamics.restingWeights
-        switch (allActive, rest) {
-        case (true, false): belowThreshold = columns.update(count: count, steps, resting: false) { _ in true }
-        case (true, true): belowThreshold = columns.update(count: count, steps, resting: true) { _ in true }
-        case (false, let r):
-            belowThreshold = columns.update(count: count, steps, resting: r) { k in active[Int(pre[k])] && active[Int(post[k])] }
+            k_fast: dt / p.tauFast, k_slow: dt / p.tauSlow, k_meta: dt / p.tauMeta,
+            integrity_loss: p.synapseDeathProb * dt, integrity_gain: 0.001 * dt,
+            prune_threshold: p.synapseIntegrityThreshold)
+        // The common case — every neuron alive, every synapse's integrity above a non-negative
+        // pruning threshold (so > 0) — updates every synapse without checks: a pruned synapse's
+        // tombstone integrity (−∞) stays −∞ through the update, and its weights are never read
+        // again. Otherwise a live mask says which synapses the reference would update.
+        var live: UnsafePointer<UInt8>? = nil
+        if !allActive || mayHoldNonPositiveIntegrity {
+            let mask = liveMask.base
+            for k in 0..<count { mask[k] = active[Int(pre[k])] && active[Int(post[k])] ? 1 : 0 }
+            live = UnsafePointer(mask)
         }
+        let rest = dynamics.restingWeights
+        belowThreshold = nx_update_synapses(
+            count, wFast.base, wSlow.base, wMeta.base,
+            rest ? restFast.base : nil, rest ? restSlow.base : nil, rest ? restMeta.base : nil,
+            integrity, code, live, &constants) != 0
         let wf = wFast.base, ws = wSlow.base
 
         let candidates = unsilenceCandidates.base
@@ -197,84 +203,5 @@ extension NeuraxonNetwork {
             let level = levels[i]
             levels[i] = level + (baselines[i] - level) * rate * dt / 100.0
         }
-    }
-}
-
-/// The per-step constants of the synapse update.
-struct PlasticitySteps {
-    /// 0.3·η·DA, 0.1·η·DA and 0.05·η·DA·5HT: the plasticity terms for Δw = +η·DA.
-    let fast, slow, meta: Double
-    /// dt/τf, dt/τs, dt/τmeta.
-    let kFast, kSlow, kMeta: Double
-    /// synapse_death_prob·dt and 0.001·dt.
-    let integrityLoss, integrityGain: Double
-    let pruneThreshold: Double
-}
-
-/// Raw pointers to the synapse columns the update writes.
-struct SynapseColumns {
-    let wf, ws, wm, rf, rs, rm, integrity, code: UnsafeMutablePointer<Double>
-
-    typealias Lanes = SIMD4<Double>
-
-    @inline(__always) private func load(_ p: UnsafeMutablePointer<Double>, _ k: Int) -> Lanes {
-        UnsafeRawPointer(p + k).loadUnaligned(as: Lanes.self)
-    }
-
-    @inline(__always) private func store(_ v: Lanes, _ p: UnsafeMutablePointer<Double>, _ k: Int) {
-        UnsafeMutableRawPointer(p + k).storeBytes(of: v, as: Lanes.self)
-    }
-
-    /// `x < hi ? x : hi` then `x > lo ? x : lo` lane by lane: Python's max(lo, min(hi, x)).
-    @inline(__always) private func clamp(_ x: Lanes, _ lo: Double, _ hi: Double) -> Lanes {
-        let capped = x.replacing(with: hi, where: .!(x .< hi))
-        return capped.replacing(with: lo, where: .!(capped .> lo))
-    }
-
-    /// Updates every live synapse (integrity > 0 and `isLive(k)`), four at a time, and clears
-    /// its plasticity code. Lanes past `count` fall in the columns' padding. Every lane computes
-    /// exactly the scalar expressions of `NeuraxonNetwork.simulateStep()`'s step 3:
-    /// Δ = code·c + 0 (so no plasticity gives +0, as the reference's Δw = 0.0 does), and
-    /// w ← clamp(w + k·(−(w − rest) + Δ)). Returns whether any synapse that is not yet pruned
-    /// now has integrity ≤ the pruning threshold.
-    @inline(__always)
-    func update(count: Int, _ c: PlasticitySteps, resting: Bool, isLive: (Int) -> Bool) -> Bool {
-        typealias Mask = SIMDMask<SIMD4<Int64>>
-        let tombstone = -Double.infinity  // NeuraxonNetwork.tombstone, as a literal the loop keeps in a register
-        // Without resting weights, rest = 0 and −(w − 0) = −w exactly, so the loads are skipped.
-        @inline(__always) func rest(_ p: UnsafeMutablePointer<Double>, _ k: Int) -> Lanes {
-            resting ? load(p, k) : Lanes(repeating: 0)
-        }
-        @inline(__always) func lanes(_ k: Int, valid: Mask) -> Mask {
-            let g = load(integrity, k)
-            var live = (g .> 0) .& valid
-            for i in 0..<4 where live[i] && !isLive(k + i) { live[i] = false }
-            let sign = load(code, k)
-            store(Lanes(repeating: 0), code, k)
-            let f0 = load(wf, k), s0 = load(ws, k), m0 = load(wm, k)
-            let f = clamp(f0 + c.kFast * (-(f0 - rest(rf, k)) + (sign * c.fast + 0.0)), -1.0, 1.0)
-            let s = clamp(s0 + c.kSlow * (-(s0 - rest(rs, k)) + (sign * c.slow + 0.0)), -1.0, 1.0)
-            let m = clamp(m0 + c.kMeta * (-(m0 - rest(rm, k)) + (sign * c.meta + 0.0)), -0.5, 0.5)
-            let fading = (f .< 0.01) .& (f .> -0.01) .& (s .< 0.01) .& (s .> -0.01)
-            let grown = g + c.integrityGain
-            let healed = grown.replacing(with: 1.0, where: .!(grown .< 1.0))
-            let gNew = healed.replacing(with: g - c.integrityLoss, where: fading)
-            let gOut = g.replacing(with: gNew, where: live)
-            store(f0.replacing(with: f, where: live), wf, k)
-            store(s0.replacing(with: s, where: live), ws, k)
-            store(m0.replacing(with: m, where: live), wm, k)
-            store(gOut, integrity, k)
-            return (gOut .<= c.pruneThreshold) .& (gOut .!= tombstone) .& valid
-        }
-        var below = Mask(repeating: false)
-        var k = 0
-        while k + 4 <= count {
-            below = below .| lanes(k, valid: Mask(repeating: true))
-            k += 4
-        }
-        if k < count {
-            below = below .| lanes(k, valid: SIMD4<Int64>(0, 1, 2, 3) .< SIMD4<Int64>(repeating: Int64(count - k)))
-        }
-        return any(below)
     }
 }

@@ -53,6 +53,7 @@ extension NeuraxonNetwork {
         kind.append(syn.kind.rawValue)
         plasticityCode.append(0)
         keepMask.append(true)
+        liveMask.append(1)
     }
 
     /// Makes room for `capacity` synapses in every synapse column.
@@ -62,6 +63,7 @@ extension NeuraxonNetwork {
         silent.reserve(capacity)
         modulatory.reserve(capacity)
         keepMask.reserve(capacity)
+        liveMask.reserve(capacity)
         kind.reserve(capacity)
         plasticityCode.reserve(capacity)
     }
@@ -115,6 +117,8 @@ extension NeuraxonNetwork {
             pruned += 1
         }
         tombstones += pruned
+        // Every synapse left now has integrity > threshold.
+        loadedNonPositiveIntegrity = false
         if tombstones > 0, tombstones * 8 >= storedSynapseCount { removeTombstones() }
         return pruned
     }
@@ -139,6 +143,7 @@ extension NeuraxonNetwork {
         silent.compact(keep: keep)
         modulatory.compact(keep: keep)
         kind.compact(keep: keep)
+        liveMask.compact(keep: keep)
         keepMask.compact(keep: keep)
         tombstones = 0
         rebuildIndexes()

@@ -83,33 +83,38 @@ func doubleFromHex(_ hex: String) -> Double { Double(bitPattern: UInt64(hex, rad
 /// Differences between a network and a reference `to_dict()`: neurons and synapses, bit for bit.
 func differences(_ net: NeuraxonNetwork, _ dict: JSONValue, checkTypes: Bool = true) -> [String] {
     var out: [String] = []
+    func bits(_ v: JSONValue?) -> UInt64 { (v?.number ?? .nan).bitPattern }
+    func int(_ v: JSONValue?) -> Int { v?.integerValue ?? Int.min }
+    func flag(_ v: JSONValue?) -> Bool? { v?.boolValue }
     var id = 0
     for role in ["input", "hidden", "output"] {
-        for neuron in dict["neurons"]![role]!.items {
+        let list = dict["neurons"]?[role]?.items ?? []
+        for neuron in list {
             let n = net.neuron(id)
-            if n.potential.bitPattern != neuron["membrane_potential"]!.number.bitPattern { out.append("neuron \(id) V \(n.potential) vs \(neuron["membrane_potential"]!.number)") }
-            if n.state.value != neuron["trinary_state"]!.integerValue { out.append("neuron \(id) s") }
-            if n.health.bitPattern != neuron["health"]!.number.bitPattern { out.append("neuron \(id) health") }
-            if n.adaptation.bitPattern != neuron["adaptation"]!.number.bitPattern { out.append("neuron \(id) adaptation") }
-            if n.isActive != neuron["is_active"]!.boolValue { out.append("neuron \(id) active") }
+            if n.potential.bitPattern != bits(neuron["membrane_potential"]) { out.append("neuron \(id) V") }
+            if n.state.value != int(neuron["trinary_state"]) { out.append("neuron \(id) s") }
+            if n.health.bitPattern != bits(neuron["health"]) { out.append("neuron \(id) health") }
+            if n.adaptation.bitPattern != bits(neuron["adaptation"]) { out.append("neuron \(id) adaptation") }
+            if flag(neuron["is_active"]) != n.isActive { out.append("neuron \(id) active") }
             id += 1
         }
     }
     let ours = net.synapses()
-    let theirs = dict["synapses"]!.items
+    let theirs = dict["synapses"]?.items ?? []
     if ours.count != theirs.count { out.append("synapse count \(ours.count) vs \(theirs.count)"); return out }
-    for (k, (a, b)) in zip(ours, theirs).enumerated() {
-        if a.pre != b["pre_id"]!.integerValue || a.post != b["post_id"]!.integerValue { out.append("synapse \(k) ends"); continue }
-        if a.wFast.bitPattern != b["w_fast"]!.number.bitPattern || a.wSlow.bitPattern != b["w_slow"]!.number.bitPattern
-            || a.wMeta.bitPattern != b["w_meta"]!.number.bitPattern { out.append("synapse \(k) weights") }
-        if a.integrity.bitPattern != b["integrity"]!.number.bitPattern { out.append("synapse \(k) integrity") }
-        if a.isSilent != b["is_silent"]!.boolValue || a.isModulatory != b["is_modulatory"]!.boolValue { out.append("synapse \(k) flags") }
-        if checkTypes, a.kind.fileName != b["synapse_type"]!.stringValue { out.append("synapse \(k) type") }
+    for k in 0..<ours.count {
+        let a = ours[k], b = theirs[k]
+        if a.pre != int(b["pre_id"]) || a.post != int(b["post_id"]) { out.append("synapse \(k) ends"); continue }
+        if a.wFast.bitPattern != bits(b["w_fast"]) || a.wSlow.bitPattern != bits(b["w_slow"])
+            || a.wMeta.bitPattern != bits(b["w_meta"]) { out.append("synapse \(k) weights") }
+        if a.integrity.bitPattern != bits(b["integrity"]) { out.append("synapse \(k) integrity") }
+        if flag(b["is_silent"]) != a.isSilent || flag(b["is_modulatory"]) != a.isModulatory { out.append("synapse \(k) flags") }
+        if checkTypes, (b["synapse_type"]?.stringValue ?? "") != a.kind.fileName { out.append("synapse \(k) type") }
     }
-    for m in Neuromodulator.allCases where net.level(of: m).bitPattern != dict["neuromodulators"]![m.rawValue]!.number.bitPattern {
+    for m in Neuromodulator.allCases where net.level(of: m).bitPattern != bits(dict["neuromodulators"]?[m.rawValue]) {
         out.append("neuromodulator \(m.rawValue)")
     }
-    if net.stepCount != dict["step_count"]!.integerValue { out.append("step_count") }
-    if net.time.bitPattern != dict["time"]!.number.bitPattern { out.append("time") }
+    if net.stepCount != int(dict["step_count"]) { out.append("step_count") }
+    if net.time.bitPattern != bits(dict["time"]) { out.append("time") }
     return out
 }
