@@ -27,8 +27,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
-        // Model layer: the network, its parameters, its RNG and its file format.
-        .target(name: "Neuraxon"),
+        // Model layer: the network, its parameters, its RNG and its file format; the step's
+        // synapse update is one C loop built for SSE2 and AVX2.
+        .target(name: "CNeuraxonKernels"),
+        .target(name: "Neuraxon", dependencies: ["CNeuraxonKernels"]),
 
         // Protocol layer: frame codec and message types, pure functions over bytes.
         .target(name: "NeuraxonProtocol"),
@@ -60,12 +62,17 @@ let package = Package(
             ]
         ),
 
+        // Evolution layer: Aigarth-style mutation and selection of networks. Its own licence
+        // terms (see Sources/NeuraxonEvolution/NOTICE); nothing else in the package depends on it
+        // but the command line.
+        .target(name: "NeuraxonEvolution", dependencies: ["Neuraxon"]),
+
         // Command line.
         .executableTarget(
             name: "neuraxon",
             dependencies: [
                 "Neuraxon", "NeuraxonProtocol", "NeuraxonTransport", "NeuraxonSimulation",
-                "NeuraxonEmbodiment",
+                "NeuraxonEmbodiment", "NeuraxonEvolution",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -80,7 +87,10 @@ let package = Package(
         ),
         .testTarget(name: "NeuraxonProtocolTests", dependencies: ["NeuraxonProtocol"]),
         .testTarget(name: "NeuraxonTransportTests", dependencies: ["NeuraxonTransport"]),
-        .testTarget(name: "NeuraxonSimulationTests", dependencies: ["NeuraxonSimulation"]),
+        .testTarget(name: "NeuraxonSimulationTests", dependencies: ["NeuraxonSimulation", "CAllocationCounter"]),
         .testTarget(name: "NeuraxonEmbodimentTests", dependencies: ["NeuraxonEmbodiment"]),
+        .testTarget(name: "NeuraxonEvolutionTests", dependencies: ["NeuraxonEvolution"]),
+        // Runs the built `neuraxon` command as a user does.
+        .testTarget(name: "NeuraxonCLITests", dependencies: ["Neuraxon"]),
     ]
 )
