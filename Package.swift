@@ -65,7 +65,7 @@ let package = Package(
         // Evolution layer: Aigarth-style mutation and selection of networks. Its own licence
         // terms (see Sources/NeuraxonEvolution/NOTICE); nothing else in the package depends on it
         // but the command line.
-        .target(name: "NeuraxonEvolution", dependencies: ["Neuraxon"]),
+        .target(name: "NeuraxonEvolution", dependencies: ["Neuraxon"], exclude: ["NOTICE"]),
 
         // Command line.
         .executableTarget(

@@ -3,7 +3,13 @@ extension NeuraxonNetwork {
     /// Whether a synapse pre → post is allowed by the wiring rules: no self-synapse and no
     /// output → input synapse.
     public func wiringAllows(pre: Int, post: Int) -> Bool {
-        pre != post && !(role(of: pre) == .output && role(of: post) == .input)
+        Self.wiringAllows(pre: pre, post: post, inputCount: inputCount, hiddenCount: hiddenCount)
+    }
+
+    /// The wiring rules for any network with these sizes (ids: inputs, then hidden, then
+    /// outputs): no self-synapse and no output → input synapse.
+    public static func wiringAllows(pre: Int, post: Int, inputCount: Int, hiddenCount: Int) -> Bool {
+        pre != post && !(pre >= inputCount + hiddenCount && post < inputCount)
     }
 
     /// The reference's initial wiring (see `init(parameters:dynamics:seed:)`).
