@@ -86,7 +86,7 @@ let package = Package(
             resources: [.copy("Golden")]
         ),
         .testTarget(name: "NeuraxonProtocolTests", dependencies: ["NeuraxonProtocol"]),
-        .testTarget(name: "NeuraxonTransportTests", dependencies: ["NeuraxonTransport"]),
+        .testTarget(name: "NeuraxonTransportTests", dependencies: ["NeuraxonTransport", "CAllocationCounter"]),
         .testTarget(name: "NeuraxonSimulationTests", dependencies: ["NeuraxonSimulation", "CAllocationCounter"]),
         .testTarget(name: "NeuraxonEmbodimentTests", dependencies: ["NeuraxonEmbodiment"]),
         .testTarget(name: "NeuraxonEvolutionTests", dependencies: ["NeuraxonEvolution"]),

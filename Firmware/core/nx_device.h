@@ -40,8 +40,15 @@ void nx_device_init(nx_device *d, uint32_t now_us);
 /** Handles one received byte at time `now_us`; answers complete frames. */
 void nx_device_receive(nx_device *d, uint8_t byte, uint32_t now_us);
 
-/** Runs the clock-driven work at time `now_us`: the failsafe deadline, then a due sample.
- *  Must run at least every 1 ms for the failsafe bound of section 6. */
+/** Runs the clock-driven work at time `now_us` (µs, wrapping; differences are taken modulo
+ *  2^32, so any interval below 35 min is handled across the wrap):
+ *  - failsafe: in state active, when now_us - last_valid_us >= failsafe_ms * 1000, every
+ *    actuator goes to its safe value, the state becomes timeout and failsafe_trips grows by 1;
+ *  - sampling: sample k is due at t0 + k * period_ms * 1000 (t0 = when CONFIG was applied);
+ *    when now_us is past a due time, skipped = floor((now_us - due) / period_us) whole periods
+ *    are added to loop_overruns, the next due time becomes due + (skipped + 1) * period_us, and
+ *    one SENSORS frame stamped now_us is sent.
+ *  Must run at least every 1 ms for the failsafe bound of Docs/PROTOCOL.md section 6. */
 void nx_device_poll(nx_device *d, uint32_t now_us);
 
 /** One main-loop iteration: every received byte, then nx_device_poll, then the watchdog. */

@@ -143,6 +143,7 @@ static void hang(void)
         if (avr->flash[a] == 0xFF && avr->flash[a + 1] == 0xCF) { /* rjmp .-2 */
             avr->sreg[S_I] = 0;
             avr->pc = a;
+            avr->state = cpu_Running; /* it may have been asleep */
             printf("hang t=%llu\n", emulated_us());
             return;
         }
@@ -182,12 +183,7 @@ static void command(char *text)
         set_input(arg, (uint32_t)value);
     } else if (strcmp(verb, "pulses") == 0 && fields == 3 &&
                (strcmp(arg, "D2") == 0 || strcmp(arg, "D3") == 0) && value > 0 && value <= 100000) {
-        int i = arg[1] == '2' ? 0 : 1;
-        bool idle = pulses_left[0] == 0 && pulses_left[1] == 0;
-        pulses_left[i] += (unsigned)value;
-        if (idle) {
-            avr_cycle_timer_register(avr, FREQUENCY / 10000u, pulse_timer, NULL);
-        }
+        pulses_left[arg[1] == '2' ? 0 : 1] += (unsigned)value; /* keep_timers starts them */
     } else {
         fprintf(stderr, "nx-avr-harness: stdin line %u: cannot read \"%s\"; expected "
                         "\"adc <0..7> <mV>\", \"pin <D0..D13> <0|1>\", \"pulses <D2|D3> <count>\", "
@@ -227,17 +223,24 @@ static void read_master(void)
     }
 }
 
-static void feed_uart(void)
+/* Hands the emulated UART one byte per character time (10 bits at 115200 baud), as a real
+ * line would, so that "rx_delimiter" times are when the frame has arrived. */
+#define BYTE_CYCLES (FREQUENCY / 11520u)
+
+static avr_cycle_count_t feed_uart(avr_t *a, avr_cycle_count_t when, void *param)
 {
-    while (inbox_len > 0 && uart_ready) {
+    (void)a;
+    (void)param;
+    if (inbox_len > 0 && uart_ready) {
         uint8_t byte = inbox[inbox_head];
         inbox_head = (inbox_head + 1) % sizeof inbox;
         inbox_len--;
-        if (byte == 0) {
-            printf("rx_delimiter t=%llu\n", emulated_us());
-        }
         avr_raise_irq(uart_in, byte);
+        if (byte == 0) {
+            printf("rx_delimiter t=%llu\n", emulated_us() + 1000000ull / 11520u);
+        }
     }
+    return when + BYTE_CYCLES;
 }
 
 /* Waits up to timeout_us for pty or stdin input and handles what arrives. */
@@ -256,7 +259,6 @@ static void service(long timeout_us)
             read_stdin();
         }
     }
-    feed_uart();
     fflush(stdout);
 }
 
@@ -268,8 +270,20 @@ static void sleep_hook(avr_t *a, avr_cycle_count_t how_long)
     (void)how_long;
 }
 
+/* simavr drops cycle timers when the CPU resets (the watchdog): start them (again) here. */
+static void keep_timers(void)
+{
+    if (avr_cycle_timer_status(avr, feed_uart, NULL) == 0) {
+        avr_cycle_timer_register(avr, BYTE_CYCLES, feed_uart, NULL);
+    }
+    if ((pulses_left[0] || pulses_left[1]) && avr_cycle_timer_status(avr, pulse_timer, NULL) == 0) {
+        avr_cycle_timer_register(avr, FREQUENCY / 10000u, pulse_timer, NULL);
+    }
+}
+
 static void pace(void)
 {
+    keep_timers();
     unsigned long long e = emulated_us(), w = wall_us();
     service(realtime && e > w ? (long)(e - w) : 0);
 }
@@ -298,6 +312,12 @@ int main(int argc, char **argv)
     }
     elf_firmware_t firmware;
     memset(&firmware, 0, sizeof firmware);
+    /* simavr reports what it loads on stdout; the first stdout line must be the pty, so its
+     * chatter goes nowhere (or to stderr with NX_HARNESS_LOG) */
+    int saved_stdout = dup(STDOUT_FILENO);
+    int chatter = getenv("NX_HARNESS_LOG") ? dup(STDERR_FILENO) : open("/dev/null", O_WRONLY);
+    dup2(chatter, STDOUT_FILENO);
+    close(chatter);
     if (elf_read_firmware(path, &firmware) != 0) {
         fprintf(stderr, "nx-avr-harness: cannot read %s: build it with make -C Firmware\n", path);
         return 1;
@@ -310,8 +330,11 @@ int main(int argc, char **argv)
     avr_init(avr);
     avr->frequency = FREQUENCY;
     avr->vcc = avr->avcc = avr->aref = 5000; /* millivolts */
-    avr->log = LOG_ERROR;
+    avr->log = getenv("NX_HARNESS_LOG") ? atoi(getenv("NX_HARNESS_LOG")) : LOG_ERROR;
     avr_load_firmware(avr, &firmware);
+    fflush(stdout);
+    dup2(saved_stdout, STDOUT_FILENO);
+    close(saved_stdout);
     avr->sleep = sleep_hook;
 
     uint32_t flags = 0;

@@ -23,25 +23,47 @@ static long long now_ms(void)
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Reads whatever the child printed, waiting up to timeout_ms for something. */
+/* Reads whatever the child printed on stdout and stderr, waiting up to timeout_ms. */
 static void pump_text(link_t *l, int timeout_ms)
 {
-    struct pollfd p = {l->from_child, POLLIN, 0};
-    if (poll(&p, 1, timeout_ms) > 0 && l->text_len < sizeof l->text - 1) {
-        ssize_t n = read(l->from_child, l->text + l->text_len, sizeof l->text - 1 - l->text_len);
-        if (n > 0) {
-            l->text_len += (size_t)n;
+    struct pollfd p[2] = {{l->from_child, POLLIN, 0}, {l->from_child_err, POLLIN, 0}};
+    if (poll(p, 2, timeout_ms) > 0) {
+        if ((p[0].revents & POLLIN) && l->text_len < sizeof l->text - 1) {
+            ssize_t n = read(l->from_child, l->text + l->text_len, sizeof l->text - 1 - l->text_len);
+            if (n > 0) {
+                l->text_len += (size_t)n;
+            }
+        }
+        if ((p[1].revents & POLLIN) && l->err_len < sizeof l->err - 1) {
+            ssize_t n = read(l->from_child_err, l->err + l->err_len, sizeof l->err - 1 - l->err_len);
+            if (n > 0) {
+                l->err_len += (size_t)n;
+            }
         }
     }
     l->text[l->text_len] = '\0';
+    l->err[l->err_len] = '\0';
+}
+
+bool link_stderr_has(link_t *l, const char *text, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    while (strstr(l->err, text) == NULL) {
+        long long left = deadline - now_ms();
+        if (left <= 0) {
+            return false;
+        }
+        pump_text(l, (int)(left < 50 ? left : 50));
+    }
+    return true;
 }
 
 bool link_start(link_t *l, char *const argv[])
 {
     memset(l, 0, sizeof *l);
     l->pty = -1;
-    int in[2], out[2];
-    if (pipe(in) != 0 || pipe(out) != 0) {
+    int in[2], out[2], err[2];
+    if (pipe(in) != 0 || pipe(out) != 0 || pipe(err) != 0) {
         return false;
     }
     l->pid = fork();
@@ -51,20 +73,24 @@ bool link_start(link_t *l, char *const argv[])
     if (l->pid == 0) {
         dup2(in[0], STDIN_FILENO);
         dup2(out[1], STDOUT_FILENO);
-        close(in[0]); close(in[1]); close(out[0]); close(out[1]);
+        dup2(err[1], STDERR_FILENO);
+        close(in[0]); close(in[1]); close(out[0]); close(out[1]); close(err[0]); close(err[1]);
         execv(argv[0], argv);
         fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
     close(in[0]);
     close(out[1]);
+    close(err[1]);
     l->to_child = in[1];
     l->from_child = out[0];
+    l->from_child_err = err[0];
     signal(SIGPIPE, SIG_IGN);
     nx_decoder_init(&l->decoder, l->buf, sizeof l->buf);
     char line[256];
     if (!link_line(l, "pty ", line, sizeof line, 10000, NULL, NULL)) {
-        fprintf(stderr, "%s did not print its pty\n", argv[0]);
+        pump_text(l, 100);
+        fprintf(stderr, "%s did not print its pty; its stderr:\n%s\n", argv[0], l->err);
         return false;
     }
     l->pty = open(line + 4, O_RDWR | O_NOCTTY | O_NONBLOCK);
@@ -90,28 +116,42 @@ int link_stop(link_t *l)
     if (l->pty >= 0) {
         close(l->pty);
     }
-    int status = -1;
-    for (int i = 0; i < 500; i++) {
-        if (waitpid(l->pid, &status, WNOHANG) == l->pid) {
-            close(l->from_child);
-            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    int status = -1, code = -1;
+    bool exited = false;
+    for (int i = 0; i < 500 && !exited; i++) {
+        exited = waitpid(l->pid, &status, WNOHANG) == l->pid;
+        if (!exited) {
+            usleep(10000);
         }
-        usleep(10000);
     }
-    kill(l->pid, SIGKILL);
-    waitpid(l->pid, &status, 0);
+    if (!exited) {
+        kill(l->pid, SIGKILL);
+        waitpid(l->pid, &status, 0);
+    } else if (WIFEXITED(status)) {
+        code = WEXITSTATUS(status);
+    }
+    pump_text(l, 0);
+    if (code != 0 && l->err_len > 0) {
+        fprintf(stdout, "  stderr of the process under test:\n%s\n", l->err);
+    }
     close(l->from_child);
-    return -1;
+    close(l->from_child_err);
+    l->pid = 0;
+    return code;
 }
 
 void link_write(link_t *l, const void *bytes, size_t n)
 {
     const uint8_t *p = bytes;
-    while (n > 0) {
+    long long deadline = now_ms() + 5000;
+    while (n > 0 && now_ms() < deadline) {
         ssize_t w = write(l->pty, p, n);
         if (w > 0) {
             p += w;
             n -= (size_t)w;
+        } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+            fprintf(stderr, "writing to the pty failed: %s\n", strerror(errno));
+            return;
         } else {
             struct pollfd q = {l->pty, POLLOUT, 0};
             poll(&q, 1, 100);

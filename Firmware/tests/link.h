@@ -15,6 +15,9 @@ typedef struct {
     pid_t pid;
     int to_child;            /* the child's stdin */
     int from_child;          /* the child's stdout */
+    int from_child_err;      /* the child's stderr */
+    char err[8192];          /* stderr so far */
+    size_t err_len;
     int pty;
     char text[65536];        /* stdout bytes not yet consumed */
     size_t text_len;
@@ -26,7 +29,7 @@ typedef struct {
 /** Starts argv[0] with argv; waits up to 10 s for "pty <path>" and opens it raw. */
 bool link_start(link_t *l, char *const argv[]);
 /** Sends "quit", closes everything and reaps the child (killing it after 5 s). Returns the
- *  child's exit status, or -1. */
+ *  child's exit status, or -1; on -1 or non-zero, prints what the child wrote on stderr. */
 int link_stop(link_t *l);
 /** Sends one frame with the next sequence number. */
 void link_send(link_t *l, uint8_t type, const void *body, uint16_t n);
@@ -40,6 +43,8 @@ void link_say(link_t *l, const char *fmt, ...);
  *  before it (each is passed to `seen` when not NULL). Copies the line into out. */
 bool link_line(link_t *l, const char *prefix, char *out, size_t cap, int timeout_ms,
                void (*seen)(const char *line, void *context), void *context);
+/** Waits up to timeout_ms for `text` to appear on the child's stderr. */
+bool link_stderr_has(link_t *l, const char *text, int timeout_ms);
 /** Drops stdout lines and frames received so far. */
 void link_drain(link_t *l);
 

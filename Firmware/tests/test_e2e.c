@@ -213,6 +213,8 @@ static void test_host_virtual_clock(void)
 
     /* a bad stdin line is explained on stderr and the link carries on */
     link_say(L, "sensor 12 5");
+    CHECK(link_stderr_has(L, "stdin line 11: \"sensor 12 5\": expected \"sensor <index 0..6> <value>\"", 3000),
+          "the bad line explained on stderr, got: %s", L->err);
     link_say(L, "advance 1");
     expect_line("time ", 5000);
     CHECK(link_stop(L) == 0, "exits 0 on quit");
@@ -244,7 +246,7 @@ static void test_host_real_time(void)
     lines_until("failsafe active");
     char line[64];
     CHECK(link_line(L, "failsafe timeout", line, sizeof line, 3000, NULL, NULL), "the failsafe stops a silent host");
-    link_stop(L);
+    CHECK(link_stop(L) == 0, "exits 0 on quit");
 }
 
 /* ------------------------------------------------------------------ the AVR build */
@@ -331,6 +333,15 @@ static void test_avr_end_to_end(void)
         command(500, -250, 180);
     }
     CHECK(w1 - w0 == 10, "wheel_left counted %d of 10 pulses going forward", w1 - w0);
+    command(-500, -250, 180); /* reverse: the same pulses count down */
+    link_drain(L);
+    w0 = sensors_reading(0);
+    link_say(L, "pulses D2 7");
+    for (int i = 0; i < 20; i++) {
+        w1 = sensors_reading(0);
+        command(-500, -250, 180);
+    }
+    CHECK(w1 - w0 == -7, "wheel_left counted %d of -7 pulses in reverse", w1 - w0);
     config(10, 100, 0);
     barrier();
 
@@ -342,8 +353,8 @@ static void test_avr_end_to_end(void)
     unsigned long long quiet = c.last_delimiter;
     CHECK(quiet > 0, "the last command's delimiter was seen");
     printf("  info: AVR failsafe (100 ms): motors stopped %llu µs after the last command\n", stop - quiet);
-    CHECK(stop >= quiet + 100000ull && stop <= quiet + 102500ull,
-          "motors stopped %llu µs after the last command (timeout 100 ms, bound 102.5 ms)", stop - quiet);
+    CHECK(stop >= quiet + 100000ull && stop <= quiet + 102000ull,
+          "motors stopped %llu µs after the last command (timeout 100 ms, bound 102 ms)", stop - quiet);
     avr_event("pwm D9 3000", &c); /* the servo back to 90 degrees */
     get_status(&failsafe, &trips, &crc, &rejected);
     CHECK(failsafe == NX_FAILSAFE_TIMEOUT && trips == 1, "STATUS says timeout, one trip");
@@ -364,7 +375,9 @@ static void test_avr_end_to_end(void)
     CHECK(n == 9 && pkt[3] == NX_ERR_OUT_OF_RANGE && pkt[6] == 1, "ERROR out_of_range for motor_right");
     get_status(&failsafe, &trips, &crc, &rejected);
     CHECK(crc == 1 && rejected == 1, "crc_errors %u, rejected %u", crc, rejected);
-    link_stop(L);
+    link_say(L, "adc 9 100");
+    CHECK(link_stderr_has(L, "adc needs a channel 0..7 and 0..5000 mV", 3000), "a bad harness line is explained");
+    CHECK(link_stop(L) == 0, "exits 0 on quit");
 }
 
 /* The failsafe with its longest timeout, on the emulated board. */
@@ -382,9 +395,9 @@ static void test_avr_failsafe_250(void)
     command(1000, 1000, 90);
     unsigned long long stop = avr_event("pwm D5 0", &c);
     printf("  info: AVR failsafe (250 ms): motors stopped %llu µs after the last command\n", stop - c.last_delimiter);
-    CHECK(stop >= c.last_delimiter + 250000ull && stop <= c.last_delimiter + 252500ull,
+    CHECK(stop >= c.last_delimiter + 250000ull && stop <= c.last_delimiter + 252000ull,
           "stopped %llu µs after the last command (timeout 250 ms)", stop - c.last_delimiter);
-    link_stop(L);
+    CHECK(link_stop(L) == 0, "exits 0 on quit");
 }
 
 /* A hung board: the watchdog resets it, the motors stop, and STATUS says why. */
@@ -414,7 +427,7 @@ static void test_avr_watchdog_resets_a_hung_board(void)
     CHECK(n == 39 && pkt[4] == NX_RESET_WATCHDOG, "STATUS reset_cause %d, expected 3 (watchdog)", n == 39 ? pkt[4] : -1);
     get_status(&failsafe, &trips, &crc, &rejected);
     CHECK(failsafe == NX_FAILSAFE_IDLE, "idle after the reset");
-    link_stop(L);
+    CHECK(link_stop(L) == 0, "exits 0 on quit");
 }
 
 int main(int argc, char **argv)

@@ -301,4 +301,16 @@ for i, (cfg, field) in enumerate([((0, 100, 0x7F), 1), ((1001, 100, 0x7F), 1), (
              message='message CONFIG seq=%d period_ms=%d failsafe_ms=%d sensor_mask=%d'
              % ((20 + i,) + cfg))
 
+info = dict(fw_major=1, fw_minor=0, fw_patch=0, unique_id=uid, period_min_ms=4,
+            period_max_ms=1000, failsafe_min_ms=10, failsafe_max_ms=250, board='x',
+            sensor=[], actuator=ACTUATORS)
+bad_packet('bad_length_device_info_no_sensors', 'device',
+           packet(T['DEVICE_INFO'], 0, body_of('DEVICE_INFO', info)), 'bad_length',
+           note='sensor_count 0 is outside 1..16')
+info.update(sensor=SENSORS, board='neuraxon-uno')
+bad_packet('bad_length_device_info_truncated', 'device',
+           packet(T['DEVICE_INFO'], 0, body_of('DEVICE_INFO', info)[:-8]), 'bad_length',
+           note='the last actuator descriptor is missing')
+bad_packet('bad_length_pong_long', 'device', packet(T['PONG'], 0, bytes(9)), 'bad_length')
+
 print('\n'.join(out).rstrip('\n'))

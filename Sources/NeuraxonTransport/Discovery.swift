@@ -174,8 +174,8 @@ public enum BoardSelector: Equatable, Hashable, Sendable, CustomStringConvertibl
         switch self {
         case let .path(p):
             if p == device.path || p == device.byID || p == device.byPath { return true }
-            guard let real = SerialPort.resolvedPath(p) else { return false }
-            return real == device.path
+            guard let number = SerialPort.deviceNumber(of: p) else { return false }
+            return number == SerialPort.deviceNumber(of: device.path)
         case let .serialNumber(s): return device.serialNumber == s
         case let .usbID(v, p): return device.vendorID == v && device.productID == p
         case .onlyKnownBoard: return device.knownBoard != nil

@@ -26,6 +26,8 @@ public struct SessionOptions: Sendable {
     /// Reconnect to the same board (by identity) after a loss.
     public var reconnect = true
     /// While reconnecting, the device is looked for this often (a udev event looks at once).
+    /// A path is checked with one `access` call; other selectors enumerate udev devices, so with
+    /// a udev monitor running they are looked for at most once a second between events.
     public var reconnectPollMilliseconds: Double = 100
     /// Watch udev for the board reappearing (nil: rely on polling alone).
     public var monitor: DeviceMonitor.Source? = .udev
@@ -371,7 +373,9 @@ public final class LinkSession {
         while true {
             let now = MonotonicTime.now()
             if now >= nextReconnectAttempt {
-                nextReconnectAttempt = now.adding(milliseconds: options.reconnectPollMilliseconds)
+                var interval = options.reconnectPollMilliseconds
+                if case .path = options.selector {} else if monitor != nil { interval = max(interval, 1000) }
+                nextReconnectAttempt = now.adding(milliseconds: interval)
                 if attemptReconnect() { return .reconnected }
                 continue
             }

@@ -41,7 +41,7 @@ public enum SerialError: Error, Equatable, CustomStringConvertible, Sendable {
                 + "or install the udev rule from Docs/TRANSPORT.md"
         case let .noSuchDevice(path, available):
             if available.isEmpty {
-                return "no such device \(path), and no serial devices are present: check the cable and "
+                return "no such device \(path), and no USB serial devices (ttyACM, ttyUSB) are present: check the cable and "
                     + "`dmesg`, then run `neuraxon devices`"
             }
             return "no such device \(path); serial devices present: \(available.joined(separator: ", ")) "

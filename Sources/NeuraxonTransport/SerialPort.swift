@@ -22,8 +22,8 @@ public struct SerialConfiguration: Equatable, Sendable {
     public var hangUpOnClose: Bool
     /// Exclusive use: `TIOCEXCL` plus `flock(LOCK_EX | LOCK_NB)` (the lock also excludes root).
     public var exclusive: Bool
-    /// Lower USB adapter latency: FTDI `latency_timer` set to 1 ms and `ASYNC_LOW_LATENCY` set,
-    /// where the device has them and the process may change them. See `SerialPort.latency`.
+    /// Lower USB adapter latency: an FTDI-style `latency_timer` is set to 1 ms where the device
+    /// has one and the process may change it. See `SerialPort.latency`.
     public var lowLatency: Bool
 
     /// 8N1 raw mode at `baudRate` (115 200 by default), no flow control, exclusive, low latency.
@@ -363,19 +363,22 @@ public final class SerialPort {
         }
     }
 
+    /// FTDI-style adapters buffer up to `latency_timer` ms (16 by default) before sending a USB
+    /// packet. Lowers it to 1 ms through sysfs, or, where sysfs is not writable, through the
+    /// driver's `ASYNC_LOW_LATENCY` flag (which ftdi_sio lets any user of the port set).
+    /// Devices without a latency timer are left alone.
     private func applyLowLatency() -> LatencySetting {
-        var flag: Int32 = 0
-        if nx_serial_get_low_latency(fd, &flag) == 0 && flag == 0 {
-            _ = nx_serial_set_low_latency(fd, 1)  // best effort; the timer below is what matters on FTDI
-        }
         guard let file = SerialPort.latencyTimerFile(for: path), let ms = SerialPort.readInteger(file) else {
             return .notApplicable
         }
         if ms <= 1 { return .alreadyLow(milliseconds: ms) }
-        guard SerialPort.writeString("1", to: file), SerialPort.readInteger(file) == 1 else {
-            return .notPermitted(file: file, milliseconds: ms)
+        if SerialPort.writeString("1", to: file), SerialPort.readInteger(file) == 1 { return .lowered(from: ms) }
+        var flag: Int32 = 0
+        if nx_serial_get_low_latency(fd, &flag) == 0, nx_serial_set_low_latency(fd, 1) == 0,
+           SerialPort.readInteger(file) == 1 {
+            return .lowered(from: ms)
         }
-        return .lowered(from: ms)
+        return .notPermitted(file: file, milliseconds: ms)
     }
 
     // MARK: Errors and diagnostics
@@ -438,13 +441,13 @@ public final class SerialPort {
 
     /// Processes holding `path` open, as "pid N (command)", found through `/proc/<pid>/fd`.
     static func holders(of path: String) -> [String] {
-        guard let target = resolvedPath(path) else { return [] }
+        guard let target = deviceNumber(of: path) else { return [] }
         var result: [String] = []
         let me = getpid()
         for entry in directoryEntries("/proc") {
             guard let pid = Int32(entry) else { continue }
             let fdDirectory = "/proc/\(entry)/fd"
-            let holds = directoryEntries(fdDirectory).contains { resolvedPath(fdDirectory + "/" + $0) == target }
+            let holds = directoryEntries(fdDirectory).contains { deviceNumber(of: fdDirectory + "/" + $0) == target }
             guard holds else { continue }
             let command = readLine("/proc/\(entry)/comm") ?? "?"
             result.append(pid == me ? "pid \(pid) (\(command), this process)" : "pid \(pid) (\(command))")
@@ -452,21 +455,25 @@ public final class SerialPort {
         return result
     }
 
-    /// `/sys/class/tty/<name>/device/latency_timer` for the tty behind `path`, if it exists.
+    /// The device number of the character device at `path` (links followed), or nil if it is
+    /// not one. Two paths name the same device exactly when their numbers are equal.
+    static func deviceNumber(of path: String) -> dev_t? {
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFCHR else { return nil }
+        return st.st_rdev
+    }
+
+    /// `/sys/dev/char/<major>:<minor>/device/latency_timer` for the tty at `path`, if it exists.
     static func latencyTimerFile(for path: String) -> String? {
-        guard let real = resolvedPath(path), let name = real.split(separator: "/").last else { return nil }
-        let file = "/sys/class/tty/\(name)/device/latency_timer"
+        guard let dev = deviceNumber(of: path) else { return nil }
+        let major = ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFF)
+        let minor = (dev & 0xFF) | ((dev >> 12) & ~0xFF)
+        let file = "/sys/dev/char/\(major):\(minor)/device/latency_timer"
         return access(file, F_OK) == 0 ? file : nil
     }
 
     static func readSpeed(fd: Int32, input: inout UInt32, output: inout UInt32) -> Bool {
         nx_serial_get_speed(fd, &input, &output) == 0
-    }
-
-    static func resolvedPath(_ path: String) -> String? {
-        guard let r = realpath(path, nil) else { return nil }
-        defer { free(r) }
-        return String(cString: r)
     }
 
     static func directoryEntries(_ path: String) -> [String] {

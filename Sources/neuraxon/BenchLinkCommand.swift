@@ -103,21 +103,27 @@ final class FirmwareProcess: @unchecked Sendable {
         process.standardInput = input
         process.standardOutput = output
         try process.run()
-        var text = Data()
-        let reader = output.fileHandleForReading
-        while !text.contains(10) {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            text.append(chunk)
+        let fd = output.fileHandleForReading.fileDescriptor
+        var text: [UInt8] = []
+        var byte: UInt8 = 0
+        while text.last != 10 {
+            let n = Glibc.read(fd, &byte, 1)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            text.append(byte)
         }
-        let first = String(decoding: text, as: UTF8.self).split(separator: "\n").first ?? ""
+        let first = String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard first.hasPrefix("pty ") else {
             process.terminate()
             throw ValidationError("\(executable) did not print its pseudo-terminal (got \"\(first)\")")
         }
         pty = String(first.dropFirst(4))
-        Thread.detachNewThread { [reader] in  // keep its stdout drained
-            while !reader.availableData.isEmpty {}
+        Thread.detachNewThread {  // keep its stdout drained
+            var sink = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = sink.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                if n == 0 || (n < 0 && errno != EINTR) { return }
+            }
         }
     }
 

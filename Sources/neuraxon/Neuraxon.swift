@@ -12,6 +12,12 @@ struct NeuraxonCommand: ParsableCommand {
             DemoCommand.self,
             NetCommand.self,
             BenchCommand.self,
+            RunCommand.self,
+            ReplayCommand.self,
+            LogCommand.self,
+            DevicesCommand.self,
+            ProbeCommand.self,
+            SimCommand.self,
         ]
     )
 }

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Session against the real AVR build under the simavr harness", .serialized)
 struct AVRTests {
-    @Test("handshake, configuration, streaming, commands, round trips and a clean stop on the emulated ATmega328P")
+    @Test("handshake, configuration, streaming, commands, round trips, failsafe, clean stop and reopen on the emulated ATmega328P")
     func emulatedBoard() throws {
         let board = try HostFirmware(avr: true)
         board.send("adc 0 3100")
@@ -13,6 +13,8 @@ struct AVRTests {
                                      config: LinkConfig(periodMilliseconds: 10, failsafeMilliseconds: 100, sensorMask: 0x1F))
         options.monitor = nil
         options.reconnect = false
+        options.replyTimeoutMilliseconds = 2000  // emulation slows down on a loaded machine
+        options.linkLossMilliseconds = 2000
         let session = LinkSession(options: options)
         let info = try session.connect()
         #expect(info.board == "neuraxon-uno")
@@ -29,15 +31,27 @@ struct AVRTests {
         #expect(session.counters.crcErrors == 0 && session.counters.malformedFrames == 0)
 
         #expect(session.sendCommand([400, -400, 30]))
-        _ = collect(session, count: 3)
         #expect(try session.status().failsafeState == .active)
 
-        let rtts = try session.ping(count: 20, timeoutMilliseconds: 500)
+        let rtts = try session.ping(count: 20, timeoutMilliseconds: 3000)  // emulation slows down on a loaded machine
         #expect(rtts.count == 20)
         #expect((session.roundTrip.p50 ?? 1000) < 100)
 
+        // Failsafe: the host goes quiet (no commands, no heartbeats) for well over the 100 ms timeout.
+        usleep(400_000)
+        let quiet = try session.status()
+        #expect(quiet.failsafeState == .timeout)
+        #expect(quiet.failsafeTrips >= 1)
+
         let stopped = session.stop()
         #expect(stopped?.failsafeState == .stopped)
+
+        // The host side closes and opens again: a fresh session finds the same board.
+        let again = LinkSession(options: options)
+        let second = try again.connect()
+        #expect(second.uniqueID == info.uniqueID)
+        #expect(collect(again, count: 10, milliseconds: 5000).count == 10)
+        again.stop()
         board.quit()
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import NeuraxonProtocol
 import Testing
@@ -62,10 +63,11 @@ struct DiscoveryTests {
     func umockdevReachesFirmware() throws {
         let name = "umockdevReachesFirmware"
         if Umockdev.isChild(name) {
-            let firmware = try HostFirmware(id: "00000000000000c1")
+            // The firmware runs in the parent (outside the test bed); its pty comes in the environment.
+            let firmwarePath = try #require(ProcessInfo.processInfo.environment["NEURAXON_FIRMWARE_PTY"])
             let bed = try Testbed()
             try bed.add(FakeBoards.uno)
-            try bed.redirectNode("ttyACM0", to: firmware.path)
+            try bed.redirectNode("ttyACM0", to: firmwarePath)
             var options = SessionOptions(selector: .serialNumber(FakeBoards.unoSerial),
                                          config: LinkConfig(periodMilliseconds: 10, failsafeMilliseconds: 100, sensorMask: 0x7F))
             options.monitor = nil
@@ -76,12 +78,55 @@ struct DiscoveryTests {
             #expect(samples.count == 10)
             Umockdev.report("connected \(session.devicePath ?? "-") board \(info.board) id \(info.uniqueIDHex) samples \(samples.count)")
             session.stop()
-            firmware.quit()
+            return
+        }
+        let firmware = try HostFirmware(id: "00000000000000c1")
+        defer { firmware.quit() }
+        let run = try Umockdev.runChild(name, environment: ["NEURAXON_FIRMWARE_PTY": firmware.path])
+        #expect(run.status == 0, "child failed:\n\(run.output)")
+        #expect(run.reports.contains("connected /dev/ttyACM0 board neuraxon-host id 00000000000000c1 samples 10"))
+    }
+
+    @Test("unplug and replug: the session finds the same board again by serial number on the udev add event")
+    func umockdevReplugReconnects() throws {
+        let name = "umockdevReplugReconnects"
+        if Umockdev.isChild(name) {
+            let bed = try Testbed()
+            var board = try ScriptedBoard.responder()
+            try bed.add(FakeBoards.uno)
+            try bed.redirectNode("ttyACM0", to: board.pty.path)
+            var options = SessionOptions(selector: .serialNumber(FakeBoards.unoSerial),
+                                         config: LinkConfig(periodMilliseconds: 20, failsafeMilliseconds: 100, sensorMask: 1))
+            options.monitor = .udev
+            options.reconnectPollMilliseconds = 5000  // only the udev event can bring it back in time
+            let session = LinkSession(options: options)
+            try session.connect()
+            #expect(!pump(session, milliseconds: 300) { session.state != .streaming }, "the link dropped while the board answered")
+
+            board.finish()
+            board.pty.close()
+            bed.unplug(syspaths: FakeBoards.unoSyspaths)
+            #expect(pump(session, milliseconds: 2000) { session.state == .reconnecting })
+
+            // Back under a new tty name, as after a real replug.
+            board = try ScriptedBoard.responder()
+            try bed.add(FakeBoards.uno(tty: "ttyACM1"))
+            try bed.redirectNode("ttyACM1", to: board.pty.path)
+            let plugged = MonotonicTime.now()
+            #expect(pump(session, milliseconds: 3000) { session.state == .streaming })
+            let took = MonotonicTime.now().milliseconds(since: plugged)
+            #expect(took <= 1500, "reconnected \(took) ms after the add event")
+            #expect(session.counters.reconnects == 1)
+            #expect(session.activeConfig == options.config)
+            #expect(session.devicePath == "/dev/ttyACM1")
+            Umockdev.report("reconnects \(session.counters.reconnects) on \(session.devicePath ?? "-")")
+            session.stop()
+            board.finish()
             return
         }
         let run = try Umockdev.runChild(name)
         #expect(run.status == 0, "child failed:\n\(run.output)")
-        #expect(run.reports.contains("connected /dev/ttyACM0 board neuraxon-host id 00000000000000c1 samples 10"))
+        #expect(run.reports.contains("reconnects 1 on /dev/ttyACM1"))
     }
 
     @Test("board selectors parse every documented form and reject the rest with advice")

@@ -50,11 +50,13 @@ final class HostFirmware: @unchecked Sendable {
 
     private func readLines() {
         var pending = Data()
-        let handle = output.fileHandleForReading
+        let fd = output.fileHandleForReading.fileDescriptor
+        var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let chunk = handle.availableData
-            if chunk.isEmpty { return }
-            pending.append(chunk)
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            pending.append(contentsOf: buffer[0..<n])
             while let nl = pending.firstIndex(of: 10) {
                 let line = String(decoding: pending[pending.startIndex..<nl], as: UTF8.self)
                 pending.removeSubrange(pending.startIndex...nl)

@@ -26,7 +26,7 @@ final class PseudoTerminal {
 
     deinit { close() }
 
-    /// Drops the helper's own slave descriptor, so closing the master is seen as a hang-up.
+    /// Drops this pair's own slave descriptor, so closing the master is seen as a hang-up.
     func releaseSlave() {
         if slave >= 0 { Glibc.close(slave); slave = -1 }
     }

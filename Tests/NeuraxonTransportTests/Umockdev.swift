@@ -19,18 +19,26 @@ enum Umockdev {
 
     /// Runs this binary's test `name` inside a fresh test bed; returns its exit status and the
     /// `UMOCKDEV: ` lines it printed.
-    static func runChild(_ name: String) throws -> (status: Int32, reports: [String], output: String) {
+    static func runChild(_ name: String, environment extra: [String: String] = [:]) throws
+        -> (status: Int32, reports: [String], output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/umockdev-wrapper")
         let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         process.arguments = [me, "--testing-library", "swift-testing", "--filter", name]
         var environment = ProcessInfo.processInfo.environment
         environment[childVariable] = name
+        environment.merge(extra) { $1 }
         process.environment = environment
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
+        let watchdog = Thread { [process] in  // a child that hangs is ended, and its output shows why
+            let end = MonotonicTime.now().adding(milliseconds: 60_000)
+            while process.isRunning && MonotonicTime.now() < end { usleep(20_000) }
+            if process.isRunning { process.terminate() }
+        }
+        watchdog.start()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let output = String(decoding: data, as: UTF8.self)
@@ -54,10 +62,12 @@ final class Testbed {
     private typealias AddFromString = @convention(c) (OpaquePointer, UnsafePointer<CChar>, UnsafeMutableRawPointer?) -> Int32
     private typealias Uevent = @convention(c) (OpaquePointer, UnsafePointer<CChar>, UnsafePointer<CChar>) -> Void
     private typealias RootDir = @convention(c) (OpaquePointer) -> UnsafeMutablePointer<CChar>?
+    private typealias Remove = @convention(c) (OpaquePointer, UnsafePointer<CChar>) -> Void
 
     private let bed: OpaquePointer
     private let addFromString: AddFromString
     private let uevent: Uevent
+    private let remove: Remove
     /// The test bed's root folder (`$UMOCKDEV_DIR`).
     let root: String
 
@@ -71,6 +81,7 @@ final class Testbed {
         addFromString = try symbol("umockdev_testbed_add_from_string", AddFromString.self)
         uevent = try symbol("umockdev_testbed_uevent", Uevent.self)
         let rootDir = try symbol("umockdev_testbed_get_root_dir", RootDir.self)
+        remove = try symbol("umockdev_testbed_remove_device", Remove.self)
         guard let b = make() else { throw TestFailure("umockdev_testbed_new failed") }
         bed = b
         guard let r = rootDir(b) else { throw TestFailure("no test bed root") }
@@ -88,6 +99,13 @@ final class Testbed {
         uevent(bed, syspath, action)
     }
 
+    /// Unplugs the devices at `syspaths` (children first): a "remove" uevent for each, then
+    /// their sysfs entries and nodes go.
+    func unplug(syspaths: [String]) {
+        for path in syspaths { uevent(bed, path, "remove") }
+        for path in syspaths { remove(bed, path) }
+    }
+
     /// Points the fake device node `/dev/<name>` at `target` (another terminal, e.g. a firmware's pty).
     func redirectNode(_ name: String, to target: String) throws {
         let link = root + "/dev/" + name
@@ -101,12 +119,19 @@ final class Testbed {
 enum FakeBoards {
     static let unoSerial = "8573531303135171A0E1"
     static let unoTTYSyspath = "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/tty/ttyACM0"
+    /// The Uno's tty, its interface and its USB device: everything an unplug removes.
+    static let unoSyspaths = [unoTTYSyspath, "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0",
+                              "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2"]
     static let unoByID = "/dev/serial/by-id/usb-Arduino__www.arduino.cc__0043_8573531303135171A0E1-if00"
 
-    static let uno = """
-        P: /devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/tty/ttyACM0
-        N: ttyACM0
-        E: DEVNAME=/dev/ttyACM0
+    static let uno = uno(tty: "ttyACM0")
+
+    /// The Uno with its tty named `tty` (a replugged board may come back under a new name).
+    static func uno(tty: String) -> String {
+        """
+        P: /devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/tty/\(tty)
+        N: \(tty)
+        E: DEVNAME=/dev/\(tty)
         E: SUBSYSTEM=tty
         E: MAJOR=166
         E: MINOR=0
@@ -145,6 +170,7 @@ enum FakeBoards {
         A: devnum=4
 
         """
+    }
 
     /// A CH340 adapter (a Nano clone) with no serial number, using only the ID_USB_* names.
     static let ch340 = """

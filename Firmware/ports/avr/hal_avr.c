@@ -7,7 +7,7 @@
  *   ADC      AVcc reference, A0..A3 for sensors 0..3
  *   INT0/1   D2/D3 wheel encoders, rising edges
  *   D10      bumper to ground, internal pull-up (low = pressed)
- *   WDT      120 ms
+ *   WDT      WDTO_120MS (16k cycles of the 128 kHz oscillator, 125 ms nominal)
  * The interrupt handlers only move bytes and count edges; the main loop does the work. */
 #include "hal_avr.h"
 
