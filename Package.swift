@@ -66,13 +66,15 @@ let package = Package(
         // terms (see Sources/NeuraxonEvolution/NOTICE); nothing else in the package depends on it
         // but the command line.
         .target(name: "NeuraxonEvolution", dependencies: ["Neuraxon"], exclude: ["NOTICE"]),
+        // Fitness tasks that evaluate genomes in the simulator (same licence terms as evolution).
+        .target(name: "NeuraxonEvolutionTasks", dependencies: ["NeuraxonEvolution", "NeuraxonEmbodiment", "NeuraxonSimulation"]),
 
         // Command line.
         .executableTarget(
             name: "neuraxon",
             dependencies: [
                 "Neuraxon", "NeuraxonProtocol", "NeuraxonTransport", "NeuraxonSimulation",
-                "NeuraxonEmbodiment", "NeuraxonEvolution",
+                "NeuraxonEmbodiment", "NeuraxonEvolution", "NeuraxonEvolutionTasks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -90,6 +92,7 @@ let package = Package(
         .testTarget(name: "NeuraxonSimulationTests", dependencies: ["NeuraxonSimulation", "CAllocationCounter"]),
         .testTarget(name: "NeuraxonEmbodimentTests", dependencies: ["NeuraxonEmbodiment"]),
         .testTarget(name: "NeuraxonEvolutionTests", dependencies: ["NeuraxonEvolution"]),
+        .testTarget(name: "NeuraxonEvolutionTasksTests", dependencies: ["NeuraxonEvolutionTasks"]),
         // Runs the built `neuraxon` command as a user does.
         .testTarget(name: "NeuraxonCLITests", dependencies: ["Neuraxon"]),
     ]

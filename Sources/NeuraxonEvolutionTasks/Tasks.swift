@@ -1,0 +1,1 @@
+// NeuraxonEvolutionTasks: see Sources/NeuraxonEvolution/NOTICE.
