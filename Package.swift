@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "NeuraxonProtocolTests", dependencies: ["NeuraxonProtocol"]),
         .testTarget(name: "NeuraxonTransportTests", dependencies: ["NeuraxonTransport", "CAllocationCounter"]),
         .testTarget(name: "NeuraxonSimulationTests", dependencies: ["NeuraxonSimulation", "CAllocationCounter"]),
-        .testTarget(name: "NeuraxonEmbodimentTests", dependencies: ["NeuraxonEmbodiment"]),
+        .testTarget(name: "NeuraxonEmbodimentTests", dependencies: ["NeuraxonEmbodiment", "CAllocationCounter"]),
         .testTarget(name: "NeuraxonEvolutionTests", dependencies: ["NeuraxonEvolution"]),
         .testTarget(name: "NeuraxonEvolutionTasksTests", dependencies: ["NeuraxonEvolutionTasks"]),
         // Runs the built `neuraxon` command as a user does.

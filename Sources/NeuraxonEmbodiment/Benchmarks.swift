@@ -94,7 +94,10 @@ public enum EmbodimentBenchmarks {
     public static func loop(ticks: Int = 20_000, recordingPath: String) throws -> LoopResult {
         let mapping = try Mapping(yaml: referenceMappingYAML, device: .referenceRobot, inputCount: 5, outputCount: 5)
         let body = ScriptedBody(count: ticks, periodMicros: 1000, readings: syntheticReadings)
-        let recorder = try Recorder(path: recordingPath, header: RecordingHeader(mapping: mapping, network: NetworkIdentity(), dtMillis: 1))
+        // The scripted body answers at once, so the loop runs far faster than any robot; the
+        // ring holds the whole run so no record is dropped.
+        let recorder = try Recorder(path: recordingPath, header: RecordingHeader(mapping: mapping, network: NetworkIdentity(), dtMillis: 1),
+                                    capacity: ticks + 16)
         let loop = try ControlLoop(body: body, network: IdleNetwork(), mapping: mapping, recorder: recorder)
         loop.start()
         loop.wait()
@@ -165,7 +168,12 @@ public enum EmbodimentBenchmarks {
 
         let t0 = monotonicNanos()
         let reader = try RecordingReader(path: recordingPath)
-        let report = try Replay.run(reader: reader, network: try makeNetwork(), mapping: try reader.header.resolvedMapping())
+        let network = try makeNetwork(), recorded = try reader.header.resolvedMapping()
+        let report = if let model = network as? NeuraxonNetwork {
+            try Replay.run(reader: reader, network: model, mapping: recorded)
+        } else {
+            try Replay.run(reader: reader, network: network, mapping: recorded)
+        }
         let elapsed = Double(monotonicNanos() - t0) / 1e9
         let size = (try? FileManager.default.attributesOfItem(atPath: recordingPath)[.size] as? Int) ?? 0
         return ReplayResult(ticks: report.ticks, steps: report.steps, recordedSeconds: seconds, replaySeconds: elapsed,

@@ -198,6 +198,7 @@ public final class ControlCore<Network: ControlledNetwork> {
     public private(set) var lastReadingProblem: ReadingProblem?
     public internal(set) var counters = RunCounters()
 
+    private let modulatorOrder = Neuromodulator.allCases
     private var encoders: [EncoderState]
     private var decoders: [DecoderState]
     private var rewardHeld: [Bool]
@@ -246,9 +247,11 @@ public final class ControlCore<Network: ControlledNetwork> {
         applyRewards(frame)
         encode(frame)
 
-        for _ in 0..<steps {
-            for i in 0..<inputs.count { network.setInputState(i, inputs[i]) }
-            network.simulateStep()
+        inputs.withUnsafeBufferPointer { held in
+            for _ in 0..<steps {
+                for i in 0..<held.count { network.setInputState(i, held[i]) }
+                network.simulateStep()
+            }
         }
         counters.steps += steps
 
@@ -258,7 +261,7 @@ public final class ControlCore<Network: ControlledNetwork> {
             let u = decoders[d].drive { [outputs] in outputs[$0] }
             setpoints[decoders[d].spec.channelIndex] = decoders[d].update(drive: u, elapsedMillis: elapsed)
         }
-        for (i, m) in Neuromodulator.allCases.enumerated() { modulators[i] = network.level(of: m) }
+        for i in 0..<modulatorOrder.count { modulators[i] = network.level(of: modulatorOrder[i]) }
         return steps
     }
 
@@ -288,10 +291,14 @@ public final class ControlCore<Network: ControlledNetwork> {
 
     private func applyRewards(_ frame: SensorFrame) {
         for r in 0..<mapping.rewards.count {
-            let rule = mapping.rewards[r]
-            let holds = reading(frame, rule.channelIndex).map { rule.comparison.holds($0, rule.threshold) } ?? false
-            if holds && (rule.action == .set || !rewardHeld[r]) {
-                for l in rule.levels { network.modulate(l.modulator, to: l.level) }
+            var holds = false
+            if let value = reading(frame, mapping.rewards[r].channelIndex) {
+                holds = mapping.rewards[r].comparison.holds(value, mapping.rewards[r].threshold)
+            }
+            if holds && (mapping.rewards[r].action == .set || !rewardHeld[r]) {
+                for k in 0..<mapping.rewards[r].levels.count {
+                    network.modulate(mapping.rewards[r].levels[k].modulator, to: mapping.rewards[r].levels[k].level)
+                }
             }
             rewardHeld[r] = holds
         }
@@ -299,27 +306,29 @@ public final class ControlCore<Network: ControlledNetwork> {
 
     private func encode(_ frame: SensorFrame) {
         for e in 0..<encoders.count {
-            let spec = encoders[e].spec
-            let channel = mapping.device.sensors[spec.channelIndex]
+            let channelIndex = encoders[e].spec.channelIndex
             let problem: ReadingProblem?
             var raw = Double.nan
-            if let r = reading(frame, spec.channelIndex) {
+            if let r = reading(frame, channelIndex) {
                 raw = r
-                problem = encoders[e].check(raw: r, channel: channel)
+                problem = encoders[e].check(raw: r, channel: mapping.device.sensors[channelIndex])
             } else {
-                problem = .missingChannel(channel: channel.name)
+                problem = .missingChannel(channel: mapping.device.sensors[channelIndex].name)
             }
             if let problem {
                 counters.readingErrors += 1
                 lastReadingProblem = problem
                 values[e] = .nan
                 encoders[e].reset()
-                for n in spec.neurons { inputs[n] = .neutral }
+                for n in encoders[e].spec.neurons { inputs[n] = .neutral }
                 continue
             }
-            let value = spec.calibration.apply(raw)
+            let value = encoders[e].spec.calibration.apply(raw)
             values[e] = value
-            encoders[e].encode(value) { k, trit in inputs[spec.neurons[k]] = trit }
+            let neurons = encoders[e].spec.neurons
+            inputs.withUnsafeMutableBufferPointer { held in
+                encoders[e].encode(value) { k, trit in held[neurons[k]] = trit }
+            }
         }
     }
 }

@@ -12,6 +12,11 @@ public struct DeviceInfo: Sendable, Equatable, Codable {
     public var sensors: [SensorChannel]
     public var actuators: [ActuatorChannel]
 
+    enum CodingKeys: String, CodingKey {
+        case name, sensors, actuators
+        case firmwareVersion = "firmware_version", samplePeriodMicros = "sample_period_us"
+    }
+
     public init(name: String, firmwareVersion: String = "", samplePeriodMicros: Int = 0,
                 sensors: [SensorChannel], actuators: [ActuatorChannel]) {
         self.name = name
@@ -42,7 +47,7 @@ public struct DeviceInfo: Sendable, Equatable, Codable {
         actuators: [
             ActuatorChannel(name: "motor_left", unit: "‰", minimum: -1000, maximum: 1000, safeValue: 0),
             ActuatorChannel(name: "motor_right", unit: "‰", minimum: -1000, maximum: 1000, safeValue: 0),
-            ActuatorChannel(name: "servo", unit: "deg", minimum: 0, maximum: 180, safeValue: 90),
+            ActuatorChannel(name: "servo", unit: "°", minimum: 0, maximum: 180, safeValue: 90),
         ])
 }
 
@@ -79,7 +84,7 @@ public struct SensorChannel: Sendable, Equatable, Codable {
 /// One actuator channel of a device.
 public struct ActuatorChannel: Sendable, Equatable, Codable {
     public var name: String
-    /// The unit of a setpoint, e.g. "‰" (per mille duty) or "deg".
+    /// The unit of a setpoint, e.g. "‰" (per mille duty) or "°".
     public var unit: String
     /// The smallest valid setpoint, in `unit`.
     public var minimum: Int
@@ -87,6 +92,11 @@ public struct ActuatorChannel: Sendable, Equatable, Codable {
     public var maximum: Int
     /// The setpoint that stops the actuator (a motor's 0, a servo's centre).
     public var safeValue: Int
+
+    enum CodingKeys: String, CodingKey {
+        case name, unit, minimum, maximum
+        case safeValue = "safe_value"
+    }
 
     public init(name: String, unit: String, minimum: Int, maximum: Int, safeValue: Int) {
         self.name = name

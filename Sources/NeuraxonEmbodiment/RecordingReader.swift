@@ -60,14 +60,14 @@ public final class RecordingReader {
             throw RecordingError(path: path, "cannot open the recording (\(String(cString: strerror(errno)))): check the path")
         }
         buffer.reserveCapacity(1 << 20)
-        guard let (line, _) = Self.nextLine(fd: fd, buffer: &buffer, start: &start, fileOffset: &fileOffset, atEOF: &atEOF) else {
+        guard let (range, _) = Self.nextLine(fd: fd, buffer: &buffer, start: &start, fileOffset: &fileOffset, atEOF: &atEOF) else {
             close(fd)
             throw RecordingError(path: path, "the file is empty or its first line is incomplete: it is not a Neuraxon recording")
         }
         lineNumber = 1
         let decoded: RecordingHeader
         do {
-            decoded = try JSONDecoder().decode(RecordingHeader.self, from: Data(line))
+            decoded = try JSONDecoder().decode(RecordingHeader.self, from: Data(buffer[range]))
         } catch {
             close(fd)
             throw RecordingError(path: path, "line 1 is not a Neuraxon recording header (\(error)); is this a recording file?")
@@ -88,7 +88,7 @@ public final class RecordingReader {
     /// The next tick or event, or `nil` at the end (see `stop`).
     public func next() -> RecordingEntry? {
         guard stop == nil else { return nil }
-        guard let (line, offset) = Self.nextLine(fd: fd, buffer: &buffer, start: &start, fileOffset: &fileOffset, atEOF: &atEOF) else {
+        guard let (range, offset) = Self.nextLine(fd: fd, buffer: &buffer, start: &start, fileOffset: &fileOffset, atEOF: &atEOF) else {
             if start < buffer.count {
                 stop = .damaged(line: lineNumber + 1, byteOffset: fileOffset + start,
                                 reason: "the last line is cut short (\(buffer.count - start) bytes without a newline)")
@@ -98,9 +98,14 @@ public final class RecordingReader {
             return nil
         }
         lineNumber += 1
+        if let tick = buffer.withUnsafeBufferPointer({ TickLineParser.parse(UnsafeBufferPointer(rebasing: $0[range])) }) {
+            return .tick(tick)
+        }
         let value: JSONValue
         do {
-            value = try line.withUnsafeBufferPointer { (p) throws(JSONLineParser.Failure) in try JSONLineParser.parse(p) }
+            value = try buffer.withUnsafeBufferPointer { (p) throws(JSONLineParser.Failure) in
+                try JSONLineParser.parse(UnsafeBufferPointer(rebasing: p[range]))
+            }
         } catch {
             stop = .damaged(line: lineNumber, byteOffset: offset + error.offset, reason: "not valid JSON (\(error.message))")
             return nil
@@ -136,17 +141,21 @@ public final class RecordingReader {
         return nil
     }
 
-    /// The next complete line (without its newline) and its file offset, or `nil` when no
-    /// complete line remains.
+    /// The next complete line (without its newline) as a range of `buffer`, and its file
+    /// offset, or `nil` when no complete line remains.
     private static func nextLine(fd: Int32, buffer: inout [UInt8], start: inout Int, fileOffset: inout Int,
-                                 atEOF: inout Bool) -> ([UInt8], Int)? {
+                                 atEOF: inout Bool) -> (Range<Int>, Int)? {
         var scan = start
         while true {
-            if let nl = buffer[scan...].firstIndex(of: 0x0a) {
-                let line = Array(buffer[start..<nl])
+            let found: Int? = buffer.withUnsafeBufferPointer { p in
+                guard scan < p.count, let hit = memchr(p.baseAddress! + scan, 0x0a, p.count - scan) else { return nil }
+                return p.baseAddress!.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            }
+            if let nl = found {
+                let range = start..<nl
                 let offset = fileOffset + start
                 start = nl + 1
-                return (line, offset)
+                return (range, offset)
             }
             if atEOF { return nil }
             // Drop consumed bytes, then read more.

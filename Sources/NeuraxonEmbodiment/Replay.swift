@@ -74,6 +74,22 @@ public enum Replay {
         reader: RecordingReader, network: N, mapping: Mapping, options: ReplayOptions = ReplayOptions(),
         recorder: Recorder? = nil, shouldStop: () -> Bool = { false }
     ) throws -> ReplayReport {
+        try replay(reader: reader, network: network, mapping: mapping, options: options, recorder: recorder, shouldStop: shouldStop)
+    }
+
+    /// Replays with the model's network; the same as the generic `run`, compiled for
+    /// `NeuraxonNetwork` so no step goes through a generic call.
+    public static func run(
+        reader: RecordingReader, network: NeuraxonNetwork, mapping: Mapping, options: ReplayOptions = ReplayOptions(),
+        recorder: Recorder? = nil, shouldStop: () -> Bool = { false }
+    ) throws -> ReplayReport {
+        try replay(reader: reader, network: network, mapping: mapping, options: options, recorder: recorder, shouldStop: shouldStop)
+    }
+
+    static func replay<N: ControlledNetwork>(
+        reader: RecordingReader, network: N, mapping: Mapping, options: ReplayOptions,
+        recorder: Recorder?, shouldStop: () -> Bool
+    ) throws -> ReplayReport {
         let core = try ControlCore(mapping: mapping, network: network)
         var report = ReplayReport()
         var firstTimestamp: UInt64?
@@ -82,7 +98,9 @@ public enum Replay {
         let toMicros = options.toSeconds.map { UInt64(max(0, $0) * 1e6) }
         var frame = SensorFrame(channelCount: mapping.device.sensors.count)
 
-        while let entry = reader.next() {
+        var exhausted = false
+        while true {
+            guard let entry = reader.next() else { exhausted = true; break }
             if shouldStop() { break }
             let record: TickRecord
             switch entry {
@@ -132,8 +150,8 @@ public enum Replay {
                 if report.firstDivergence == nil { report.firstDivergence = d }
             }
         }
-        report.stop = reader.stop ?? .complete
-        if report.reachedTo { report.stop = .complete }
+        // Stopped on purpose (`toSeconds`, `shouldStop`) counts as complete.
+        report.stop = exhausted ? reader.stop ?? .complete : .complete
         return report
     }
 

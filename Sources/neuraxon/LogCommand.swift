@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import NeuraxonEmbodiment
+
+/// `neuraxon log`: look into recordings.
+struct LogCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log",
+        abstract: "Inspect and export recordings.",
+        subcommands: [LogInfo.self, LogExport.self]
+    )
+}
+
+/// `neuraxon log info RUN.jsonl`.
+struct LogInfo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Summarise a recording: device, network, ticks, rate, latency, counters, outputs."
+    )
+
+    @Argument(help: "The recording (JSON Lines).")
+    var recording: String
+
+    func run() throws {
+        let summary = try RecordingSummary(path: recording)
+        print(summary.lines.joined(separator: "\n"))
+    }
+}
+
+/// `neuraxon log export --csv RUN.jsonl [-o OUT.csv]`.
+struct LogExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Export a recording's per-tick columns.",
+        discussion: "Columns: tick, t_us, seq, host_ns, sent_ns, steps, raw_<sensor>, value_<encoder>, in_<k>, out_<k>, "
+            + "set_<actuator>, the four neuromodulator levels and the counters (Docs/LOG-FORMAT.md)."
+    )
+
+    @Flag(help: "Comma-separated values (the one export format).")
+    var csv = false
+
+    @Argument(help: "The recording (JSON Lines).")
+    var recording: String
+
+    @Option(name: .shortAndLong, help: "The file to write (default: standard output).")
+    var output: String?
+
+    func validate() throws {
+        guard csv else { throw ValidationError("choose the export format: --csv") }
+    }
+
+    func run() throws {
+        let reader = try RecordingReader(path: recording)
+        var fd: Int32 = STDOUT_FILENO
+        if let output {
+            fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                throw ValidationError("cannot create \(output) (\(String(cString: strerror(errno)))): check the folder exists and is writable")
+            }
+        }
+        defer { if output != nil { close(fd) } }
+        let (rows, stop) = try RecordingCSV.export(reader, to: fd)
+        if let output { print("wrote \(rows) rows to \(output)") }
+        if stop != .complete {
+            FileHandle.standardError.write(Data("note: reading stopped early: \(stop)\n".utf8))
+        }
+    }
+}
