@@ -8,7 +8,7 @@ import Neuraxon
 ///
 /// | ids | role | encoder (mapping file) |
 /// |---|---|---|
-/// | 0, 1 | range left, right: seen | signed: +1 above 700 mV (an obstacle within about 0.45 m), −1 below |
+/// | 0, 1 | range left, right: seen | signed around 700 mV with 200 mV hysteresis: +1 once above 900 mV (an obstacle within about 0.34 m), −1 again below 500 mV (beyond about 0.63 m) |
 /// | 2, 3 | range left, right: close | threshold: +1 above 1400 mV (within about 0.21 m), 0 below |
 /// | 4–6, 7–9 | light left, right | population: +1 above 300, 700, 1500 mV |
 /// | 10 | bumper | digital |
@@ -99,15 +99,21 @@ public struct RobotPreset: Sendable {
     }
 
     /// The obstacle-avoiding reflexes both presets share (Braitenberg's vehicle 3 with an
-    /// escape), in summed currents S (g·S with g = 1.12 decides):
-    /// - left push: +0.1·seen_left − 0.9·seen_right: 0.8 with both sides clear (forward), 1.0
-    ///   with an obstacle on the left only (the outer wheel drives on), −1.0 (quiet) with one on
-    ///   the right; +1.7 from `bothSeen` turns the robot right when both sides see something;
-    ///   −1.5 from the bumper;
-    /// - right push: the mirror image, and −2.0 from the bumper (it backs away turning);
-    /// - left pull: +1 from close_right and +1.2 from the bumper (reverse);
-    /// - right pull: +1 from close_left, +1 from `bothSeen` and +1.2 from the bumper;
+    /// escape), as summed currents S (the neuron fires +1 when 1.12·S > 0.75, −1 when
+    /// 1.12·S < −1.25):
+    /// - left push: +0.4·seen_left − 1.3·seen_right: 0.9 with both sides clear (forward), 1.7
+    ///   with an obstacle on the left only (the outer wheel drives on), −1.7 (−1: reverse) with
+    ///   one on the right; +1.7 from `bothSeen`, so the robot turns right when both sides see
+    ///   something; −1.5 from the bumper;
+    /// - right push: the mirror image, and −2.0 from the bumper, so it backs away turning;
+    /// - left pull: +0.7 from each seen neuron (−1.4 with both clear: the pull fires −1 and the
+    ///   wheel runs at full speed; cancelled by −1.4 from `bothSeen`), +1 from close_right,
+    ///   +1.2 from the bumper;
+    /// - right pull: +0.7 from each seen neuron, +1 from close_left, +1 from `bothSeen`, +1.2
+    ///   from the bumper;
     /// - `bothSeen`: +0.5 from each seen neuron (+1 only when both see an obstacle).
+    /// The seen encoders' hysteresis (seen from 0.34 m, clear again beyond 0.63 m) makes a turn,
+    /// once begun, go on until the side is clearly free, instead of dithering at the threshold.
     static let avoidance: [Synapse] = {
         typealias N = Neuron
         return [

@@ -57,7 +57,7 @@ extension World {
             .circle(center: Vector2(1.5, 0.6), radius: 0.12),
             .box(center: Vector2(1.6, 1.45), size: Vector2(0.2, 0.2), angle: degrees(15)),
         ],
-        lights: [LightSource(position: Vector2(2.6, 1.0), intensity: 1, falloff: 0.6)],
+        lights: [LightSource(position: Vector2(2.6, 1.0), intensity: 1, falloff: 1.0)],
         nearLightRadius: 0.3,
         starts: [
             Pose(x: 0.3, y: 1.0, heading: 0),

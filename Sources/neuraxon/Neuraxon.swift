@@ -18,6 +18,7 @@ struct NeuraxonCommand: ParsableCommand {
             DevicesCommand.self,
             ProbeCommand.self,
             SimCommand.self,
+            EvolveCommand.self,
         ]
     )
 }

@@ -127,4 +127,33 @@ struct SensorTests {
         #expect(abs(mean) < 5)
         #expect(abs(spread - 50) < 5)
     }
+
+    @Test("the bumper's flip probability and the encoders' slip add noise of the configured size")
+    func bumperAndEncoderNoise() throws {
+        func run(flip: Double, slip: Double) throws -> (pressed: Int, ticks: Int) {
+            var world = openWorld()
+            world.robot.bumper.flipProbability = flip
+            world.robot.encoders.slip = slip
+            let robot = try SimulatedRobot(world: world, seed: 11)
+            robot.apply(motorLeft: 500, motorRight: 500, servo: 90)
+            var pressed = 0, ticks = 0
+            var previous: Int16 = 0
+            for _ in 0..<2000 {
+                robot.nextFrame()
+                pressed += Int(robot.readings[ReferenceChannels.bumper])
+                let counter = robot.readings[ReferenceChannels.wheelLeft]
+                ticks += Int(counter &- previous)
+                previous = counter
+            }
+            #expect(robot.metrics.collisions == 0)
+            return (pressed, ticks)
+        }
+        let quiet = try run(flip: 0, slip: 0)
+        let noisy = try run(flip: 0.25, slip: 0.1)
+        #expect(quiet.pressed == 0)
+        #expect(noisy.pressed > 400 && noisy.pressed < 600)  // 500 expected; nothing was touched
+        // Slip of 10 % per frame averages out over 2000 frames to about 0.2 % of the total.
+        #expect(noisy.ticks != quiet.ticks)
+        #expect(abs(Double(noisy.ticks - quiet.ticks)) < 0.02 * Double(quiet.ticks))
+    }
 }

@@ -1,0 +1,199 @@
+// NeuraxonEvolutionTasks — fitness tasks for NeuraxonEvolution in the simulator.
+// Licence: MIT with the Aigarth licence restrictions (no military or dual-use applications);
+// see Sources/NeuraxonEvolution/NOTICE.
+
+import Foundation
+import Neuraxon
+import NeuraxonEmbodiment
+import NeuraxonEvolution
+import NeuraxonSimulation
+
+/// A problem with a task's name or settings.
+public struct TaskError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A fitness task in the simulator: each evaluation runs the network in the closed loop
+/// (simulated sensors → the preset's encoder → network → the preset's decoder → simulated motors,
+/// through `SimulationRun`, the code path of `neuraxon sim`) for a short episode on one trial
+/// world, and scores what the simulator measured.
+///
+/// Trials alternate between the task's built-in world (even trials: a starting pose picked and
+/// turned by the seed, see `TrialWorlds.builtin`) and a generated world (odd trials:
+/// `TrialWorlds.obstacleField` or `lightField`), all drawn from the trial's seed, which changes
+/// every generation. The same seed also drives the sensor noise and the link. Held-out trials
+/// (`heldOut(_:)`) are generated worlds from another seed domain, never met in training.
+///
+/// Scores (higher is better), from `RunMetrics` over an episode of T seconds:
+///
+/// - **avoid**: F = d − c·P, with d the distance travelled (m), c the collisions and
+///   P = `collisionPenalty` (1 m): move as far as possible without touching anything.
+/// - **seek**: F = (T − t_reach) + t_near + (D₀ − D_T)/v_max, in seconds, with t_reach the time
+///   the light was first reached (T if never), t_near the time spent within 0.3 m of it, D₀ and
+///   D_T the distances from the robot to the light at the start and the end (m), and
+///   v_max = 0.3 m/s the robot's top speed; minus `collisionPenalty` s per collision. Reaching
+///   the light fast and staying there scores highest; getting closer scores something, so
+///   evolution has a slope to climb before any genome reaches the light.
+public struct SimulatorTask: FitnessTask {
+    public enum Kind: String, Sendable, CaseIterable {
+        case avoid, seek
+    }
+
+    public let kind: Kind
+    public let trials: Int
+    /// Simulated seconds per episode.
+    public let episodeSeconds: Double
+    /// What one collision costs: metres of travel for `avoid`, seconds for `seek`.
+    public let collisionPenalty: Double
+    /// The hand-wired preset whose mapping (encoder and decoder) the evolved networks use.
+    public let preset: RobotPreset
+
+    public var name: String { "sim-\(kind.rawValue)" }
+
+    /// - Parameters:
+    ///   - kind: `avoid` (obstacle avoidance) or `seek` (light seeking).
+    ///   - trials: episodes per genome and generation, ≥ 1 (default 4: two on the built-in
+    ///     world, two on generated ones).
+    ///   - episodeSeconds: simulated seconds per episode (default 10 for avoid, 15 for seek).
+    /// - Throws: `TaskError` for trials below 1 or an episode outside 0.5…600 s.
+    public init(_ kind: Kind, trials: Int = 4, episodeSeconds: Double? = nil) throws {
+        guard trials >= 1 else { throw TaskError("trials must be at least 1 (got \(trials))") }
+        let seconds = episodeSeconds ?? (kind == .avoid ? 10 : 15)
+        guard seconds.isFinite, seconds >= 0.5, seconds <= 600 else {
+            throw TaskError("an episode must last 0.5 to 600 simulated seconds (got \(seconds))")
+        }
+        self.kind = kind
+        self.trials = trials
+        self.episodeSeconds = seconds
+        collisionPenalty = 1
+        preset = kind == .avoid ? RobotPreset.avoid : RobotPreset.seek
+    }
+
+    /// The task named `avoid` or `seek`.
+    /// - Throws: `TaskError` naming the tasks there are.
+    public init(named name: String, trials: Int = 4, episodeSeconds: Double? = nil) throws {
+        guard let kind = Kind(rawValue: name) else {
+            throw TaskError("unknown task `\(name)`; the tasks are \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        try self.init(kind, trials: trials, episodeSeconds: episodeSeconds)
+    }
+
+    /// The built-in world the task trains on (the preset's).
+    public var builtinWorld: World {
+        kind == .avoid ? World.obstacleCourse : World.lightArena
+    }
+
+    /// Trial `trial` of a training evaluation with seed `seed`.
+    public func training(trial: Int, seed: UInt64) -> TrialSetup {
+        let worldSeed = TrialWorlds.worldSeed(seed, trial: trial, domain: TrialWorlds.trainingDomain)
+        if trial % 2 == 0 { return TrialWorlds.builtin(builtinWorld, seed: worldSeed) }
+        return generated(seed: worldSeed)
+    }
+
+    /// Held-out trial `index`: a generated world drawn from a seed domain training never uses.
+    public func heldOut(_ index: Int) -> TrialSetup {
+        generated(seed: TrialWorlds.worldSeed(UInt64(truncatingIfNeeded: index), trial: 0, domain: TrialWorlds.heldOutDomain))
+    }
+
+    /// The noise seed of held-out trial `index`.
+    public func heldOutNoiseSeed(_ index: Int) -> UInt64 {
+        TrialWorlds.worldSeed(UInt64(truncatingIfNeeded: index), trial: 1, domain: TrialWorlds.heldOutDomain)
+    }
+
+    private func generated(seed: UInt64) -> TrialSetup {
+        kind == .avoid ? TrialWorlds.obstacleField(seed: seed) : TrialWorlds.lightField(seed: seed)
+    }
+
+    public func fitness(of network: NeuraxonNetwork, trial: Int, seed: UInt64) throws -> Double {
+        try score(network, on: training(trial: trial, seed: seed), noiseSeed: seed)
+    }
+
+    /// Runs `network` on `setup` for one episode with the preset's mapping and scores it.
+    /// - Throws: `WorldError` for a bad world, `MappingError` when the network's input or output
+    ///   count does not fit the preset's mapping (11 inputs, 4 outputs).
+    public func score(_ network: NeuraxonNetwork, on setup: TrialSetup, noiseSeed: UInt64) throws -> Double {
+        let outcome = try run(network, on: setup, noiseSeed: noiseSeed)
+        return score(outcome.metrics, setup: setup, finalPose: outcome.finalPose)
+    }
+
+    /// Runs `network` on `setup` for one episode with the preset's mapping.
+    public func run(_ network: NeuraxonNetwork, on setup: TrialSetup, noiseSeed: UInt64) throws
+        -> (metrics: RunMetrics, finalPose: Pose) {
+        let robot = try SimulatedRobot(world: setup.world, seed: noiseSeed, pose: setup.pose)
+        let mapping = try Mapping(yaml: preset.mappingYAML, device: DeviceInfo(simulated: robot),
+                                  inputCount: network.inputCount, outputCount: network.outputCount)
+        let outcome = try SimulationRun.run(robot: robot, network: network, mapping: mapping,
+                                            durationSeconds: episodeSeconds)
+        return (outcome.metrics, robot.pose)
+    }
+
+    /// The score of an episode (see the type's documentation for the equations).
+    public func score(_ m: RunMetrics, setup: TrialSetup, finalPose: Pose) -> Double {
+        let penalty = collisionPenalty * Double(m.collisions)
+        switch kind {
+        case .avoid:
+            return m.distanceTravelled - penalty
+        case .seek:
+            let t = episodeSeconds
+            guard let light = setup.world.lights.first?.position else { return -penalty }
+            let topSpeed = setup.world.robot.wheelRadius * setup.world.robot.maxWheelSpeed
+            let progress = (distance(setup.pose.position, light) - distance(finalPose.position, light)) / topSpeed
+            return (t - min(m.timeToReachLight ?? t, t)) + m.timeNearLight + progress - penalty
+        }
+    }
+
+    private func distance(_ a: Vector2, _ b: Vector2) -> Double {
+        let dx = a.x - b.x, dy = a.y - b.y
+        return (dx * dx + dy * dy).squareRoot()
+    }
+}
+
+// MARK: Starting populations
+
+extension SimulatorTask {
+    /// Where the first generation comes from.
+    public enum Ancestry: Sendable, Equatable {
+        /// Random genomes of the preset's size (11 input, 15 hidden, 4 output neurons), each
+        /// allowed pair wired with probability `randomConnectionProbability`.
+        case random
+        /// The hand-wired preset of the task and mutants of it.
+        case preset
+        /// The network file at this path (11 inputs, 4 outputs, embodied dynamics) and mutants of it.
+        case file(String)
+
+        /// `random`, `preset`, or a path to a network file.
+        public init(_ text: String) {
+            switch text {
+            case "random": self = .random
+            case "preset": self = .preset
+            default: self = .file(text)
+            }
+        }
+    }
+
+    /// The connection probability of a random starting genome.
+    public static let randomConnectionProbability = 0.15
+
+    /// The first generation, drawn from the run seed.
+    /// - Throws: `EvolutionError` for bad settings or a network file that cannot be a genome,
+    ///   `TaskError` when its input or output count does not fit the preset's mapping.
+    public func initialPopulation(_ ancestry: Ancestry, settings: EvolutionSettings) throws -> [Genome] {
+        let p = preset.parameters
+        switch ancestry {
+        case .random:
+            return try EvolutionRun.randomPopulation(
+                template: p, inputs: p.numInputNeurons, hidden: p.numHiddenNeurons, outputs: p.numOutputNeurons,
+                connectionProbability: Self.randomConnectionProbability, settings: settings)
+        case .preset:
+            return try EvolutionRun.population(descendingFrom: try Genome(network: preset.network(seed: settings.seed)),
+                                               settings: settings)
+        case let .file(path):
+            let ancestor = try Genome.load(contentsOf: path)
+            guard ancestor.inputCount == p.numInputNeurons, ancestor.outputCount == p.numOutputNeurons else {
+                throw TaskError("\(path): the network has \(ancestor.inputCount) input and \(ancestor.outputCount) output neurons; the \(kind.rawValue) task's mapping needs \(p.numInputNeurons) and \(p.numOutputNeurons) (start from `preset` or `random`, or from a network of that shape)")
+            }
+            return try EvolutionRun.population(descendingFrom: ancestor, settings: settings)
+        }
+    }
+}

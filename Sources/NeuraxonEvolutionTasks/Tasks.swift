@@ -1,1 +1,0 @@
-// NeuraxonEvolutionTasks: see Sources/NeuraxonEvolution/NOTICE.

@@ -1,0 +1,200 @@
+// `neuraxon evolve` links NeuraxonEvolution and NeuraxonEvolutionTasks: MIT with the Aigarth
+// licence restrictions (no military or dual-use applications); see Sources/NeuraxonEvolution/NOTICE.
+
+import ArgumentParser
+import Dispatch
+import Foundation
+import Neuraxon
+import NeuraxonEmbodiment
+import NeuraxonEvolution
+import NeuraxonEvolutionTasks
+
+/// `neuraxon evolve`: evolves a controller for a task in the simulator, with a checkpoint after
+/// every generation, and optionally judges it on held-out worlds.
+struct EvolveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evolve",
+        abstract: "Evolve a controller for a task in the simulator (Aigarth-style mutation and selection).",
+        discussion: """
+            Tasks: avoid (obstacle avoidance: distance travelled, 1 m off per collision) and seek (light \
+            seeking: reach the light fast and stay near it). Each genome runs in the closed loop with the \
+            task's preset mapping on several worlds and seeds per generation. A checkpoint is written after \
+            every generation (default OUTPUT.checkpoint.json); Ctrl-C stops after the current generation and \
+            --resume continues with nothing lost. The result is an ordinary network file; its mapping is \
+            saved next to it (OUTPUT without .json, plus .mapping.yaml). --held-out N then compares it with \
+            the hand-wired preset and random networks of the same size on N worlds never used in training. \
+            Licence: the evolution layer and what it produces carry the Aigarth restrictions \
+            (Sources/NeuraxonEvolution/NOTICE). See Docs/EVOLUTION.md.
+            """
+    )
+
+    @Option(help: "The task: avoid or seek.")
+    var task: String
+
+    @Option(help: "Genomes per generation.")
+    var population: Int = 24
+
+    @Option(help: "Generations to run in all (with --resume: the new total).")
+    var generations: Int = 30
+
+    @Option(help: "Seed of the run (starting population, breeding, trial worlds and noise).")
+    var seed: UInt64 = 1
+
+    @Option(name: [.customShort("o"), .long], help: "Where to save the best network (JSON).")
+    var output: String
+
+    @Flag(help: "Continue from the checkpoint instead of starting afresh.")
+    var resume = false
+
+    @Option(help: "Append one JSON line per generation to this file.")
+    var log: String?
+
+    @Option(help: "The checkpoint file (default: OUTPUT.checkpoint.json).")
+    var checkpoint: String?
+
+    @Option(help: "The first generation: random, preset, or a network file to descend from.")
+    var from: String = "random"
+
+    @Option(help: "Trials (worlds and seeds) per genome and generation.")
+    var trials: Int = 4
+
+    @Option(help: "Simulated seconds per trial (default: 10 for avoid, 15 for seek).")
+    var episode: Double?
+
+    @Option(help: "Threads that evaluate (default: one per core).")
+    var workers: Int?
+
+    @Option(help: "After the run, judge the best network, the preset and random networks on this many held-out worlds.")
+    var heldOut: Int = 0
+
+    func validate() throws {
+        guard SimulatorTask.Kind(rawValue: task) != nil else {
+            throw ValidationError("--task must be one of \(SimulatorTask.Kind.allCases.map(\.rawValue).joined(separator: ", ")), e.g. --task avoid")
+        }
+        guard population >= 2 else { throw ValidationError("--population must be at least 2, e.g. --population 24") }
+        guard generations >= 1 else { throw ValidationError("--generations must be at least 1, e.g. --generations 30") }
+        guard trials >= 1 else { throw ValidationError("--trials must be at least 1, e.g. --trials 4") }
+        guard heldOut >= 0 else { throw ValidationError("--held-out must be 0 or more") }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if let episode, !(episode.isFinite && episode >= 0.5 && episode <= 600) {
+            throw ValidationError("--episode must be 0.5 to 600 simulated seconds, e.g. --episode 10")
+        }
+    }
+
+    func run() throws {
+        let task = try SimulatorTask(named: self.task, trials: trials, episodeSeconds: episode)
+        let checkpointPath = checkpoint ?? output + ".checkpoint.json"
+        let evaluator = Evaluator(workers: workers)
+        let run: EvolutionRun
+        if resume {
+            guard FileManager.default.fileExists(atPath: checkpointPath) else {
+                throw ValidationError("--resume: there is no checkpoint at \(checkpointPath); start without --resume, or pass --checkpoint FILE")
+            }
+            run = try EvolutionRun.resume(checkpointPath: checkpointPath, task: task, evaluator: evaluator,
+                                          logPath: log, generations: generations)
+            say("resuming \(task.name) at generation \(run.state.generation) of \(run.state.settings.generations) from \(checkpointPath)")
+        } else {
+            var settings = EvolutionSettings(seed: seed, populationSize: population, generations: generations)
+            settings.selection.method = .tournament(size: 3)
+            let first = try task.initialPopulation(SimulatorTask.Ancestry(from), settings: settings)
+            run = try EvolutionRun(settings: settings, task: task, initialPopulation: first, evaluator: evaluator,
+                                   checkpointPath: checkpointPath, logPath: log)
+            say("evolving \(task.name): population \(population), \(generations) generations, \(trials) trials of \(task.episodeSeconds) s, seed \(seed), from \(from), \(evaluator.workers) workers")
+        }
+
+        let stop = StopRequest()
+        try run.run(progress: { s in
+            say(Self.progressLine(s, of: run.state.settings.generations))
+        }, shouldContinue: { !stop.requested })
+        stop.release()
+
+        if run.state.best != nil {
+            try run.saveBest(to: output)
+            let mappingPath = Self.mappingPath(for: output)
+            try Data(task.preset.mappingYAML.utf8).write(to: URL(fileURLWithPath: mappingPath), options: .atomic)
+            say(String(format: "best: fitness %.3f in generation %d, saved to %@ (mapping: %@)",
+                         run.state.bestFitness ?? 0, run.state.bestGeneration ?? 0, output, mappingPath))
+            say("try it: neuraxon sim --network \(output) --mapping \(mappingPath) --world \(task.preset.world)")
+        }
+        if !run.isFinished {
+            say("stopped after generation \(run.state.generation - 1); continue with the same command and --resume")
+            throw ExitCode(130)
+        }
+        if heldOut > 0 { try compare(task: task, best: output) }
+    }
+
+    /// The evolved network, the preset and random networks of the preset's size, on the same
+    /// held-out trials.
+    private func compare(task: SimulatorTask, best: String) throws {
+        say("held-out comparison: \(heldOut) generated worlds and seeds never used in training, \(task.episodeSeconds) s each")
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: best)))
+        let evolved = try NeuraxonNetwork.load(bytes: bytes, file: best).parameters
+        let preset = task.preset
+        let rows = [
+            try HeldOut.judge("evolved (\((best as NSString).lastPathComponent))", task: task, count: heldOut, workers: workers) { _ in
+                try NeuraxonNetwork.load(bytes: bytes, file: best)
+            },
+            try HeldOut.judge("preset \(preset.name) (hand-wired)", task: task, count: heldOut, workers: workers) { i in
+                try preset.network(seed: UInt64(i) + 1)
+            },
+            try HeldOut.judge("random, same size (\(evolved.neuronCount) neurons)", task: task, count: heldOut, workers: workers) { i in
+                try Self.randomNetwork(like: evolved, seed: UInt64(i) + 1)
+            },
+            try HeldOut.judge("random, preset size (\(preset.parameters.neuronCount) neurons)", task: task, count: heldOut, workers: workers) { i in
+                try preset.randomNetwork(seed: UInt64(i) + 1)
+            },
+        ]
+        for row in rows { say(HeldOut.describe(row, task: task)) }
+    }
+
+    /// A randomly wired network with these sizes and constants (wired with their connection probability).
+    static func randomNetwork(like parameters: NetworkParameters, seed: UInt64) throws -> NeuraxonNetwork {
+        try NeuraxonNetwork(parameters: parameters, dynamics: .embodied, seed: seed)
+    }
+
+    /// OUTPUT.json → OUTPUT.mapping.yaml.
+    static func mappingPath(for output: String) -> String {
+        (output.hasSuffix(".json") ? String(output.dropLast(5)) : output) + ".mapping.yaml"
+    }
+
+    static func progressLine(_ s: GenerationStatistics, of total: Int) -> String {
+        let left = Int(s.estimatedSecondsLeft.rounded())
+        let eta = left >= 60 ? "\(left / 60) min \(left % 60) s" : "\(left) s"
+        return String(format: "generation %d/%d  best %.3f  mean %.3f  worst %.3f  (best so far %.3f)  %.0f evaluations/s  %@ left",
+                      s.generation + 1, total, s.best, s.mean, s.worst, s.bestSoFar, s.evaluationsPerSecond, eta)
+    }
+}
+
+/// Ctrl-C asks the run to stop after the generation in progress (its checkpoint is written
+/// first); a second Ctrl-C quits at once.
+private final class StopRequest: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    private let source: DispatchSourceSignal
+
+    init() {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [unowned self] in
+            let second = self.lock.withLock { () -> Bool in
+                defer { self.flag = true }
+                return self.flag
+            }
+            if second { exit(130) }
+            FileHandle.standardError.write(Data("\nstopping after this generation's checkpoint (Ctrl-C again to quit now)\n".utf8))
+        }
+        source.resume()
+    }
+
+    var requested: Bool { lock.withLock { flag } }
+
+    func release() {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+}
+
+/// Writes a line to standard output at once (unbuffered, so progress shows through a pipe too).
+private func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

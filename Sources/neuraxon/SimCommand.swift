@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import Neuraxon
+import NeuraxonEmbodiment
+import NeuraxonSimulation
+
+/// `neuraxon sim`: runs a network on the simulated reference robot, closed loop and headless,
+/// and prints what the run did.
+struct SimCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "Drive the simulated robot with a network and print the run's metrics.",
+        discussion: """
+            Runs the closed loop (simulated sensors → encoder → network → decoder → simulated motors) \
+            through the same control loop as the serial robot, as fast as possible unless --realtime. \
+            With no options it runs the `seek` preset in its world (`light`) for 30 simulated seconds. \
+            Presets: \(RobotPreset.all.map { "\($0.name) (\($0.summary), world \($0.world))" }.joined(separator: "; ")). \
+            Built-in worlds: \(World.builtinNames.joined(separator: ", ")); any other name is read as a world file \
+            (Docs/SIMULATION.md). The same world, network, mapping and seed give the same run, bit for bit. \
+            A recording is an ordinary recording: `neuraxon replay FILE` replays it.
+            """
+    )
+
+    @Option(help: "A built-in world (empty, obstacles, light) or a world file (default: the preset's world).")
+    var world: String?
+
+    @Option(help: "A robot preset (seek, avoid) or a network file (JSON).")
+    var network: String = RobotPreset.all[0].name
+
+    @Option(help: "A mapping file (YAML); required with a network file, optional with a preset.")
+    var mapping: String?
+
+    @Option(help: "Simulated seconds to run.")
+    var duration: Double = 30
+
+    @Option(help: "Seed of the world's noise and link, and of a preset's network.")
+    var seed: UInt64 = 1
+
+    @Option(help: "The world's starting pose number (0 is robot.start).")
+    var start: Int = 0
+
+    @Option(help: "Record every tick to this file (JSON Lines); a preset's network is saved next to it as FILE.network.json.")
+    var record: String?
+
+    @Flag(help: "Run at the wall-clock pace instead of as fast as possible.")
+    var realtime = false
+
+    func validate() throws {
+        guard duration.isFinite, duration > 0, duration <= 86_400 else {
+            throw ValidationError("--duration must be more than 0 and at most 86400 simulated seconds, e.g. --duration 30")
+        }
+        guard start >= 0 else { throw ValidationError("--start must be 0 or more (a starting pose number of the world)") }
+        if RobotPreset.named(network) == nil && mapping == nil {
+            throw ValidationError("--network \(network) is not a preset (\(RobotPreset.all.map(\.name).joined(separator: ", "))); a network file needs --mapping FILE")
+        }
+    }
+
+    func run() throws {
+        let preset = RobotPreset.named(network)
+        let worldName = world ?? preset?.world ?? RobotPreset.all[0].world
+        let theWorld: World
+        do { theWorld = try World.named(worldName) } catch { throw ValidationError("--world: \(error)") }
+        let robot: SimulatedRobot
+        do { robot = try SimulatedRobot(world: theWorld, seed: seed, start: start) } catch { throw ValidationError("--world \(worldName): \(error)") }
+        let device = DeviceInfo(simulated: robot)
+
+        // The network, and the file a recording names so that replay can load it.
+        let net: NeuraxonNetwork
+        var identity: NetworkIdentity
+        var networkFile: String?
+        if let preset {
+            net = try preset.network(seed: seed)
+            if let record {
+                let path = record + ".network.json"
+                try net.save(to: path)
+                let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+                identity = NetworkIdentity(path: path, bytes: bytes, network: net)
+                networkFile = path
+            } else {
+                identity = NetworkIdentity(seed: seed)
+            }
+        } else {
+            let bytes: [UInt8]
+            do {
+                bytes = Array(try Data(contentsOf: URL(fileURLWithPath: network)))
+            } catch {
+                throw ValidationError("cannot read the network file \(network): check the path, or pass a preset (\(RobotPreset.all.map(\.name).joined(separator: ", ")))")
+            }
+            net = try NeuraxonNetwork.load(bytes: bytes, file: network)
+            for warning in net.loadWarnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+            identity = NetworkIdentity(path: network, bytes: bytes, network: net)
+        }
+
+        let map: Mapping
+        if let mapping {
+            map = try Mapping(contentsOf: mapping, device: device, inputCount: net.inputCount, outputCount: net.outputCount)
+        } else {
+            map = try Mapping(yaml: preset!.mappingYAML, device: device, inputCount: net.inputCount, outputCount: net.outputCount)
+        }
+        let recorder = try record.map {
+            try Recorder(path: $0, header: RecordingHeader(mapping: map, network: identity, dtMillis: net.dt), waitWhenFull: true)
+        }
+
+        let outcome = try SimulationRun.run(robot: robot, network: net, mapping: map, durationSeconds: duration,
+                                            recorder: recorder, realtime: realtime)
+        print(Self.describe(outcome, world: theWorld.name, network: preset.map { "\($0.name) (preset)" } ?? network,
+                            seed: seed, start: start))
+        if let error = outcome.recordingError { throw ValidationError("the recording failed: \(error)") }
+        if let record {
+            print("recording: \(record) (\(outcome.counters.ticks) ticks)" + (networkFile.map { ", network: \($0)" } ?? ""))
+            print("replay it with: neuraxon replay \(record)")
+        }
+    }
+
+    static func describe(_ o: SimulationOutcome, world: String, network: String, seed: UInt64, start: Int) -> String {
+        let m = o.metrics
+        let factor = o.wallSeconds > 0 ? String(format: "%.0f× real time", o.realTimeFactor) : "instant"
+        return [
+            "world \(world), start \(start), network \(network), seed \(seed)",
+            String(format: "simulated %.1f s in %.2f s (%@), %d ticks, %d network steps", m.simulatedSeconds, o.wallSeconds, factor, o.counters.ticks, o.counters.steps),
+            "collisions:               \(m.collisions)",
+            String(format: "distance travelled:       %.2f m", m.distanceTravelled),
+            String(format: "time near the light:      %.2f s", m.timeNearLight),
+            "time to reach the light:  " + (m.timeToReachLight.map { String(format: "%.2f s", $0) } ?? "not reached"),
+            "closest approach to wall: " + (m.closestWallApproach.isFinite ? String(format: "%.3f m", m.closestWallApproach) : "none"),
+            "commands: \(o.link.sent) sent, \(o.link.lost) lost, \(o.link.arrived) arrived, \(o.link.failsafeStops) failsafe stops",
+        ].joined(separator: "\n")
+    }
+}
