@@ -115,29 +115,3 @@ struct ReplayCommand: ParsableCommand {
         return lines.joined(separator: "\n")
     }
 }
-
-/// Turns Ctrl-C into a flag the replay polls, so a looping replay ends cleanly.
-final class Interruption: @unchecked Sendable {
-    private let lock = NSLock()
-    private var flag = false
-    private let source: DispatchSourceSignal
-
-    init() {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { [weak self] in self?.set() }
-        source.resume()
-    }
-
-    private func set() {
-        lock.lock()
-        flag = true
-        lock.unlock()
-    }
-
-    var happened: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return flag
-    }
-}

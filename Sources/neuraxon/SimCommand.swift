@@ -61,7 +61,13 @@ struct SimCommand: ParsableCommand {
         let theWorld: World
         do { theWorld = try World.named(worldName) } catch { throw ValidationError("--world: \(error)") }
         let robot: SimulatedRobot
-        do { robot = try SimulatedRobot(world: theWorld, seed: seed, start: start) } catch { throw ValidationError("--world \(worldName): \(error)") }
+        do {
+            robot = try SimulatedRobot(world: theWorld, seed: seed, start: start)
+        } catch where error.field == "robot.starts" {
+            throw ValidationError("--start \(start): \(error.problem)")
+        } catch {
+            throw ValidationError("--world \(worldName): \(error)")
+        }
         let device = DeviceInfo(simulated: robot)
 
         // The network, and the file a recording names so that replay can load it.

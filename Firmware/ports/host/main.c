@@ -1,10 +1,11 @@
 /* neuraxon-firmware: the firmware core built for Linux, serving the protocol on a
  * pseudo-terminal. Usage and the stdin/stdout link: Docs/FIRMWARE.md. */
-#define _DEFAULT_SOURCE
+#define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,6 +26,22 @@ static const char *failsafe_name(uint8_t state)
 {
     static const char *names[] = {"idle", "active", "timeout", "stopped"};
     return state < 4 ? names[state] : "?";
+}
+
+/* How long the main loop may sleep: until the next sample is due, and never more than 1 ms, so
+ * the failsafe is checked at least every millisecond (Docs/PROTOCOL.md section 6). Sleeping a
+ * fixed 1 ms instead would take each sample a little late until a whole period slipped. */
+static struct timespec sleep_budget(void)
+{
+    int32_t us = 1000;
+    if (device.streaming) {
+        int32_t until_due = (int32_t)(device.next_sample_us - hal_micros());
+        if (until_due < us) {
+            us = until_due > 0 ? until_due : 0;
+        }
+    }
+    struct timespec ts = {0, (long)us * 1000L};
+    return ts;
 }
 
 /* One main-loop iteration, then everything it changed goes out. */
@@ -133,7 +150,8 @@ int main(int argc, char **argv)
     size_t len = 0;
     for (;;) {
         struct pollfd fds[2] = {{hal_host_pty(), POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
-        int n = poll(fds, 2, virtual_clock ? -1 : 1);
+        struct timespec budget = sleep_budget();
+        int n = ppoll(fds, 2, virtual_clock ? NULL : &budget, NULL);
         if (n < 0 && errno != EINTR) {
             fprintf(stderr, "neuraxon-firmware: poll failed: %s\n", strerror(errno));
             return 1;
