@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build -c release --product neuraxon
-exec .build/release/neuraxon demo "$@"
+exec .build/release/neuraxon sim "$@"

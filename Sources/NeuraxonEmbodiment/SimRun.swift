@@ -39,13 +39,42 @@ public enum SimulationRun {
                 durationSeconds: durationSeconds, recorder: recorder, realtime: realtime)
     }
 
+    /// Runs `network` with `mapping` on the robot in `world` at starting pose `start`, reached
+    /// through the host-built firmware at `throughFirmware` over a pseudo-terminal
+    /// (`SimFirmwareBody`).
+    /// - Throws: `SimFirmwareError` when the firmware cannot be started, `LinkError` when the
+    ///   handshake fails, and what the direct run throws.
+    public static func run<N: ControlledNetwork>(
+        world: World, seed: UInt64, start: Int = 0, network: N, mapping: Mapping,
+        durationSeconds: Double, recorder: Recorder? = nil, throughFirmware: String
+    ) throws -> SimulationOutcome {
+        try run(robot: try SimulatedRobot(world: world, seed: seed, start: start), network: network, mapping: mapping,
+                durationSeconds: durationSeconds, recorder: recorder, throughFirmware: throughFirmware)
+    }
+
     /// Runs `network` with `mapping` on `robot`, from where it stands, until its clock reaches
     /// `durationSeconds` of simulated time.
     public static func run<N: ControlledNetwork>(
         robot: SimulatedRobot, network: N, mapping: Mapping,
         durationSeconds: Double, recorder: Recorder? = nil, realtime: Bool = false
     ) throws -> SimulationOutcome {
-        let body = SimulatedBody(robot: robot, realTime: realtime)
+        try loop(body: SimulatedBody(robot: robot, realTime: realtime), robot: robot, network: network,
+                        mapping: mapping, durationSeconds: durationSeconds, recorder: recorder)
+    }
+
+    /// Runs `network` with `mapping` on `robot` reached through the host-built firmware at
+    /// `throughFirmware` (`SimFirmwareBody`).
+    public static func run<N: ControlledNetwork>(
+        robot: SimulatedRobot, network: N, mapping: Mapping,
+        durationSeconds: Double, recorder: Recorder? = nil, throughFirmware: String
+    ) throws -> SimulationOutcome {
+        try loop(body: try SimFirmwareBody(robot: robot, firmwarePath: throughFirmware), robot: robot, network: network,
+                 mapping: mapping, durationSeconds: durationSeconds, recorder: recorder)
+    }
+
+    private static func loop<B: Body, N: ControlledNetwork>(
+        body: B, robot: SimulatedRobot, network: N, mapping: Mapping, durationSeconds: Double, recorder: Recorder?
+    ) throws -> SimulationOutcome {
         let durationMicros = UInt64(max(0, durationSeconds) * 1e6)
         let mapping = mapping.device == body.device ? mapping
             : try Mapping(yaml: mapping.source, device: body.device, inputCount: mapping.inputCount, outputCount: mapping.outputCount)

@@ -67,6 +67,14 @@ public enum HeldOut {
         return summary
     }
 
+    /// The per-trial difference a − b of two summaries over the same held-out trials: its mean,
+    /// the standard error of that mean (s/√n), and on how many trials a scored higher than b.
+    public static func paired(_ a: HeldOutSummary, _ b: HeldOutSummary) -> (mean: Double, standardError: Double, wins: Int) {
+        let d = zip(a.scores, b.scores).map { $0 - $1 }
+        let difference = HeldOutSummary(controller: "", scores: d, meanDistance: 0, meanCollisions: 0, reachedLight: 0)
+        return (difference.mean, difference.standardError, d.filter { $0 > 0 }.count)
+    }
+
     /// One line of a comparison table: controller, mean score ± standard error, mean distance,
     /// mean collisions (and episodes that reached the light, for seek).
     public static func describe(_ s: HeldOutSummary, task: SimulatorTask) -> String {

@@ -49,7 +49,22 @@ public struct SimulatorTask: FitnessTask {
     /// The hand-wired preset whose mapping (encoder and decoder) the evolved networks use.
     public let preset: RobotPreset
 
-    public var name: String { "sim-\(kind.rawValue)" }
+    /// `sim-KIND trials T episode S s`, e.g. `sim-avoid trials 4 episode 10.0 s`: everything a
+    /// score depends on, so a checkpoint resumes only with the same task (`init(savedName:)`
+    /// reads it back).
+    public var name: String { "sim-\(kind.rawValue) trials \(trials) episode \(episodeSeconds) s" }
+
+    /// The task a checkpoint was made with, from its saved `name`.
+    /// - Throws: `TaskError` when the name is not one a `SimulatorTask` writes.
+    public init(savedName: String) throws {
+        let words = savedName.split(separator: " ")
+        guard words.count == 6, words[0].hasPrefix("sim-"), words[1] == "trials", words[3] == "episode", words[5] == "s",
+              let kind = Kind(rawValue: String(words[0].dropFirst(4))), let trials = Int(words[2]),
+              let seconds = Double(words[4]) else {
+            throw TaskError("the checkpoint's task `\(savedName)` is not a simulator task (expected e.g. `sim-avoid trials 4 episode 10.0 s`)")
+        }
+        try self.init(kind, trials: trials, episodeSeconds: seconds)
+    }
 
     /// - Parameters:
     ///   - kind: `avoid` (obstacle avoidance) or `seek` (light seeking).

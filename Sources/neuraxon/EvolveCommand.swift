@@ -34,8 +34,8 @@ struct EvolveCommand: ParsableCommand {
     @Option(help: "Genomes per generation.")
     var population: Int = 24
 
-    @Option(help: "Generations to run in all (with --resume: the new total).")
-    var generations: Int = 30
+    @Option(help: "Generations to run in all (default 30; with --resume, a new total that extends the run).")
+    var generations: Int?
 
     @Option(help: "Seed of the run (starting population, breeding, trial worlds and noise).")
     var seed: UInt64 = 1
@@ -55,10 +55,10 @@ struct EvolveCommand: ParsableCommand {
     @Option(help: "The first generation: random, preset, or a network file to descend from.")
     var from: String = "random"
 
-    @Option(help: "Trials (worlds and seeds) per genome and generation.")
-    var trials: Int = 4
+    @Option(help: "Trials (worlds and seeds) per genome and generation (default 4; with --resume, the checkpoint's).")
+    var trials: Int?
 
-    @Option(help: "Simulated seconds per trial (default: 10 for avoid, 15 for seek).")
+    @Option(help: "Simulated seconds per trial (default: 10 for avoid, 15 for seek; with --resume, the checkpoint's).")
     var episode: Double?
 
     @Option(help: "Threads that evaluate (default: one per core).")
@@ -72,8 +72,8 @@ struct EvolveCommand: ParsableCommand {
             throw ValidationError("--task must be one of \(SimulatorTask.Kind.allCases.map(\.rawValue).joined(separator: ", ")), e.g. --task avoid")
         }
         guard population >= 2 else { throw ValidationError("--population must be at least 2, e.g. --population 24") }
-        guard generations >= 1 else { throw ValidationError("--generations must be at least 1, e.g. --generations 30") }
-        guard trials >= 1 else { throw ValidationError("--trials must be at least 1, e.g. --trials 4") }
+        if let generations, generations < 1 { throw ValidationError("--generations must be at least 1, e.g. --generations 30") }
+        if let trials, trials < 1 { throw ValidationError("--trials must be at least 1, e.g. --trials 4") }
         guard heldOut >= 0 else { throw ValidationError("--held-out must be 0 or more") }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if let episode, !(episode.isFinite && episode >= 0.5 && episode <= 600) {
@@ -82,24 +82,29 @@ struct EvolveCommand: ParsableCommand {
     }
 
     func run() throws {
-        let task = try SimulatorTask(named: self.task, trials: trials, episodeSeconds: episode)
         let checkpointPath = checkpoint ?? output + ".checkpoint.json"
+        var task = try SimulatorTask(named: self.task, trials: trials ?? 4, episodeSeconds: episode)
         let evaluator = Evaluator(workers: workers)
         let run: EvolutionRun
         if resume {
             guard FileManager.default.fileExists(atPath: checkpointPath) else {
                 throw ValidationError("--resume: there is no checkpoint at \(checkpointPath); start without --resume, or pass --checkpoint FILE")
             }
+            // Trials and episode length come from the checkpoint unless given (a mismatch is refused).
+            if trials == nil, episode == nil {
+                let saved = try SimulatorTask(savedName: EvolutionRun.loadCheckpoint(checkpointPath).taskName)
+                if saved.kind == task.kind { task = saved }
+            }
             run = try EvolutionRun.resume(checkpointPath: checkpointPath, task: task, evaluator: evaluator,
                                           logPath: log, generations: generations)
             say("resuming \(task.name) at generation \(run.state.generation) of \(run.state.settings.generations) from \(checkpointPath)")
         } else {
-            var settings = EvolutionSettings(seed: seed, populationSize: population, generations: generations)
+            var settings = EvolutionSettings(seed: seed, populationSize: population, generations: generations ?? 30)
             settings.selection.method = .tournament(size: 3)
             let first = try task.initialPopulation(SimulatorTask.Ancestry(from), settings: settings)
             run = try EvolutionRun(settings: settings, task: task, initialPopulation: first, evaluator: evaluator,
                                    checkpointPath: checkpointPath, logPath: log)
-            say("evolving \(task.name): population \(population), \(generations) generations, \(trials) trials of \(task.episodeSeconds) s, seed \(seed), from \(from), \(evaluator.workers) workers")
+            say("evolving \(task.name): population \(population), \(settings.generations) generations, \(task.trials) trials of \(task.episodeSeconds) s, seed \(seed), from \(from), \(evaluator.workers) workers")
         }
 
         let stop = StopRequest()
@@ -117,7 +122,7 @@ struct EvolveCommand: ParsableCommand {
             say("try it: neuraxon sim --network \(output) --mapping \(mappingPath) --world \(task.preset.world)")
         }
         if !run.isFinished {
-            say("stopped after generation \(run.state.generation - 1); continue with the same command and --resume")
+            say("stopped after generation \(run.state.generation) of \(run.state.settings.generations); continue with the same command and --resume")
             throw ExitCode(130)
         }
         if heldOut > 0 { try compare(task: task, best: output) }
@@ -145,6 +150,10 @@ struct EvolveCommand: ParsableCommand {
             },
         ]
         for row in rows { say(HeldOut.describe(row, task: task)) }
+        for other in rows.dropFirst() {
+            let d = HeldOut.paired(rows[0], other)
+            say(String(format: "evolved − %@: %+.3f ± %.3f per trial, better on %d of %d", other.controller, d.mean, d.standardError, d.wins, heldOut))
+        }
     }
 
     /// A randomly wired network with these sizes and constants (wired with their connection probability).

@@ -8,17 +8,17 @@ struct NeuraxonCommand: ParsableCommand {
         commandName: "neuraxon",
         abstract: "A trinary neural network that drives a serial-attached robot.",
         subcommands: [
-            // Add each subcommand here, one per line.
-            DemoCommand.self,
-            NetCommand.self,
-            BenchCommand.self,
+            // In the order a user meets them: simulate, drive a robot, look back, then tools.
+            SimCommand.self,
             RunCommand.self,
             ReplayCommand.self,
             LogCommand.self,
             DevicesCommand.self,
             ProbeCommand.self,
-            SimCommand.self,
+            NetCommand.self,
             EvolveCommand.self,
+            BenchCommand.self,
+            DemoCommand.self,
         ]
     )
 }

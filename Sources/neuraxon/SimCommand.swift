@@ -45,11 +45,23 @@ struct SimCommand: ParsableCommand {
     @Flag(help: "Run at the wall-clock pace instead of as fast as possible.")
     var realtime = false
 
+    @Option(help: ArgumentHelp("Run the controller through the firmware over a pseudo-terminal: host (the host-built firmware, NEURAXON_FIRMWARE or Firmware/build/host/neuraxon-firmware).", valueName: "host|avr"))
+    var throughFirmware: String?
+
     func validate() throws {
         guard duration.isFinite, duration > 0, duration <= 86_400 else {
             throw ValidationError("--duration must be more than 0 and at most 86400 simulated seconds, e.g. --duration 30")
         }
         guard start >= 0 else { throw ValidationError("--start must be 0 or more (a starting pose number of the world)") }
+        if let throughFirmware {
+            guard throughFirmware == "host" || throughFirmware == "avr" else {
+                throw ValidationError("--through-firmware must be host or avr, not \(throughFirmware)")
+            }
+            guard throughFirmware == "host" else {
+                throw ValidationError("--through-firmware avr is not supported yet (the emulation harness takes pin and ADC levels, not channel readings); use --through-firmware host")
+            }
+            guard !realtime else { throw ValidationError("--realtime does not apply with --through-firmware: the firmware runs on the simulation's clock") }
+        }
         if RobotPreset.named(network) == nil && mapping == nil {
             throw ValidationError("--network \(network) is not a preset (\(RobotPreset.all.map(\.name).joined(separator: ", "))); a network file needs --mapping FILE")
         }
@@ -107,10 +119,15 @@ struct SimCommand: ParsableCommand {
             try Recorder(path: $0, header: RecordingHeader(mapping: map, network: identity, dtMillis: net.dt), waitWhenFull: true)
         }
 
-        let outcome = try SimulationRun.run(robot: robot, network: net, mapping: map, durationSeconds: duration,
-                                            recorder: recorder, realtime: realtime)
+        let firmware = throughFirmware.map { _ in
+            ProcessInfo.processInfo.environment["NEURAXON_FIRMWARE"] ?? "Firmware/build/host/neuraxon-firmware"
+        }
+        let outcome = try firmware.map {
+            try SimulationRun.run(robot: robot, network: net, mapping: map, durationSeconds: duration, recorder: recorder, throughFirmware: $0)
+        } ?? SimulationRun.run(robot: robot, network: net, mapping: map, durationSeconds: duration, recorder: recorder, realtime: realtime)
         print(Self.describe(outcome, world: theWorld.name, network: preset.map { "\($0.name) (preset)" } ?? network,
                             seed: seed, start: start))
+        if let firmware { print("through the host firmware: \(firmware)") }
         if let error = outcome.recordingError { throw ValidationError("the recording failed: \(error)") }
         if let record {
             print("recording: \(record) (\(outcome.counters.ticks) ticks)" + (networkFile.map { ", network: \($0)" } ?? ""))

@@ -88,7 +88,7 @@ import Testing
         try run.saveBest(to: folder + "/best.json")
 
         let network = try NeuraxonNetwork.load(contentsOf: folder + "/best.json")
-        #expect(network.metadata["evolution.task"] == "sim-avoid")
+        #expect(network.metadata["evolution.task"] == "sim-avoid trials 2 episode 2.0 s")
         #expect(network.metadata["evolution.licence"]?.contains("NOTICE") == true)
         let world = World.obstacleCourse
         let mapping = try Mapping(yaml: RobotPreset.avoid.mappingYAML, device: .referenceRobot,

@@ -104,6 +104,13 @@ func smallTask(_ kind: SimulatorTask.Kind = .avoid) throws -> SimulatorTask {
         }
     }
 
+    @Test func aSavedTaskNameReadsBackAndAForeignOneIsRefused() throws {
+        let task = try SimulatorTask(.seek, trials: 3, episodeSeconds: 7.5)
+        let back = try SimulatorTask(savedName: task.name)
+        #expect(back.kind == .seek && back.trials == 3 && back.episodeSeconds == 7.5)
+        #expect { try SimulatorTask(savedName: "xor") } throws: { "\($0)".contains("`xor` is not a simulator task") }
+    }
+
     @Test func badTrialsAndEpisodesAreRefused() {
         #expect(throws: TaskError.self) { try SimulatorTask(.avoid, trials: 0) }
         #expect(throws: TaskError.self) { try SimulatorTask(.avoid, episodeSeconds: 0.1) }
