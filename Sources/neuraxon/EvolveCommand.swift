@@ -43,7 +43,7 @@ struct EvolveCommand: ParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "Where to save the best network (JSON).")
     var output: String
 
-    @Flag(help: "Continue from the checkpoint instead of starting afresh.")
+    @Flag(help: "Continue from the checkpoint (population, seed and generations so far come from it).")
     var resume = false
 
     @Option(help: "Append one JSON line per generation to this file.")
