@@ -75,8 +75,8 @@ public enum TrialWorlds {
         return TrialSetup(world: world, pose: pose, label: "\(world.name) start \(index)")
     }
 
-    /// The seed a trial's world is drawn from: `seed` folded with the training or held-out
-    /// domain and the trial number.
+    /// The seed a trial's world is drawn from: the (t mod 256 + 2)-th output of a generator
+    /// seeded with `seed` ⊕ `domain`, t the trial number (tasks use far fewer than 256 trials).
     static func worldSeed(_ seed: UInt64, trial: Int, domain: UInt64) -> UInt64 {
         var rng = EvolutionRandom(seed: seed ^ domain)
         for _ in 0...(trial & 0xFF) { _ = rng.next() }
