@@ -35,13 +35,13 @@ struct BenchLink: ParsableCommand {
     }
 
     func run() throws {
-        let board = try FirmwareProcess(executable: firmware)
-        var options = SessionOptions(selector: .path(board.pty),
+        let board = try FirmwareProcess(executable: firmware, keepsLines: false)
+        var options = SessionOptions(selector: .path(board.path),
                                      config: LinkConfig(periodMilliseconds: 5, failsafeMilliseconds: 100, sensorMask: 0x7F))
         options.monitor = nil
         let session = LinkSession(options: options)
         let info = try session.connect()
-        print("firmware \(info.board) \(info.firmwareVersionString) on \(board.pty) (pseudo-terminal)")
+        print("firmware \(info.board) \(info.firmwareVersionString) on \(board.path) (pseudo-terminal)")
 
         _ = try session.ping(count: 50)  // warm-up
         let rtts = try session.ping(count: pings).sorted()
@@ -89,49 +89,4 @@ struct BenchLink: ParsableCommand {
         return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
             + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }
-}
-
-/// The host-built firmware as a child process: its first stdout line names its pty.
-final class FirmwareProcess: @unchecked Sendable {
-    private let process = Process()
-    private let input = Pipe()
-    private let output = Pipe()
-    let pty: String
-
-    init(executable: String) throws {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        let fd = output.fileHandleForReading.fileDescriptor
-        var text: [UInt8] = []
-        var byte: UInt8 = 0
-        while text.last != 10 {
-            let n = Glibc.read(fd, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            text.append(byte)
-        }
-        let first = String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard first.hasPrefix("pty ") else {
-            process.terminate()
-            throw ValidationError("\(executable) did not print its pseudo-terminal (got \"\(first)\")")
-        }
-        pty = String(first.dropFirst(4))
-        Thread.detachNewThread {  // keep its stdout drained
-            var sink = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = sink.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-                if n == 0 || (n < 0 && errno != EINTR) { return }
-            }
-        }
-    }
-
-    func quit() {
-        guard process.isRunning else { return }
-        input.fileHandleForWriting.write(Data("quit\n".utf8))
-        process.waitUntilExit()
-    }
-
-    deinit { quit() }
 }

@@ -95,8 +95,8 @@ struct BenchLoopCommand: ParsableCommand {
     }
 
     private func measure<N: ControlledNetwork>(_ network: N) throws -> Result {
-        let board = try FirmwareProcess(executable: firmware)
-        var options = SessionOptions(selector: .path(board.pty),
+        let board = try FirmwareProcess(executable: firmware, keepsLines: false)
+        var options = SessionOptions(selector: .path(board.path),
                                      config: LinkConfig(periodMilliseconds: UInt16(period), failsafeMilliseconds: 100))
         options.monitor = nil
         options.reconnect = false

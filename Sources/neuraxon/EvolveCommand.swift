@@ -107,10 +107,10 @@ struct EvolveCommand: ParsableCommand {
             say("evolving \(task.name): population \(population), \(settings.generations) generations, \(task.trials) trials of \(task.episodeSeconds) s, seed \(seed), from \(from), \(evaluator.workers) workers")
         }
 
-        let stop = StopRequest()
+        let stop = Interruption(notice: "stopping after this generation's checkpoint (Ctrl-C again to quit now)", secondQuits: true)
         try run.run(progress: { s in
             say(Self.progressLine(s, of: run.state.settings.generations))
-        }, shouldContinue: { !stop.requested })
+        }, shouldContinue: { !stop.happened })
         stop.release()
 
         if run.state.best != nil {
@@ -171,35 +171,6 @@ struct EvolveCommand: ParsableCommand {
         let eta = left >= 60 ? "\(left / 60) min \(left % 60) s" : "\(left) s"
         return String(format: "generation %d/%d  best %.3f  mean %.3f  worst %.3f  (best so far %.3f)  %.0f evaluations/s  %@ left",
                       s.generation + 1, total, s.best, s.mean, s.worst, s.bestSoFar, s.evaluationsPerSecond, eta)
-    }
-}
-
-/// Ctrl-C asks the run to stop after the generation in progress (its checkpoint is written
-/// first); a second Ctrl-C quits at once.
-private final class StopRequest: @unchecked Sendable {
-    private let lock = NSLock()
-    private var flag = false
-    private let source: DispatchSourceSignal
-
-    init() {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { [unowned self] in
-            let second = self.lock.withLock { () -> Bool in
-                defer { self.flag = true }
-                return self.flag
-            }
-            if second { exit(130) }
-            FileHandle.standardError.write(Data("\nstopping after this generation's checkpoint (Ctrl-C again to quit now)\n".utf8))
-        }
-        source.resume()
-    }
-
-    var requested: Bool { lock.withLock { flag } }
-
-    func release() {
-        source.cancel()
-        signal(SIGINT, SIG_DFL)
     }
 }
 

@@ -2,28 +2,34 @@ import Dispatch
 import Foundation
 
 /// Turns Ctrl-C into a flag that long-running commands (run, replay, evolve) poll, so they stop
-/// cleanly: actuators stopped, files closed, checkpoints written.
+/// cleanly: actuators stopped, files closed, checkpoints written. With `secondQuits`, a second
+/// Ctrl-C ends the process at once (exit status 130); `notice` is printed on the first.
 final class Interruption: @unchecked Sendable {
     private let lock = NSLock()
     private var flag = false
     private let source: DispatchSourceSignal
 
-    init() {
+    init(notice: String? = nil, secondQuits: Bool = false) {
         signal(SIGINT, SIG_IGN)
         source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { [weak self] in self?.set() }
+        source.setEventHandler { [weak self] in
+            guard let self else { return }
+            let already = self.lock.withLock { () -> Bool in
+                defer { self.flag = true }
+                return self.flag
+            }
+            if already && secondQuits { exit(130) }
+            if !already, let notice { FileHandle.standardError.write(Data(("\n" + notice + "\n").utf8)) }
+        }
         source.resume()
     }
 
-    private func set() {
-        lock.lock()
-        flag = true
-        lock.unlock()
-    }
+    /// Whether Ctrl-C was pressed.
+    var happened: Bool { lock.withLock { flag } }
 
-    var happened: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return flag
+    /// Gives Ctrl-C back its default meaning.
+    func release() {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
     }
 }

@@ -100,7 +100,7 @@ private func isSubsequence(_ needle: [Int], of haystack: [Int]) -> Bool {
 
     @Test("a network drives the host-built firmware through a pty; the recording replays identically; stop leaves the actuators safe")
     func closedLoopRecordAndReplay() throws {
-        let firmware = try SerialFirmware(id: "6e78736572000001")
+        let firmware = try FirmwareProcess(firmwareID: "6e78736572000001")
         let folder = TemporaryFolder()
         let networkPath = try savedFlowingNetwork(in: folder)
         let (network, identity) = try loadNetwork(networkPath)
@@ -174,7 +174,7 @@ private func isSubsequence(_ needle: [Int], of haystack: [Int]) -> Bool {
 
     @Test("killing the firmware mid-run ends the loop with a link-loss state and no crash")
     func firmwareKilledMidRun() throws {
-        let firmware = try SerialFirmware(id: "6e78736572000002")
+        let firmware = try FirmwareProcess(firmwareID: "6e78736572000002")
         let folder = TemporaryFolder()
         var o = options(firmware.path)
         o.reconnect = false
@@ -209,7 +209,7 @@ private func isSubsequence(_ needle: [Int], of haystack: [Int]) -> Bool {
     @Test("the session's reconnect takes the loop back up when the board returns")
     func reconnectResumesTheLoop() throws {
         let link = SerialStableLink()
-        var firmware = try SerialFirmware(id: "6e78736572000003")
+        var firmware = try FirmwareProcess(firmwareID: "6e78736572000003")
         link.point(at: firmware.path)
         let body = try SerialRobotBody(options: options(link.path))
         let mapping = try Mapping(yaml: referenceMappingYAML, device: body.device, inputCount: 5, outputCount: 5)
@@ -221,7 +221,7 @@ private func isSubsequence(_ needle: [Int], of haystack: [Int]) -> Bool {
         #expect(eventually(3) { loop.state == .waitingForLink }, "the loop did not notice the loss")
         let before = loop.status().counters.ticks
 
-        firmware = try SerialFirmware(id: "6e78736572000003")
+        firmware = try FirmwareProcess(firmwareID: "6e78736572000003")
         link.point(at: firmware.path)
         let mark = firmware.snapshot().count
         #expect(eventually(5) { loop.state == .running && loop.status().counters.ticks >= before + 20 },
@@ -267,7 +267,7 @@ private func isSubsequence(_ needle: [Int], of haystack: [Int]) -> Bool {
     #if canImport(CAllocationCounter)
     @Test("receiving a frame and sending a command allocate nothing once connected")
     func tickAllocatesNothing() throws {
-        let firmware = try SerialFirmware(id: "6e78736572000004")
+        let firmware = try FirmwareProcess(firmwareID: "6e78736572000004")
         let body = try SerialRobotBody(options: options(firmware.path))
         var frame = SensorFrame(channelCount: body.device.sensors.count)
         let command: [Int16] = [100, -100, 45]

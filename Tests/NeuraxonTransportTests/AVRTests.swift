@@ -7,7 +7,7 @@ import Testing
 struct AVRTests {
     @Test("handshake, configuration, streaming, commands, round trips, failsafe, clean stop and reopen on the emulated ATmega328P")
     func emulatedBoard() throws {
-        let board = try HostFirmware(avr: true)
+        let board = try FirmwareProcess(avr: true)
         board.send("adc 0 3100")
         var options = SessionOptions(selector: .path(board.path),
                                      config: LinkConfig(periodMilliseconds: 10, failsafeMilliseconds: 100, sensorMask: 0x1F))

@@ -80,7 +80,7 @@ struct DiscoveryTests {
             session.stop()
             return
         }
-        let firmware = try HostFirmware(id: "00000000000000c1")
+        let firmware = try FirmwareProcess(firmwareID: "00000000000000c1")
         defer { firmware.quit() }
         let run = try Umockdev.runChild(name, environment: ["NEURAXON_FIRMWARE_PTY": firmware.path])
         #expect(run.status == 0, "child failed:\n\(run.output)")

@@ -284,7 +284,7 @@ struct FaultTests {
 
     @Test("a board that stops answering mid-stream is declared lost within 250 ms")
     func boardStopsAnswering() throws {
-        let firmware = try HostFirmware()
+        let firmware = try FirmwareProcess()
         // Suspend the firmware: its pty stays open but nothing comes out.
         let session = makeSession(firmware.path, config: LinkConfig(periodMilliseconds: 5, failsafeMilliseconds: 100, sensorMask: 1))
         try session.connect()
@@ -313,7 +313,7 @@ struct FaultTests {
 
     @Test("corrupted and dropped bytes: the stream goes on, every bad frame is counted, no bad reading is accepted")
     func corruptionThroughRelay() throws {
-        let firmware = try HostFirmware()
+        let firmware = try FirmwareProcess()
         firmware.send("sensor 0 2500")
         firmware.send("sensor 1 1000")
         let relay = try FaultRelay(firmwarePath: firmware.path)
@@ -338,7 +338,7 @@ struct FaultTests {
 
     @Test("an unplug in the middle of a frame is a link loss, not a crash or a half frame")
     func unplugMidFrame() throws {
-        let firmware = try HostFirmware()
+        let firmware = try FirmwareProcess()
         let relay = try FaultRelay(firmwarePath: firmware.path)
         defer { relay.finish() }
         let session = makeSession(relay.downstream.path, config: LinkConfig(periodMilliseconds: 5, failsafeMilliseconds: 100, sensorMask: 0x7F), reconnect: false)

@@ -50,7 +50,7 @@ final class StableLink {
 struct SessionTests {
     @Test("handshake: DEVICE_INFO of the reference robot, and the configuration is acknowledged")
     func handshakeAndConfigure() throws {
-        let firmware = try HostFirmware(id: "0102030405060708")
+        let firmware = try FirmwareProcess(firmwareID: "0102030405060708")
         let session = makeSession(firmware.path, config: LinkConfig(periodMilliseconds: 5, failsafeMilliseconds: 100, sensorMask: 0x7F))
         var events: [LinkEvent] = []
         session.onEvent = { events.append($0) }
@@ -67,7 +67,7 @@ struct SessionTests {
 
     @Test("streaming: sensor frames at the configured period carry the firmware's readings, with no drops")
     func streaming() throws {
-        let firmware = try HostFirmware()
+        let firmware = try FirmwareProcess()
         firmware.send("sensor 0 1234")
         firmware.send("sensor 4 1")
         firmware.send("sensor 6 -77")
@@ -92,7 +92,7 @@ struct SessionTests {
 
     @Test("commands reach the actuators; out-of-range commands come back as board errors")
     func commands() throws {
-        let firmware = try HostFirmware()
+        let firmware = try FirmwareProcess()
         let session = makeSession(firmware.path)
         try session.connect()
         #expect(session.sendCommand([300, -300, 45]))
@@ -112,7 +112,7 @@ struct SessionTests {
 
     @Test("ping statistics: every PING is answered and p50/p99 are measured")
     func pingStatistics() throws {
-        let firmware = try HostFirmware()
+        let firmware = try FirmwareProcess()
         let session = makeSession(firmware.path, config: LinkConfig(periodMilliseconds: 20, failsafeMilliseconds: 250, sensorMask: 0x7F))
         try session.connect()
         let rtts = try session.ping(count: 200)
@@ -125,7 +125,7 @@ struct SessionTests {
 
     @Test("failsafe: when the host goes quiet the board makes its actuators safe by itself")
     func failsafe() throws {
-        let firmware = try HostFirmware()
+        let firmware = try FirmwareProcess()
         let session = makeSession(firmware.path, config: LinkConfig(periodMilliseconds: 10, failsafeMilliseconds: 50, sensorMask: 0x7F))
         try session.connect()
         session.sendCommand([500, 500, 10])
@@ -144,7 +144,7 @@ struct SessionTests {
 
     @Test("clean stop: STOP makes the actuators safe and is acknowledged before the port closes")
     func cleanStop() throws {
-        let firmware = try HostFirmware()
+        let firmware = try FirmwareProcess()
         let session = makeSession(firmware.path)
         try session.connect()
         session.sendCommand([700, -700, 120])
@@ -164,7 +164,7 @@ struct SessionTests {
     @Test("link loss within 250 ms when the firmware goes away, and reconnect by identity when it returns")
     func lossAndReconnect() throws {
         let link = StableLink()
-        var firmware = try HostFirmware(id: "00000000000000aa")
+        var firmware = try FirmwareProcess(firmwareID: "00000000000000aa")
         link.point(at: firmware.path)
         let config = LinkConfig(periodMilliseconds: 5, failsafeMilliseconds: 100, sensorMask: 0x0F)
         let session = makeSession(link.path, config: config)
@@ -199,7 +199,7 @@ struct SessionTests {
         let cpuMilliseconds = threadCPUMilliseconds() - cpuBefore
         #expect(cpuMilliseconds < 100, "used \(cpuMilliseconds) ms of CPU in 500 ms while the board was gone")
 
-        firmware = try HostFirmware(id: "00000000000000aa")
+        firmware = try FirmwareProcess(firmwareID: "00000000000000aa")
         link.point(at: firmware.path)
         let back = MonotonicTime.now()
         var reconnected = false
@@ -222,14 +222,14 @@ struct SessionTests {
     @Test("a different board where ours used to be is not taken over")
     func wrongBoardIsRefused() throws {
         let link = StableLink()
-        var firmware = try HostFirmware(id: "00000000000000aa")
+        var firmware = try FirmwareProcess(firmwareID: "00000000000000aa")
         link.point(at: firmware.path)
         let session = makeSession(link.path)
         var wrong = 0
         session.onEvent = { if case .wrongBoard = $0 { wrong += 1 } }
         try session.connect()
         firmware.quit()
-        firmware = try HostFirmware(id: "00000000000000bb")
+        firmware = try FirmwareProcess(firmwareID: "00000000000000bb")
         link.point(at: firmware.path)
         var sample = SensorSample()
         let end = MonotonicTime.now().adding(milliseconds: 800)
@@ -250,7 +250,7 @@ import CAllocationCounter
 struct TickTests {
     @Test("streaming ticks allocate nothing: nextSensors, sendCommand, heartbeats and round-trip probes")
     func tickAllocatesNothing() throws {
-        let firmware = try HostFirmware()
+        let firmware = try FirmwareProcess()
         var options = SessionOptions(selector: .path(firmware.path),
                                      config: LinkConfig(periodMilliseconds: 5, failsafeMilliseconds: 100, sensorMask: 0x7F))
         options.monitor = nil

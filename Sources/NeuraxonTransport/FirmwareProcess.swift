@@ -1,0 +1,141 @@
+import Foundation
+import Glibc
+
+/// A firmware running as a child process and serving the protocol on a pseudo-terminal: the host
+/// build of the firmware (`Firmware/ports/host`) or the real AVR build under the emulation harness
+/// (`Firmware/sim`). Both print `pty PATH` as their first stdout line and then report on stdout
+/// (`actuator`, `failsafe`, `pwm`, `pin` lines) and take commands on stdin (`sensor`, `adc`,
+/// `quit`); Docs/FIRMWARE.md. Used by `neuraxon bench link|loop` and by the integration tests.
+public final class FirmwareProcess: @unchecked Sendable {
+    /// The child process.
+    public let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private let lock = NSLock()
+    private var lines: [String] = []
+    private let keepsLines: Bool
+    /// The pseudo-terminal the firmware serves.
+    public private(set) var path = ""
+
+    /// Starts `executable` with `arguments` and waits up to `startupMilliseconds` for its pty line.
+    /// With `keepsLines` false, later stdout lines are read and dropped (long benchmarks).
+    public init(executable: String, arguments: [String] = [], environment: [String: String]? = nil,
+                keepsLines: Bool = true, startupMilliseconds: Double = 5000) throws(FirmwareProcessError) {
+        self.keepsLines = keepsLines
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.standardError
+        do { try process.run() } catch {
+            throw FirmwareProcessError("cannot start \(executable): \(error.localizedDescription); build it with `make -C Firmware host sim`")
+        }
+        let reader = Thread { [self] in readLines() }
+        reader.start()
+        let deadline = MonotonicTime.now().adding(milliseconds: startupMilliseconds)
+        while MonotonicTime.now() < deadline {
+            if let line = snapshot().first(where: { $0.hasPrefix("pty ") }) {
+                path = String(line.dropFirst(4))
+                return
+            }
+            if !process.isRunning { break }
+            usleep(2000)
+        }
+        kill()
+        throw FirmwareProcessError("\(executable) printed no `pty PATH` line within \(Int(startupMilliseconds)) ms")
+    }
+
+    deinit { quit() }
+
+    private func readLines() {
+        var pending: [UInt8] = []
+        let fd = output.fileHandleForReading.fileDescriptor
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var sawPty = false
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            pending.append(contentsOf: buffer[0..<n])
+            while let newline = pending.firstIndex(of: 10) {
+                let line = String(decoding: pending[0..<newline], as: UTF8.self)
+                pending.removeSubrange(0...newline)
+                guard keepsLines || !sawPty else { continue }
+                sawPty = sawPty || line.hasPrefix("pty ")
+                lock.lock()
+                lines.append(line)
+                lock.unlock()
+            }
+        }
+    }
+
+    /// Every stdout line so far.
+    public func snapshot() -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return lines
+    }
+
+    /// Waits until a stdout line equal to `line` appears after the first `after` lines.
+    @discardableResult
+    public func waitFor(_ line: String, after: Int = 0, milliseconds: Double = 3000) -> Bool {
+        let deadline = MonotonicTime.now().adding(milliseconds: milliseconds)
+        while MonotonicTime.now() < deadline {
+            if snapshot().dropFirst(after).contains(line) { return true }
+            usleep(1000)
+        }
+        return false
+    }
+
+    /// The values the firmware reported for actuator `index` (`actuator <index> <v>`), in order.
+    public func actuatorValues(_ index: Int, after: Int = 0) -> [Int] {
+        let prefix = "actuator \(index) "
+        return snapshot().dropFirst(after).compactMap { $0.hasPrefix(prefix) ? Int($0.dropFirst(prefix.count)) : nil }
+    }
+
+    /// Sends one stdin line (for example `sensor 4 1`).
+    public func send(_ line: String) {
+        guard process.isRunning else { return }
+        input.fileHandleForWriting.write(Data((line + "\n").utf8))
+    }
+
+    /// Ends the firmware cleanly (`quit`), waits up to 3 s, then terminates it.
+    public func quit() {
+        guard process.isRunning else { return }
+        send("quit")
+        let deadline = MonotonicTime.now().adding(milliseconds: 3000)
+        while process.isRunning && MonotonicTime.now() < deadline { usleep(1000) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+
+    /// Kills the firmware at once (SIGKILL), as a crash or a pulled cable would end it.
+    public func kill() {
+        guard process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Runs `make -C firmwareFolder targets` and returns `products` (paths inside the folder),
+    /// checked to exist: how tests and benchmarks get the firmware builds.
+    public static func build(in firmwareFolder: String, targets: [String], products: [String]) throws(FirmwareProcessError) -> [String] {
+        let make = Process()
+        make.executableURL = URL(fileURLWithPath: "/usr/bin/make")
+        make.arguments = ["-s", "-C", firmwareFolder] + targets
+        do { try make.run() } catch { throw FirmwareProcessError("cannot run make: \(error.localizedDescription)") }
+        make.waitUntilExit()
+        guard make.terminationStatus == 0 else {
+            throw FirmwareProcessError("`make -C \(firmwareFolder) \(targets.joined(separator: " "))` failed (status \(make.terminationStatus))")
+        }
+        let paths = products.map { firmwareFolder + "/" + $0 }
+        for p in paths where access(p, R_OK) != 0 { throw FirmwareProcessError("make built no \(p)") }
+        return paths
+    }
+}
+
+/// A firmware process that could not be built or started.
+public struct FirmwareProcessError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
