@@ -105,8 +105,11 @@ public final class NeuraxonNetwork {
     // Scratch for the step.
     let synapticSum: Column<Double>
     let modulatorySum: Column<Double>
-    /// Per synapse, for the current step: s_post when the pre neuron fired (+1), else 0.
-    let plasticityCode: Column<Double>
+    /// For the current step, the synapses whose pre neuron fired (+1) and whose post neuron is at
+    /// ±1, in list order, with that post state; and room to save their values (4 per synapse).
+    let plasticIndex: Column<UInt32>
+    let plasticSign: Column<Int8>
+    let plasticScratch: Column<Double>
     let unsilenceCandidates: Column<Int32>
     let keepMask: Column<Bool>
     let liveMask: Column<UInt8>
@@ -195,7 +198,9 @@ public final class NeuraxonNetwork {
         silent = Column(repeating: false, count: 0, capacity: capacity)
         modulatory = Column(repeating: false, count: 0, capacity: capacity)
         kind = Column(repeating: 0, count: 0, capacity: capacity)
-        plasticityCode = Column(repeating: 0, count: 0, capacity: capacity)
+        plasticIndex = Column(repeating: 0, count: 0, capacity: capacity)
+        plasticSign = Column(repeating: 0, count: 0, capacity: capacity)
+        plasticScratch = Column(repeating: 0, count: 0, capacity: 4 * capacity)
         keepMask = Column(repeating: true, count: 0, capacity: capacity)
         liveMask = Column(repeating: 1, count: 0, capacity: capacity)
         modulatoryIndices = Column(repeating: 0, count: 0, capacity: capacity)

@@ -128,10 +128,10 @@ extension NeuraxonNetwork {
         if died { rebuildActiveIds() }
     }
 
-    /// Step 3. Pass one marks the synapses whose pre neuron fired (+1) with the post neuron's
-    /// state, and collects the silent ones with (1, 1) in list order; pass two updates every
-    /// synapse with straight-line arithmetic (`nx_update_synapses`, one vectorised C loop); pass
-    /// three draws the unsilencing chances.
+    /// Step 3. Pass one lists the synapses whose pre neuron fired (+1) and whose post neuron is
+    /// at ±1 (the only ones with Δw ≠ 0), and collects the silent ones with (1, 1) in list order;
+    /// pass two updates every synapse (`nx_update_synapses`: one vectorised C loop with Δw = 0,
+    /// then the listed ones with their Δw); pass three draws the unsilencing chances.
     @inline(__always) func updateSynapses() -> Bool {
         let count = storedSynapseCount
         guard count > 0 else { return false }
@@ -139,17 +139,21 @@ extension NeuraxonNetwork {
         let n = neuronCount
         let state = state.base, active = active.base
         let pre = synPre.base, post = synPost.base
-        let code = plasticityCode.base, silent = silent.base, integrity = integrity.base
+        let silent = silent.base, integrity = integrity.base
         let starts = preStart.base
         let allActive = deadNeurons == 0
         let belowThreshold: Bool
         unsilenceCandidates.removeAll()
+        plasticIndex.removeAll()
+        plasticSign.removeAll()
 
         @inline(__always) func mark(_ k: Int) {
             let q = Int(post[k])
             guard active[q] else { return }
             let sq = state[q]
-            code[k] = Double(sq)
+            guard sq != 0 else { return }
+            plasticIndex.append(UInt32(k))
+            plasticSign.append(sq)
             if sq == 1, silent[k], integrity[k] > 0 { unsilenceCandidates.append(Int32(k)) }
         }
         for i in 0..<n where state[i] == 1 && active[i] {
@@ -179,10 +183,12 @@ extension NeuraxonNetwork {
             live = UnsafePointer(mask)
         }
         let rest = dynamics.restingWeights
+        if plasticScratch.capacity < 4 * plasticIndex.count { plasticScratch.reserve(4 * plasticIndex.count) }
         belowThreshold = nx_update_synapses(
             count, wFast.base, wSlow.base, wMeta.base,
             rest ? restFast.base : nil, rest ? restSlow.base : nil, rest ? restMeta.base : nil,
-            integrity, code, live, &constants) != 0
+            integrity, live, plasticIndex.count, plasticIndex.base, plasticSign.base, plasticScratch.base,
+            &constants) != 0
         let wf = wFast.base, ws = wSlow.base
 
         let candidates = unsilenceCandidates.base

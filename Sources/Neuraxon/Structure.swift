@@ -57,7 +57,6 @@ extension NeuraxonNetwork {
         silent.append(syn.isSilent)
         modulatory.append(syn.isModulatory)
         kind.append(syn.kind.rawValue)
-        plasticityCode.append(0)
         keepMask.append(true)
         liveMask.append(1)
     }
@@ -71,7 +70,9 @@ extension NeuraxonNetwork {
         keepMask.reserve(capacity)
         liveMask.reserve(capacity)
         kind.reserve(capacity)
-        plasticityCode.reserve(capacity)
+        plasticIndex.reserve(capacity)
+        plasticSign.reserve(capacity)
+        plasticScratch.reserve(4 * capacity)
     }
 
     /// Recomputes the sorted prefix, the per-neuron ranges into it, the modulatory index and
@@ -143,7 +144,6 @@ extension NeuraxonNetwork {
         restSlow.compact(keep: keep)
         restMeta.compact(keep: keep)
         integrity.compact(keep: keep)
-        plasticityCode.compact(keep: keep)
         synPre.compact(keep: keep)
         synPost.compact(keep: keep)
         silent.compact(keep: keep)

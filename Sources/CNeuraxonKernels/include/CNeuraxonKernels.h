@@ -23,20 +23,25 @@ typedef struct {
 /*
  * Updates synapses 0..<count in place (the step's stage 3, weights and integrity):
  *
- *   Δ = code·c + 0                 (code: s_post if the pre neuron fired +1, else 0)
+ *   Δ = 0, or for the synapses listed in `plastic` (pre neuron fired +1, post neuron s = ±1):
+ *   Δ_fast = s·fast + 0, Δ_slow = s·slow + 0, Δ_meta = s·meta + 0
  *   w_fast ← clamp(w_fast + dt/τf·(−(w_fast − rest_fast) + Δ_fast), −1, 1)
  *   w_slow ← clamp(w_slow + dt/τs·(−(w_slow − rest_slow) + Δ_slow), −1, 1)
  *   w_meta ← clamp(w_meta + dt/τmeta·(−(w_meta − rest_meta) + Δ_meta), −0.5, 0.5)
  *   integrity ← integrity − loss if |w_fast| < 0.01 and |w_slow| < 0.01, else min(1, integrity + gain)
  *
- * and sets every code back to 0. rest_* may be NULL (all resting weights 0). live may be NULL
- * (every synapse is updated); otherwise a synapse with live[k] == 0 is left as it is. Returns 1
- * when some synapse whose integrity is not −∞ (the pruned-synapse marker) now has integrity at or
- * below the pruning threshold, else 0.
+ * Every synapse is first updated with Δ = 0 in one vectorised pass over the columns; the few
+ * listed synapses are then updated again from their saved values with their own Δ. `scratch`
+ * holds 4 doubles per listed synapse. rest_* may be NULL (all resting weights 0). live may be
+ * NULL (every synapse is updated); otherwise a synapse with live[k] == 0 is left as it is.
+ * Returns 1 when some synapse whose integrity is not −∞ (the pruned-synapse marker) may now
+ * have integrity at or below the pruning threshold (the caller then checks), else 0.
  */
 int nx_update_synapses(size_t count, double *w_fast, double *w_slow, double *w_meta,
                        const double *rest_fast, const double *rest_slow, const double *rest_meta,
-                       double *integrity, double *code, const uint8_t *live, const nx_plasticity *c);
+                       double *integrity, const uint8_t *live,
+                       size_t plastic_count, const uint32_t *plastic_index, const int8_t *plastic_sign,
+                       double *scratch, const nx_plasticity *c);
 
 /* 1 when the AVX2 version of the kernels runs on this processor. */
 int nx_kernels_use_avx2(void);
