@@ -1,3 +1,4 @@
+import Foundation
 import Neuraxon
 
 /// How to replay a recording.
@@ -98,9 +99,12 @@ public enum Replay {
         let toMicros = options.toSeconds.map { UInt64(max(0, $0) * 1e6) }
         var frame = SensorFrame(channelCount: mapping.device.sensors.count)
 
+        // Reading and parsing run on a second thread, ahead of the network.
+        let entries = PrefetchingReader(reader)
+        defer { entries.finish() }
         var exhausted = false
         while true {
-            guard let entry = reader.next() else { exhausted = true; break }
+            guard let entry = entries.next() else { exhausted = true; break }
             if shouldStop() { break }
             let record: TickRecord
             switch entry {
@@ -151,6 +155,7 @@ public enum Replay {
             }
         }
         // Stopped on purpose (`toSeconds`, `shouldStop`) counts as complete.
+        entries.finish()
         report.stop = exhausted ? reader.stop ?? .complete : .complete
         return report
     }
@@ -170,5 +175,77 @@ public enum Replay {
             ?? diff(.setpoint, r.setpoints.map(Int.init), core.setpoints.map(Int.init)) { k in
                 k < core.mapping.device.actuators.count ? core.mapping.device.actuators[k].name : "channel \(k)"
             }
+    }
+}
+
+/// Reads a recording on its own thread, a chunk of entries ahead of the consumer, so parsing
+/// overlaps the network's steps. The reader must not be touched by anyone else until `finish()`
+/// has returned.
+final class PrefetchingReader: @unchecked Sendable {
+    private let reader: RecordingReader
+    private let condition = NSCondition()
+    private var ready: [[RecordingEntry]] = []
+    private var done = false
+    private var cancelled = false
+    private var current: [RecordingEntry] = []
+    private var position = 0
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+    private var joined = false
+
+    /// Entries per hand-over, and hand-overs kept ready at most.
+    static let chunk = 512, depth = 8
+
+    init(_ reader: RecordingReader) {
+        self.reader = reader
+        let thread = Thread { [self] in produce() }
+        thread.name = "neuraxon-replay-reader"
+        self.thread = thread
+        thread.start()
+    }
+
+    private func produce() {
+        defer { finished.signal() }
+        while true {
+            var batch: [RecordingEntry] = []
+            batch.reserveCapacity(Self.chunk)
+            while batch.count < Self.chunk, let entry = reader.next() { batch.append(entry) }
+            condition.lock()
+            while ready.count >= Self.depth && !cancelled { condition.wait() }
+            if cancelled { condition.unlock(); return }
+            if !batch.isEmpty { ready.append(batch) }
+            let end = batch.count < Self.chunk
+            if end { done = true }
+            condition.broadcast()
+            condition.unlock()
+            if end { return }
+        }
+    }
+
+    /// The next entry, or nil at the end of the recording (then see the reader's `stop`).
+    func next() -> RecordingEntry? {
+        if position < current.count {
+            defer { position += 1 }
+            return current[position]
+        }
+        condition.lock()
+        while ready.isEmpty && !done { condition.wait() }
+        if ready.isEmpty { condition.unlock(); return nil }
+        current = ready.removeFirst()
+        condition.broadcast()
+        condition.unlock()
+        position = 1
+        return current[0]
+    }
+
+    /// Stops the reading thread and waits for it; afterwards the reader may be used again.
+    func finish() {
+        guard !joined else { return }
+        joined = true
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+        finished.wait()
     }
 }
