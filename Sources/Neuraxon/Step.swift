@@ -2,6 +2,9 @@ import CNeuraxonKernels
 
 /// The step: one dt of network time, in the reference's fixed order.
 extension NeuraxonNetwork {
+    /// Which build of the synapse update this processor runs: "avx2" or "baseline".
+    public static var synapseKernel: String { nx_kernels_use_avx2() != 0 ? "avx2" : "baseline" }
+
     /// Advances the network by one step of dt ms.
     ///
     /// 1. **Gather**, from the previous step's states, for each synapse in list order whose

@@ -37,6 +37,7 @@ struct BenchModel: ParsableCommand {
 
     func run() throws {
         let shapes: [Int: (Int, Int, Int)] = [30: (5, 20, 5), 224: (16, 200, 8), 1200: (100, 1000, 100)]
+        print("synapse update kernel: \(NeuraxonNetwork.synapseKernel)")
         let chosen = sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         for size in chosen {
             guard let (i, h, o) = shapes[size] else { throw ValidationError("size \(size) is not one of 30, 224, 1200") }
