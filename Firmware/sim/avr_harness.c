@@ -1,6 +1,8 @@
 /* nx-avr-harness: runs the real AVR build of the firmware under simavr, with its UART on a
  * pseudo-terminal, injected ADC millivolts and digital inputs on stdin, and PWM duty and
- * motor direction pins reported on stdout. Command line and link: Docs/FIRMWARE.md. */
+ * motor direction pins reported on stdout. Emulated time runs at wall-clock pace, as fast as
+ * possible (--fast), or only when told (--lockstep, for firmware in the loop of a simulation).
+ * Command line and link: Docs/FIRMWARE.md. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -21,18 +23,40 @@
 #include <sim_avr.h>
 #include <sim_elf.h>
 
+#include "nx_frame.h"
+#include "nx_proto.h"
+
 #define FREQUENCY 16000000u
 
 static avr_t *avr;
 static int master = -1;
 static bool realtime = true;
+static bool lockstep;
 static bool quitting;
+static bool cpu_stopped;
+
+/* the firmware's outgoing frames, decoded to tell SENSORS frames apart (lockstep) */
+static uint8_t tx_packet[NX_PACKET_MAX];
+static nx_decoder tx_decoder;
+static unsigned long sensors_sent;
+static bool sensors_frame_done;
+
+/* lockstep's deliver and settle: bytes and non-empty frames read from the pty in all, the
+ * requests among those frames (messages the firmware answers), and the firmware's answers
+ * (every frame it sends but SENSORS) */
+static unsigned long long rx_total;
+static unsigned long rx_frames, rx_frames_settled;
+static unsigned long requests_in, requests_settled, answers_out;
+static uint8_t rx_previous;
+static uint8_t rx_packet[NX_PACKET_MAX];
+static nx_decoder rx_decoder;
 
 /* bytes from the pty waiting for the emulated UART */
 static uint8_t inbox[8192];
 static size_t inbox_head, inbox_len;
 static bool uart_ready = true;
 static avr_irq_t *uart_in;
+static avr_uart_t *uart0; /* for its input FIFO: a byte handed over waits there for the CPU */
 static avr_irq_t *adc_in;
 
 /* stdin line assembly */
@@ -64,6 +88,20 @@ static void uart_output(struct avr_irq_t *irq, uint32_t value, void *param)
     /* a reader that is slow or absent loses bytes, as on a real serial line */
     if (master >= 0 && write(master, &byte, 1) < 0 && errno != EAGAIN && errno != EIO) {
         fprintf(stderr, "nx-avr-harness: writing to the pty failed: %s\n", strerror(errno));
+    }
+    if (!lockstep) {
+        return;
+    }
+    if (nx_decoder_push(&tx_decoder, byte) != NX_DEC_FRAME ||
+        nx_packet_verify(tx_packet, tx_decoder.len) != NX_DEC_PACKET) {
+        return;
+    }
+    if (tx_packet[1] == NX_SENSORS) {
+        sensors_sent++;
+        sensors_frame_done = true;
+        printf("sensors_sent %lu t=%llu\n", sensors_sent, emulated_us());
+    } else {
+        answers_out++;
     }
 }
 
@@ -151,6 +189,84 @@ static void hang(void)
     fprintf(stderr, "nx-avr-harness: hang: the firmware has no endless loop to jump into\n");
 }
 
+static void read_master(void);
+static void keep_timers(void);
+static bool run_cpu(void);
+
+
+enum stop_when { STOP_AT_TIME, STOP_AFTER_SENSORS, STOP_WHEN_FED, STOP_WHEN_ANSWERED };
+
+/* Lockstep: runs emulated time up to `until` µs, or earlier when `when` is met: a whole SENSORS
+ * frame sent; every byte from the pty taken by the CPU from the UART; or that and `answers`
+ * answers sent in all. The pty is not read meanwhile: what the firmware receives is decided before the
+ * run, never by how fast the host writes. Returns false if the CPU stopped. */
+static bool run_until(unsigned long long until, enum stop_when when, unsigned long answers)
+{
+    sensors_frame_done = false;
+    keep_timers();
+    while (emulated_us() < until) {
+        bool fed = inbox_len == 0 && uart0->input.read == uart0->input.write;
+        if ((when == STOP_AFTER_SENSORS && sensors_frame_done) || (when == STOP_WHEN_FED && fed) ||
+            (when == STOP_WHEN_ANSWERED && fed && answers_out >= answers)) {
+            return true;
+        }
+        if (!run_cpu()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Lockstep: reads the pty, waiting up to `wait_ms` of wall-clock time, until `enough` says so. */
+static bool await_pty(bool (*enough)(unsigned long long), unsigned long long arg, int wait_ms)
+{
+    for (int waited = 0; !enough(arg) && inbox_len < sizeof inbox && waited < wait_ms; waited++) {
+        struct pollfd fd = {master, POLLIN, 0};
+        if (poll(&fd, 1, 1) > 0 && (fd.revents & POLLIN)) {
+            read_master();
+        }
+    }
+    return enough(arg);
+}
+
+static bool have_bytes(unsigned long long total) { return rx_total >= total; }
+static bool have_new_frame(unsigned long long unused) { (void)unused; return rx_frames > rx_frames_settled; }
+
+/* Lockstep commands; each answers with "time <us>" once emulated time stands still again. */
+static bool lockstep_command(const char *verb, const char *text)
+{
+    unsigned long long a = 0, b = 0;
+    int fields = sscanf(text, "%*s %llu %llu", &a, &b);
+    bool ok = true;
+    if (strcmp(verb, "advance") == 0 && fields == 1) {
+        ok = run_until(emulated_us() + a, STOP_AT_TIME, 0);
+    } else if (strcmp(verb, "sensors") == 0 && fields == 1) {
+        ok = run_until(emulated_us() + a, STOP_AFTER_SENSORS, 0);
+    } else if (strcmp(verb, "deliver") == 0 && fields == 2) {
+        if (!await_pty(have_bytes, a, 2000)) {
+            fprintf(stderr, "nx-avr-harness: deliver: %llu bytes came from the pty, the host counted %llu\n",
+                    rx_total, a);
+        }
+        ok = run_until(emulated_us() + 1000000ull, STOP_WHEN_FED, 0) &&
+             run_until(emulated_us() + b, STOP_AT_TIME, 0);
+    } else if (strcmp(verb, "settle") == 0 && fields == 1) {
+        if (await_pty(have_new_frame, 0, (int)a)) {
+            unsigned long answers = answers_out + (requests_in - requests_settled);
+            rx_frames_settled = rx_frames;
+            requests_settled = requests_in;
+            ok = run_until(emulated_us() + 1000000ull, STOP_WHEN_ANSWERED, answers);
+        }
+    } else {
+        return false;
+    }
+    printf("time %llu\n", emulated_us());
+    fflush(stdout);
+    if (!ok) {
+        quitting = cpu_stopped = true;
+    }
+    return true;
+}
+
 static void command(char *text)
 {
     char verb[32], arg[32];
@@ -165,6 +281,9 @@ static void command(char *text)
     }
     if (strcmp(verb, "hang") == 0) {
         hang();
+        return;
+    }
+    if (lockstep && lockstep_command(verb, text)) {
         return;
     }
     int fields = sscanf(text, "%31s %31s %ld", verb, arg, &value);
@@ -187,7 +306,9 @@ static void command(char *text)
     } else {
         fprintf(stderr, "nx-avr-harness: stdin line %u: cannot read \"%s\"; expected "
                         "\"adc <0..7> <mV>\", \"pin <D0..D13> <0|1>\", \"pulses <D2|D3> <count>\", "
-                        "\"hang\" or \"quit\"\n", line_number, text);
+                        "\"hang\" or \"quit\"%s\n", line_number, text,
+                lockstep ? ", or \"advance <us>\", \"sensors <max us>\", \"deliver <bytes> <us>\", "
+                           "\"settle <wait ms>\"" : "");
     }
 }
 
@@ -218,8 +339,18 @@ static void read_master(void)
     size_t tail = (inbox_head + inbox_len) % sizeof inbox;
     size_t room = tail >= inbox_head ? sizeof inbox - tail : inbox_head - tail;
     ssize_t n = read(master, inbox + tail, room);
+    for (ssize_t i = 0; lockstep && i < n; i++) {
+        uint8_t byte = inbox[tail + (size_t)i];
+        rx_frames += byte == 0 && rx_previous != 0;
+        rx_previous = byte;
+        if (nx_decoder_push(&rx_decoder, byte) == NX_DEC_FRAME &&
+            nx_packet_verify(rx_packet, rx_decoder.len) == NX_DEC_PACKET && rx_packet[1] != NX_COMMAND) {
+            requests_in++; /* every host message but COMMAND is answered */
+        }
+    }
     if (n > 0) {
         inbox_len += (size_t)n;
+        rx_total += (unsigned long long)n;
     }
 }
 
@@ -240,7 +371,7 @@ static avr_cycle_count_t feed_uart(avr_t *a, avr_cycle_count_t when, void *param
             printf("rx_delimiter t=%llu\n", emulated_us() + 1000000ull / 11520u);
         }
     }
-    return when + BYTE_CYCLES;
+    return inbox_len > 0 ? when + BYTE_CYCLES : 0; /* keep_timers starts it again */
 }
 
 /* Waits up to timeout_us for pty or stdin input and handles what arrives. */
@@ -273,7 +404,7 @@ static void sleep_hook(avr_t *a, avr_cycle_count_t how_long)
 /* simavr drops cycle timers when the CPU resets (the watchdog): start them (again) here. */
 static void keep_timers(void)
 {
-    if (avr_cycle_timer_status(avr, feed_uart, NULL) == 0) {
+    if (inbox_len > 0 && avr_cycle_timer_status(avr, feed_uart, NULL) == 0) {
         avr_cycle_timer_register(avr, BYTE_CYCLES, feed_uart, NULL);
     }
     if ((pulses_left[0] || pulses_left[1]) && avr_cycle_timer_status(avr, pulse_timer, NULL) == 0) {
@@ -288,10 +419,22 @@ static void pace(void)
     service(realtime && e > w ? (long)(e - w) : 0);
 }
 
+/* Runs one instruction (or one sleep up to the next timer). Returns false if the CPU stopped. */
+static bool run_cpu(void)
+{
+    int state = avr_run(avr);
+    if (state == cpu_Done || state == cpu_Crashed) {
+        fprintf(stderr, "nx-avr-harness: the emulated CPU stopped (state %d) at %llu µs\n", state, emulated_us());
+        return false;
+    }
+    return true;
+}
+
 static int usage(const char *why)
 {
-    fprintf(stderr, "nx-avr-harness: %s\nusage: nx-avr-harness [--fast] FIRMWARE.elf\n"
-                    "  --fast  run as fast as the host allows instead of at wall-clock pace\n", why);
+    fprintf(stderr, "nx-avr-harness: %s\nusage: nx-avr-harness [--fast | --lockstep] FIRMWARE.elf\n"
+                    "  --fast      run as fast as the host allows instead of at wall-clock pace\n"
+                    "  --lockstep  emulated time moves only on advance, sensors and deliver lines\n", why);
     return 2;
 }
 
@@ -301,6 +444,9 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--fast") == 0) {
             realtime = false;
+        } else if (strcmp(argv[i], "--lockstep") == 0) {
+            realtime = false;
+            lockstep = true;
         } else if (argv[i][0] == '-') {
             return usage("unknown option");
         } else {
@@ -342,6 +488,15 @@ int main(int argc, char **argv)
     flags &= ~(uint32_t)AVR_UART_FLAG_STDIO;
     avr_ioctl(avr, AVR_IOCTL_UART_SET_FLAGS('0'), &flags);
     uart_in = avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_INPUT);
+    for (avr_io_t *io = avr->io_port; io != NULL; io = io->next) {
+        if (strcmp(io->kind, "uart") == 0 && ((avr_uart_t *)io)->name == '0') {
+            uart0 = (avr_uart_t *)io;
+        }
+    }
+    if (uart0 == NULL) {
+        fprintf(stderr, "nx-avr-harness: simavr's atmega328p has no UART0\n");
+        return 1;
+    }
     avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUTPUT), uart_output, NULL);
     avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUT_XON), uart_xon, NULL);
     avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUT_XOFF), uart_xoff, NULL);
@@ -372,6 +527,16 @@ int main(int argc, char **argv)
     fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
     printf("pty %s\n", name);
     fflush(stdout);
+    nx_decoder_init(&tx_decoder, tx_packet, sizeof tx_packet);
+    nx_decoder_init(&rx_decoder, rx_packet, sizeof rx_packet);
+
+    if (lockstep) {
+        /* time moves only when stdin says so: the CPU starts with the first advance */
+        while (!quitting) {
+            read_stdin();
+        }
+        return cpu_stopped ? 1 : 0;
+    }
 
     /* An Uno resets when its port is opened; hold the CPU until a client opens the pty so the
      * boot is not lost. Inputs given meanwhile apply from the first instruction. */
@@ -393,10 +558,7 @@ int main(int argc, char **argv)
         /* run about 200 µs of emulated time, then look at the pty and stdin */
         unsigned long long until = emulated_us() + 200;
         for (int i = 0; i < 20000 && emulated_us() < until; i++) {
-            int state = avr_run(avr);
-            if (state == cpu_Done || state == cpu_Crashed) {
-                fprintf(stderr, "nx-avr-harness: the emulated CPU stopped (state %d) at %llu µs\n",
-                        state, emulated_us());
+            if (!run_cpu()) {
                 return 1;
             }
         }

@@ -149,6 +149,7 @@ void link_write(link_t *l, const void *bytes, size_t n)
         if (w > 0) {
             p += w;
             n -= (size_t)w;
+            l->written += (unsigned long long)w;
         } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
             fprintf(stderr, "writing to the pty failed: %s\n", strerror(errno));
             return;

@@ -19,6 +19,7 @@ typedef struct {
     char err[8192];          /* stderr so far */
     size_t err_len;
     int pty;
+    unsigned long long written; /* bytes written to the pty in all */
     char text[65536];        /* stdout bytes not yet consumed */
     size_t text_len;
     uint8_t seq;

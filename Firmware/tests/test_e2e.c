@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "link.h"
@@ -430,6 +431,80 @@ static void test_avr_watchdog_resets_a_hung_board(void)
     CHECK(link_stop(L) == 0, "exits 0 on quit");
 }
 
+/* The emulated time a lockstep line stopped at ("time <us>"), after checking the lines before
+ * it with `seen`. */
+static unsigned long long lockstep(const char *line, void (*seen)(const char *, void *), void *context)
+{
+    char out[256];
+    link_say(L, "%s", line);
+    bool ok = link_line(L, "time ", out, sizeof out, 5000, seen, context);
+    CHECK(ok, "\"%s\" answered with its time", line);
+    return ok ? strtoull(out + 5, NULL, 10) : 0;
+}
+
+static void count_sensors(const char *line, void *context)
+{
+    if (strncmp(line, "sensors_sent ", 13) == 0) {
+        *(unsigned long *)context = strtoul(line + 13, NULL, 10);
+    }
+}
+
+static void note_pwm_d6(const char *line, void *context)
+{
+    if (strncmp(line, "pwm D6 ", 7) == 0) {
+        *(int *)context = atoi(line + 7);
+    }
+}
+
+static void test_avr_lockstep(void)
+{
+    char *argv[] = {(char *)harness, "--lockstep", (char *)elf, NULL};
+    if (!link_start(L, argv)) {
+        CHECK(0, "the harness starts");
+        return;
+    }
+    link_say(L, "pin D10 1");
+    unsigned long long t0 = lockstep("advance 50000", NULL, NULL);
+    CHECK(t0 >= 50000 && t0 < 51000, "advance 50000 ran 50 ms (stopped at %llu µs)", t0);
+    usleep(200000);
+    CHECK(lockstep("advance 0", NULL, NULL) == t0, "emulated time stood still while the host waited 200 ms");
+
+    link_send(L, NX_HELLO, NULL, 0);
+    unsigned long long t1 = lockstep("settle 2000", NULL, NULL);
+    CHECK(link_recv(L, NX_DEVICE_INFO, pkt, 1000) > 0, "settle ran until HELLO was answered");
+    CHECK(t1 > t0 + 5000 && t1 < t0 + 20000, "HELLO and its answer took %llu µs of emulated time", t1 - t0);
+
+    uint8_t b[6];
+    nx_put_u16(b, 5);
+    nx_put_u16(b + 2, 100);
+    nx_put_u16(b + 4, 0x7F);
+    link_send(L, NX_CONFIG, b, 6);
+    lockstep("settle 2000", NULL, NULL);
+    CHECK(link_recv(L, NX_CONFIG_ACK, pkt, 1000) > 0, "settle ran until CONFIG was acknowledged");
+
+    unsigned long sent = 0;
+    link_say(L, "adc 0 1500");
+    unsigned long long t2 = lockstep("sensors 20000", count_sensors, &sent);
+    CHECK(sent == 1, "sensors ran until the first SENSORS frame (%lu sent)", sent);
+    int16_t mv = sensors_reading(0);
+    CHECK(mv >= 1495 && mv <= 1505, "it carries the 1500 mV set before it (%d)", mv);
+    unsigned long long t3 = lockstep("sensors 20000", count_sensors, &sent);
+    CHECK(sent == 2 && t3 - t2 >= 4000 && t3 - t2 <= 6000, "the next one a sampling period later (%llu µs)", t3 - t2);
+    link_drain(L);
+
+    int duty = -1;
+    command(502, 0, 90);
+    char line[64];
+    snprintf(line, sizeof line, "deliver %llu 300", L->written);
+    unsigned long long t4 = lockstep(line, note_pwm_d6, &duty);
+    CHECK(t4 - t3 >= 1100 && t4 - t3 < 3000, "the 13-byte command took %llu µs to reach the CPU, plus 300", t4 - t3);
+    if (duty == -1) { /* the firmware may still be busy: it acts within about 1 ms */
+        lockstep("advance 1500", note_pwm_d6, &duty);
+    }
+    CHECK(duty == 128, "the command moved the left motor's PWM (duty %d)", duty);
+    CHECK(link_stop(L) == 0, "exits 0 on quit");
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "host") == 0) {
@@ -444,6 +519,7 @@ int main(int argc, char **argv)
         t_run("AVR build end to end", test_avr_end_to_end);
         t_run("AVR build failsafe at 250 ms", test_avr_failsafe_250);
         t_run("AVR build watchdog resets a hung board", test_avr_watchdog_resets_a_hung_board);
+        t_run("AVR build in lockstep", test_avr_lockstep);
         return t_summary("end-to-end tests (emulated AVR)");
     }
     fprintf(stderr, "usage: %s host FIRMWARE_EXECUTABLE | avr HARNESS FIRMWARE.elf\n", argv[0]);

@@ -64,13 +64,53 @@ func sleepNanos(_ nanos: Int64) {
 /// mid-write leaves every complete line readable. When the ring is full the tick's record is
 /// dropped and counted (`droppedRecords`) unless the recorder was made with
 /// `waitWhenFull: true` (replay, where nothing is real-time).
+///
+/// Call `finish()` at the end of a run to learn whether every write succeeded; a recorder that
+/// is dropped unfinished finishes itself (its file stays complete and readable).
 public final class Recorder: @unchecked Sendable {
+    private let writer: RecordWriter
+
+    public var path: String { writer.path }
+
+    /// Creates (or truncates) `path`, writes the header line and starts the writer thread.
+    ///
+    /// - Parameters:
+    ///   - capacity: ring slots; at 1 kHz the default holds 4 s of ticks.
+    ///   - waitWhenFull: wait for room instead of dropping a record when the ring is full.
+    public init(path: String, header: RecordingHeader, capacity: Int = 4096, waitWhenFull: Bool = false) throws(RecordingError) {
+        writer = try RecordWriter(path: path, header: header, capacity: capacity, waitWhenFull: waitWhenFull)
+    }
+
+    deinit { _ = try? writer.finish() }
+
+    /// Records dropped because the ring was full.
+    public var droppedRecords: Int { writer.droppedRecords }
+
+    /// Takes one tick from the control core. Called on the tick thread; allocates nothing.
+    /// - Returns: `false` when the record was dropped (ring full).
+    @discardableResult
+    public func record<N>(_ core: ControlCore<N>, frame: SensorFrame, sentNanos: UInt64) -> Bool {
+        writer.record(core, frame: frame, sentNanos: sentNanos)
+    }
+
+    /// Records an event after the ticks recorded so far. Called on the tick thread.
+    public func record(event: RecordingEvent.Kind) { writer.record(event: event) }
+
+    /// Writes what is left and the end event, closes the file and stops the writer thread.
+    /// Calling it again does nothing.
+    /// - Throws: `RecordingError` when a write failed during the run.
+    public func finish() throws(RecordingError) { try writer.finish() }
+}
+
+/// The ring and the writer thread behind a `Recorder`. The thread holds the writer until
+/// `finish()` ends it, so the ring outlives every write.
+private final class RecordWriter: @unchecked Sendable {
     private struct Slot {
         var event: RecordingEvent.Kind?
         var record: TickRecord
     }
 
-    public let path: String
+    let path: String
     /// Ring slots; slot i belongs to the tick thread while i ∉ [tail, head), to the writer otherwise.
     private let slots: UnsafeMutablePointer<Slot>
     private let capacity: Int
@@ -86,12 +126,7 @@ public final class Recorder: @unchecked Sendable {
     private var thread: Thread?
     private var closed = false
 
-    /// Creates (or truncates) `path`, writes the header line and starts the writer thread.
-    ///
-    /// - Parameters:
-    ///   - capacity: ring slots; at 1 kHz the default holds 4 s of ticks.
-    ///   - waitWhenFull: wait for room instead of dropping a record when the ring is full.
-    public init(path: String, header: RecordingHeader, capacity: Int = 4096, waitWhenFull: Bool = false) throws(RecordingError) {
+    init(path: String, header: RecordingHeader, capacity: Int, waitWhenFull: Bool) throws(RecordingError) {
         self.path = path
         self.capacity = max(2, capacity)
         self.waitWhenFull = waitWhenFull
@@ -124,25 +159,20 @@ public final class Recorder: @unchecked Sendable {
             close(fd)
             throw RecordingError(path: path, "cannot encode the header: \(error)")
         }
-        let thread = Thread { [unowned self] in self.writerLoop() }
+        let thread = Thread { self.writerLoop() }
         thread.name = "neuraxon-recorder"
         self.thread = thread
         thread.start()
     }
 
     deinit {
-        if !closed { _ = try? finish() }
         slots.deinitialize(count: capacity)
         slots.deallocate()
     }
 
-    /// Records dropped because the ring was full.
-    public var droppedRecords: Int { lock.withLock { dropped } }
+    var droppedRecords: Int { lock.withLock { dropped } }
 
-    /// Takes one tick from the control core. Called on the tick thread; allocates nothing.
-    /// - Returns: `false` when the record was dropped (ring full).
-    @discardableResult
-    public func record<N>(_ core: ControlCore<N>, frame: SensorFrame, sentNanos: UInt64) -> Bool {
+    func record<N>(_ core: ControlCore<N>, frame: SensorFrame, sentNanos: UInt64) -> Bool {
         guard let i = reserve() else { return false }
         let slot = slots + i
         slot.pointee.event = nil
@@ -166,16 +196,13 @@ public final class Recorder: @unchecked Sendable {
         return true
     }
 
-    /// Records an event after the ticks recorded so far. Called on the tick thread.
-    public func record(event: RecordingEvent.Kind) {
+    func record(event: RecordingEvent.Kind) {
         guard let i = reserve() else { return }
         slots[i].event = event
         publish()
     }
 
-    /// Writes what is left and the end event, closes the file and stops the writer thread.
-    /// - Throws: `RecordingError` when a write failed during the run.
-    public func finish() throws(RecordingError) {
+    func finish() throws(RecordingError) {
         guard !closed else { return }
         closed = true
         if let i = reserve(force: true) {

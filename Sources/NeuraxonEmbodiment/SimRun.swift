@@ -46,7 +46,7 @@ public enum SimulationRun {
     ///   handshake fails, and what the direct run throws.
     public static func run<N: ControlledNetwork>(
         world: World, seed: UInt64, start: Int = 0, network: N, mapping: Mapping,
-        durationSeconds: Double, recorder: Recorder? = nil, throughFirmware: String
+        durationSeconds: Double, recorder: Recorder? = nil, throughFirmware: FirmwareInTheLoop
     ) throws -> SimulationOutcome {
         try run(robot: try SimulatedRobot(world: world, seed: seed, start: start), network: network, mapping: mapping,
                 durationSeconds: durationSeconds, recorder: recorder, throughFirmware: throughFirmware)
@@ -62,13 +62,13 @@ public enum SimulationRun {
                         mapping: mapping, durationSeconds: durationSeconds, recorder: recorder)
     }
 
-    /// Runs `network` with `mapping` on `robot` reached through the host-built firmware at
-    /// `throughFirmware` (`SimFirmwareBody`).
+    /// Runs `network` with `mapping` on `robot` reached through `throughFirmware`
+    /// (`SimFirmwareBody`).
     public static func run<N: ControlledNetwork>(
         robot: SimulatedRobot, network: N, mapping: Mapping,
-        durationSeconds: Double, recorder: Recorder? = nil, throughFirmware: String
+        durationSeconds: Double, recorder: Recorder? = nil, throughFirmware: FirmwareInTheLoop
     ) throws -> SimulationOutcome {
-        try loop(body: try SimFirmwareBody(robot: robot, firmwarePath: throughFirmware), robot: robot, network: network,
+        try loop(body: try SimFirmwareBody(robot: robot, firmware: throughFirmware), robot: robot, network: network,
                  mapping: mapping, durationSeconds: durationSeconds, recorder: recorder)
     }
 

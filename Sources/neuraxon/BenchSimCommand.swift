@@ -11,7 +11,8 @@ struct BenchSimCommand: ParsableCommand {
         abstract: "Time the headless simulated closed loop (1 ms physics, 200 Hz control, a 30-neuron preset).",
         discussion: "Runs a robot preset in its world through the control loop (one thread) as fast as possible "
             + "and prints simulated seconds per wall-clock second for each run and their median. "
-            + "With --physics-only, times the simulation alone (every built-in world, a fixed command, no network)."
+            + "With --physics-only, times the simulation alone (every built-in world, a fixed command, no network); "
+            + "with --through-firmware, the loop through the host-built firmware or the emulated AVR build (Docs/SIMULATION.md)."
     )
 
     @Flag(help: "Time the simulation alone in every built-in world (no network, no control loop).")
@@ -26,12 +27,19 @@ struct BenchSimCommand: ParsableCommand {
     @Option(help: "Runs (seeds 1…N).")
     var repeats: Int = 5
 
+    @Option(help: ArgumentHelp("Run the loop through the firmware over a pseudo-terminal, as `neuraxon sim` does.", valueName: "host|avr"))
+    var throughFirmware: String?
+
     func validate() throws {
         guard RobotPreset.named(network) != nil else {
             throw ValidationError("--network must be a preset: \(RobotPreset.all.map(\.name).joined(separator: ", "))")
         }
         guard seconds.isFinite, seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be more than 0 and at most 3600") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        if let throughFirmware, throughFirmware != "host" && throughFirmware != "avr" {
+            throw ValidationError("--through-firmware must be host or avr, not \(throughFirmware)")
+        }
+        if physicsOnly && throughFirmware != nil { throw ValidationError("--physics-only runs no firmware: drop --through-firmware") }
     }
 
     func run() throws {
@@ -46,12 +54,17 @@ struct BenchSimCommand: ParsableCommand {
         let preset = RobotPreset.named(network)!
         let world = try World.named(preset.world)
         let mapping = try preset.mapping()
+        let firmware = throughFirmware.map { $0 == "avr" ? FirmwareInTheLoop.avr() : FirmwareInTheLoop.host() }
         print("preset \(preset.name) (\(preset.parameters.neuronCount) neurons) in world \(world.name): "
-              + "physics step \(world.physics.stepMicros) µs, sampling period \(world.link.samplePeriodMicros) µs")
+              + "physics step \(world.physics.stepMicros) µs, sampling period \(world.link.samplePeriodMicros) µs"
+              + (firmware.map { ", through \($0)" } ?? ""))
         var factors: [Double] = []
         for seed in 1...repeats {
-            let outcome = try SimulationRun.run(world: world, seed: UInt64(seed), network: try preset.network(seed: UInt64(seed)),
-                                                mapping: mapping, durationSeconds: seconds)
+            let network = try preset.network(seed: UInt64(seed))
+            let outcome = try firmware.map {
+                try SimulationRun.run(world: world, seed: UInt64(seed), network: network, mapping: mapping,
+                                      durationSeconds: seconds, throughFirmware: $0)
+            } ?? SimulationRun.run(world: world, seed: UInt64(seed), network: network, mapping: mapping, durationSeconds: seconds)
             factors.append(outcome.realTimeFactor)
             print(String(format: "seed %d: %.0f s simulated in %.3f s wall: %.0f× real time (%d ticks, %d network steps, %d collisions, %.2f m)",
                          seed, outcome.metrics.simulatedSeconds, outcome.wallSeconds, outcome.realTimeFactor,

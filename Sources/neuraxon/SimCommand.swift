@@ -45,7 +45,7 @@ struct SimCommand: ParsableCommand {
     @Flag(help: "Run at the wall-clock pace instead of as fast as possible.")
     var realtime = false
 
-    @Option(help: ArgumentHelp("Run the controller through the firmware over a pseudo-terminal: host (the host-built firmware, NEURAXON_FIRMWARE or Firmware/build/host/neuraxon-firmware).", valueName: "host|avr"))
+    @Option(help: ArgumentHelp("Run the controller through the firmware over a pseudo-terminal: host (the host-built firmware, NEURAXON_FIRMWARE or Firmware/build/host/neuraxon-firmware) or avr (the AVR build under the emulation harness, NEURAXON_AVR_ELF and NEURAXON_AVR_HARNESS or their builds in Firmware/build).", valueName: "host|avr"))
     var throughFirmware: String?
 
     func validate() throws {
@@ -56,9 +56,6 @@ struct SimCommand: ParsableCommand {
         if let throughFirmware {
             guard throughFirmware == "host" || throughFirmware == "avr" else {
                 throw ValidationError("--through-firmware must be host or avr, not \(throughFirmware)")
-            }
-            guard throughFirmware == "host" else {
-                throw ValidationError("--through-firmware avr is not supported yet (the emulation harness takes pin and ADC levels, not channel readings); use --through-firmware host")
             }
             guard !realtime else { throw ValidationError("--realtime does not apply with --through-firmware: the firmware runs on the simulation's clock") }
         }
@@ -119,15 +116,13 @@ struct SimCommand: ParsableCommand {
             try Recorder(path: $0, header: RecordingHeader(mapping: map, network: identity, dtMillis: net.dt), waitWhenFull: true)
         }
 
-        let firmware = throughFirmware.map { _ in
-            ProcessInfo.processInfo.environment["NEURAXON_FIRMWARE"] ?? "Firmware/build/host/neuraxon-firmware"
-        }
+        let firmware = throughFirmware.map { $0 == "avr" ? FirmwareInTheLoop.avr() : FirmwareInTheLoop.host() }
         let outcome = try firmware.map {
             try SimulationRun.run(robot: robot, network: net, mapping: map, durationSeconds: duration, recorder: recorder, throughFirmware: $0)
         } ?? SimulationRun.run(robot: robot, network: net, mapping: map, durationSeconds: duration, recorder: recorder, realtime: realtime)
         print(Self.describe(outcome, world: theWorld.name, network: preset.map { "\($0.name) (preset)" } ?? network,
                             seed: seed, start: start))
-        if let firmware { print("through the host firmware: \(firmware)") }
+        if let firmware { print("through \(firmware)") }
         if let error = outcome.recordingError { throw ValidationError("the recording failed: \(error)") }
         if let record {
             print("recording: \(record) (\(outcome.counters.ticks) ticks)" + (networkFile.map { ", network: \($0)" } ?? ""))

@@ -90,6 +90,29 @@ private func ticks(of path: String) throws -> [TickRecord] {
         #expect(partial == 100)
     }
 
+    @Test func aRecorderDroppedWithoutFinishingClosesItsFileComplete() throws {
+        let folder = TemporaryFolder()
+        let run = folder.file("dropped.jsonl")
+        do {
+            let body = ScriptedBody(count: 50, periodMicros: 1000, paced: false, readings: sweepReadings)
+            let recorder = try Recorder(path: run, header: RecordingHeader(mapping: referenceMapping, network: NetworkIdentity(), dtMillis: 1))
+            let loop = try ControlLoop(body: body, network: ProbeNetwork(), mapping: referenceMapping, recorder: recorder)
+            // the loop itself is never started: its recorder is dropped unfinished, as when a run fails to start
+            _ = loop
+        }
+        do {
+            let recorder = try Recorder(path: run, header: RecordingHeader(mapping: referenceMapping, network: NetworkIdentity(), dtMillis: 1))
+            recorder.record(event: .linkLost)
+        }
+        let reader = try RecordingReader(path: run)
+        var kinds: [RecordingEvent.Kind] = []
+        while let entry = reader.next() {
+            if case let .event(e) = entry { kinds.append(e.kind) } else { Issue.record("no tick was recorded") }
+        }
+        #expect(kinds == [.linkLost, .end], "the dropped recorder wrote its event and its end")
+        #expect(reader.stop == .complete)
+    }
+
     @Test func theCSVExportHasOneRowPerTick() throws {
         let folder = TemporaryFolder()
         let run = folder.file("run.jsonl")

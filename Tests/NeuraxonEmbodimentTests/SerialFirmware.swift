@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import NeuraxonEmbodiment
 import NeuraxonTransport
 
 /// The host-built firmware (`make -C Firmware host`, Docs/FIRMWARE.md), or `$NEURAXON_FIRMWARE`.
@@ -11,6 +12,13 @@ enum SerialFirmware {
     static let binary = Result { () throws(FirmwareProcessError) -> String in
         if let given = ProcessInfo.processInfo.environment["NEURAXON_FIRMWARE"] { return given }
         return try FirmwareProcess.build(in: firmwareFolder, targets: ["host"], products: ["build/host/neuraxon-firmware"])[0]
+    }
+
+    /// The real AVR build under its emulation harness, built once per test run.
+    static let avr = Result { () throws(FirmwareProcessError) -> FirmwareInTheLoop in
+        let paths = try FirmwareProcess.build(in: firmwareFolder, targets: ["avr", "sim"],
+                                              products: ["build/sim/nx-avr-harness", "build/avr/neuraxon-uno.elf"])
+        return .avr(harness: paths[0], elf: paths[1])
     }
 }
 

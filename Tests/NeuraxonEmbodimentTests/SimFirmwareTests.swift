@@ -4,8 +4,8 @@ import Neuraxon
 import NeuraxonSimulation
 import Testing
 
-/// The simulated robot through the host-built firmware over a real pseudo-terminal agrees with
-/// the direct simulation.
+/// The simulated robot through its firmware over a real pseudo-terminal (the host build, and the
+/// real AVR build under emulation) agrees with the direct simulation.
 @Suite struct SimFirmwareTests {
     @Test func theFirmwareInTheLoopAgreesWithTheDirectSimulation() throws {
         let firmware = try SerialFirmware.binary.get()
@@ -17,7 +17,7 @@ import Testing
                                            mapping: mapping, durationSeconds: 5)
 
         let robot = try SimulatedRobot(world: world, seed: 3, start: 1)
-        let body = try SimFirmwareBody(robot: robot, firmwarePath: firmware)
+        let body = try SimFirmwareBody(robot: robot, firmware: .host(firmware: firmware))
         #expect(body.device.sensors.map(\.name) == DeviceInfo.referenceRobot.sensors.map(\.name))
         let loopMapping = try Mapping(yaml: mapping.source, device: body.device, inputCount: 11, outputCount: 4)
         let loop = try ControlLoop(body: body, network: try preset.network(seed: 3), mapping: loopMapping,
@@ -41,13 +41,85 @@ import Testing
         let direct = try SimulationRun.run(world: world, seed: 2, start: 3, network: try preset.network(seed: 2),
                                            mapping: try preset.mapping(), durationSeconds: 3)
         let viaFirmware = try SimulationRun.run(world: world, seed: 2, start: 3, network: try preset.network(seed: 2),
-                                                mapping: try preset.mapping(), durationSeconds: 3, throughFirmware: firmware)
+                                                mapping: try preset.mapping(), durationSeconds: 3, throughFirmware: .host(firmware: firmware))
         #expect(viaFirmware.endReason == .durationReached)
         #expect(viaFirmware.counters.ticks == direct.counters.ticks)
         #expect(abs(viaFirmware.metrics.distanceTravelled - direct.metrics.distanceTravelled) <= 0.1 * direct.metrics.distanceTravelled + 0.01)
         #expect(throws: SimFirmwareError.self) {
             _ = try SimulationRun.run(world: world, seed: 2, network: try preset.network(seed: 2), mapping: try preset.mapping(),
-                                      durationSeconds: 1, throughFirmware: "/nonexistent/neuraxon-firmware")
+                                      durationSeconds: 1, throughFirmware: .host(firmware: "/nonexistent/neuraxon-firmware"))
+        }
+    }
+
+    /// The AVR build reads the world through its ADC, bumper pin and encoder interrupts and drives
+    /// the wheels through 8-bit PWM, on its own sampling schedule: the metrics agree with the
+    /// direct simulation within what that adds. Measured (avoid, obstacles, start 1, seed 3, 5 s):
+    /// the same collisions, distance within 2 %, ticks within 1.
+    @Test func theRealAVRBuildUnderEmulationAgreesWithTheDirectSimulation() throws {
+        let avr = try SerialFirmware.avr.get()
+        let world = try World.named("obstacles")
+        let preset = RobotPreset.avoid
+        let direct = try SimulationRun.run(world: world, seed: 3, start: 1, network: try preset.network(seed: 3),
+                                           mapping: try preset.mapping(), durationSeconds: 5)
+        let robot = try SimulatedRobot(world: world, seed: 3, start: 1)
+        let viaAVR = try SimulationRun.run(robot: robot, network: try preset.network(seed: 3), mapping: try preset.mapping(),
+                                           durationSeconds: 5, throughFirmware: avr)
+        #expect(viaAVR.endReason == .durationReached, "\(viaAVR.endReason)")
+        #expect(abs(viaAVR.counters.ticks - direct.counters.ticks) <= 5, "\(viaAVR.counters.ticks) ticks, direct \(direct.counters.ticks)")
+        #expect(robot.metrics.distanceTravelled > 0.2)
+        #expect(abs(viaAVR.metrics.distanceTravelled - direct.metrics.distanceTravelled) <= 0.1 * direct.metrics.distanceTravelled,
+                "through the AVR \(viaAVR.metrics.distanceTravelled) m, direct \(direct.metrics.distanceTravelled) m")
+        #expect(viaAVR.metrics.collisions == direct.metrics.collisions)
+        #expect(viaAVR.link.sent >= 990, "every tick the firmware's outputs drove the wheels")
+    }
+
+    /// Emulated time moves only when the simulation moves it, so two runs are the same run.
+    @Test func runsThroughTheEmulatedAVRAreReproducible() throws {
+        let avr = try SerialFirmware.avr.get()
+        let preset = RobotPreset.seek
+        let world = try World.named(preset.world)
+        var runs: [SimulationOutcome] = []
+        for _ in 0..<2 {
+            runs.append(try SimulationRun.run(world: world, seed: 2, start: 3, network: try preset.network(seed: 2),
+                                              mapping: try preset.mapping(), durationSeconds: 2, throughFirmware: avr))
+        }
+        #expect(runs[0].metrics == runs[1].metrics)
+        #expect(runs[0].counters.ticks == runs[1].counters.ticks && runs[0].counters.steps == runs[1].counters.steps)
+    }
+
+    @Test func aMissingHarnessOrImageIsNamedWithHowToBuildIt() throws {
+        let world = try World.named("empty")
+        let preset = RobotPreset.seek
+        for (firmware, expected) in [(FirmwareInTheLoop.avr(harness: "/nonexistent/nx-avr-harness", elf: "x.elf"), "make -C Firmware sim"),
+                                     (FirmwareInTheLoop.avr(harness: "/bin/true", elf: "/nonexistent/neuraxon-uno.elf"), "make -C Firmware avr")] {
+            do {
+                _ = try SimulationRun.run(world: world, seed: 1, network: try preset.network(seed: 1), mapping: try preset.mapping(),
+                                          durationSeconds: 1, throughFirmware: firmware)
+                Issue.record("\(firmware) should have been refused")
+            } catch let error as SimFirmwareError {
+                #expect(error.description.contains(expected), "\(error)")
+            }
+        }
+    }
+
+    /// The harness's PWM and pin reports read back as the setpoints the firmware was given
+    /// (duty = round(|‰| × 255 / 1000), so ‰ comes back within 2).
+    @Test func pwmDutyAndDirectionPinsReadBackAsSetpoints() {
+        var pins = AVRPinState()
+        #expect(pins.setpoints == [0, 0, 90])
+        for line in ["pin D4 1 t=1", "pin D7 0 t=1", "pwm D6 128 t=2", "pin D8 0 t=3", "pin D12 1 t=3", "pwm D5 255 t=4",
+                     "pwm D9 4000 t=5", "sensors_sent 3 t=6", "garbage"] {
+            pins.note(line[...])
+        }
+        #expect(pins.setpoints == [502, -1000, 180])
+        pins.note("pin D12 0 t=7")
+        pins.note("pwm D9 2000 t=8")
+        #expect(pins.setpoints == [502, 0, 0], "a bridge with both inputs low is off")
+        for permille in [1, 2, 250, 499, 500, 999, 1000] {
+            var p = AVRPinState()
+            p.note("pin D4 1 t=0")
+            p.note("pwm D6 \((permille * 255 + 500) / 1000) t=0")
+            #expect(abs(Int(p.setpoints[0]) - permille) <= 2, "\(permille) ‰")
         }
     }
 }
