@@ -100,7 +100,11 @@ extension NeuraxonNetwork {
     /// folder, is flushed to disk, and is renamed over `path`, so a crash never leaves a
     /// half-written file.
     public func save(to path: String) throws(NetworkFileError) {
-        try writeAtomically(Array(fileText().utf8), to: path)
+        do {
+            try AtomicFile.replace(path, with: Array(fileText().utf8))
+        } catch {
+            throw NetworkFileError(file: error.path, location: "", line: nil, column: nil, message: error.message)
+        }
     }
 
     // MARK: Loading
@@ -148,40 +152,3 @@ private func describe(_ error: any Error) -> String {
     return ns.localizedDescription
 }
 
-/// Writes bytes to a temporary file beside `path`, syncs it, renames it over `path`, and syncs
-/// the folder.
-func writeAtomically(_ bytes: [UInt8], to path: String) throws(NetworkFileError) {
-    func failure(_ what: String) -> NetworkFileError {
-        NetworkFileError(file: path, location: "", line: nil, column: nil,
-                         message: "\(what): \(String(cString: strerror(errno)))")
-    }
-    let url = URL(fileURLWithPath: path)
-    let folder = url.deletingLastPathComponent().path
-    let temporary = folder + "/." + url.lastPathComponent + ".tmp-\(getpid())"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw failure("cannot create a file in \(folder)") }
-    var written = 0
-    while written < bytes.count {
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            let error = failure("cannot write \(temporary)")
-            close(fd); unlink(temporary)
-            throw error
-        }
-        written += n
-    }
-    if fsync(fd) != 0 {
-        let error = failure("cannot flush \(temporary) to disk")
-        close(fd); unlink(temporary)
-        throw error
-    }
-    close(fd)
-    if rename(temporary, path) != 0 {
-        let error = failure("cannot rename \(temporary) to \(path)")
-        unlink(temporary)
-        throw error
-    }
-    let dir = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if dir >= 0 { _ = fsync(dir); close(dir) }
-}

@@ -1,3 +1,5 @@
+import Foundation
+import Neuraxon
 import NeuraxonSimulation
 
 /// What a closed-loop simulated run did.
@@ -86,5 +88,117 @@ public enum SimulationRun {
         let wall = Double(monotonicNanos() &- started) / 1e9
         return SimulationOutcome(metrics: robot.metrics, link: robot.linkCounters, counters: loop.status().counters,
                                  endReason: reason, wallSeconds: wall, recordingError: loop.recordingError)
+    }
+}
+
+/// What a simulated run is remembered by: where and how it ran and its metrics, written next to
+/// its recording as `FILE.metrics.json` (Docs/LOG-FORMAT.md, "Run summary").
+public struct SimulationSummary: Codable, Sendable, Equatable {
+    public static let format = "neuraxon-sim-summary"
+    public var format = SimulationSummary.format
+    public var version = 1
+    public var world: String
+    public var start: Int
+    public var seed: UInt64
+    /// A preset's name or the network file's path.
+    public var network: String
+    /// `FirmwareInTheLoop.description`, or nil for the direct simulation.
+    public var throughFirmware: String?
+    public var endReason: String
+    public var simulatedSeconds: Double
+    public var ticks: Int
+    public var networkSteps: Int
+    public var collisions: Int
+    /// Metres.
+    public var distanceTravelled: Double
+    /// Seconds.
+    public var timeNearLight: Double
+    /// Seconds; nil if the robot never came near a light.
+    public var timeToReachLight: Double?
+    /// Metres; nil if the run never came near enough to a wall to measure it.
+    public var closestWallApproach: Double?
+    public var commandsSent: Int
+    public var commandsLost: Int
+    public var commandsArrived: Int
+    public var failsafeStops: Int
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, world, start, seed, network, ticks, collisions
+        case throughFirmware = "through_firmware"
+        case endReason = "end_reason"
+        case simulatedSeconds = "simulated_s"
+        case networkSteps = "network_steps"
+        case distanceTravelled = "distance_m"
+        case timeNearLight = "time_near_light_s"
+        case timeToReachLight = "time_to_reach_light_s"
+        case closestWallApproach = "closest_wall_approach_m"
+        case commandsSent = "commands_sent"
+        case commandsLost = "commands_lost"
+        case commandsArrived = "commands_arrived"
+        case failsafeStops = "failsafe_stops"
+    }
+
+    public init(_ outcome: SimulationOutcome, world: String, start: Int, seed: UInt64, network: String,
+                throughFirmware: FirmwareInTheLoop? = nil) {
+        let m = outcome.metrics
+        self.world = world
+        self.start = start
+        self.seed = seed
+        self.network = network
+        self.throughFirmware = throughFirmware?.description
+        endReason = outcome.endReason.description
+        simulatedSeconds = m.simulatedSeconds
+        ticks = outcome.counters.ticks
+        networkSteps = outcome.counters.steps
+        collisions = m.collisions
+        distanceTravelled = m.distanceTravelled
+        timeNearLight = m.timeNearLight
+        timeToReachLight = m.timeToReachLight
+        closestWallApproach = m.closestWallApproach.isFinite ? m.closestWallApproach : nil
+        commandsSent = outcome.link.sent
+        commandsLost = outcome.link.lost + outcome.link.overflowed
+        commandsArrived = outcome.link.arrived
+        failsafeStops = outcome.link.failsafeStops
+    }
+
+    /// Encodes every field, an unknown one as `null` (not left out).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(format, forKey: .format)
+        try c.encode(version, forKey: .version)
+        try c.encode(world, forKey: .world)
+        try c.encode(start, forKey: .start)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(network, forKey: .network)
+        try c.encode(throughFirmware, forKey: .throughFirmware)
+        try c.encode(endReason, forKey: .endReason)
+        try c.encode(simulatedSeconds, forKey: .simulatedSeconds)
+        try c.encode(ticks, forKey: .ticks)
+        try c.encode(networkSteps, forKey: .networkSteps)
+        try c.encode(collisions, forKey: .collisions)
+        try c.encode(distanceTravelled, forKey: .distanceTravelled)
+        try c.encode(timeNearLight, forKey: .timeNearLight)
+        try c.encode(timeToReachLight, forKey: .timeToReachLight)
+        try c.encode(closestWallApproach, forKey: .closestWallApproach)
+        try c.encode(commandsSent, forKey: .commandsSent)
+        try c.encode(commandsLost, forKey: .commandsLost)
+        try c.encode(commandsArrived, forKey: .commandsArrived)
+        try c.encode(failsafeStops, forKey: .failsafeStops)
+    }
+
+    /// Writes the summary to `path` as one JSON object with sorted keys, atomically.
+    /// - Throws: `AtomicFile.Failure` naming the file and the system's reason.
+    public func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        var bytes = Array(try encoder.encode(self))
+        bytes.append(0x0a)
+        try AtomicFile.replace(path, with: bytes)
+    }
+
+    /// Reads a summary written by `write(to:)`.
+    /// - Throws: the file's error, or a `DecodingError` naming the field.
+    public static func read(from path: String) throws -> SimulationSummary {
+        try JSONDecoder().decode(SimulationSummary.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
     }
 }

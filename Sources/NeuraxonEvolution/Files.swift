@@ -3,6 +3,7 @@
 // see Sources/NeuraxonEvolution/NOTICE.
 
 import Foundation
+import Neuraxon
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,30 +11,9 @@ import Glibc
 /// The few file operations the run needs: atomic replacement (checkpoints, trimmed logs) and
 /// appending one line (the generation log).
 enum Files {
-    /// Writes `bytes` to a temporary file beside `path`, flushes it to disk, renames it over
-    /// `path` and flushes the folder, so `path` always holds either the old or the new content.
+    /// Replaces `path` with `bytes` atomically (`AtomicFile.replace`).
     static func replaceAtomically(_ path: String, with bytes: [UInt8]) throws(EvolutionError) {
-        let url = URL(fileURLWithPath: path)
-        let folder = url.deletingLastPathComponent().path
-        let temporary = folder + "/." + url.lastPathComponent + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw failure(temporary, "cannot create the file (check that \(folder) exists and is writable)") }
-        do throws(EvolutionError) {
-            try writeAll(fd, bytes, temporary)
-            guard fsync(fd) == 0 else { throw failure(temporary, "cannot flush the file to disk") }
-        } catch {
-            close(fd)
-            unlink(temporary)
-            throw error
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let error = failure(path, "cannot rename \(temporary) over it")
-            unlink(temporary)
-            throw error
-        }
-        let dir = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dir >= 0 { _ = fsync(dir); close(dir) }
+        do { try AtomicFile.replace(path, with: bytes) } catch { throw .file(path: error.path, message: error.message) }
     }
 
     /// Appends one line (a newline is added) to `path`, creating the file if needed.

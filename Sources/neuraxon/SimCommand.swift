@@ -39,7 +39,7 @@ struct SimCommand: ParsableCommand {
     @Option(help: "The world's starting pose number (0 is robot.start).")
     var start: Int = 0
 
-    @Option(help: "Record every tick to this file (JSON Lines); a preset's network is saved next to it as FILE.network.json.")
+    @Option(help: "Record every tick to this file (JSON Lines); the run's metrics go next to it as FILE.metrics.json, and a preset's network as FILE.network.json.")
     var record: String?
 
     @Flag(help: "Run at the wall-clock pace instead of as fast as possible.")
@@ -125,7 +125,12 @@ struct SimCommand: ParsableCommand {
         if let firmware { print("through \(firmware)") }
         if let error = outcome.recordingError { throw ValidationError("the recording failed: \(error)") }
         if let record {
-            print("recording: \(record) (\(outcome.counters.ticks) ticks)" + (networkFile.map { ", network: \($0)" } ?? ""))
+            let summaryPath = record + ".metrics.json"
+            let summary = SimulationSummary(outcome, world: theWorld.name, start: start, seed: seed,
+                                            network: preset?.name ?? network, throughFirmware: firmware)
+            do { try summary.write(to: summaryPath) } catch { throw ValidationError("cannot write the run's metrics: \(error)") }
+            print("recording: \(record) (\(outcome.counters.ticks) ticks)" + (networkFile.map { ", network: \($0)" } ?? "")
+                  + ", metrics: \(summaryPath)")
             print("replay it with: neuraxon replay \(record)")
         }
     }

@@ -27,6 +27,12 @@ import Testing
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("through the AVR firmware"), "\(run.stdout)")
         #expect(run.stdout.contains("simulated 2.0 s"), "\(run.stdout)")
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: recording + ".metrics.json"))) as? [String: Any]
+        #expect((metrics?["through_firmware"] as? String)?.contains("AVR firmware") == true, "\(String(describing: metrics))")
+        // the world runs until the firmware has stamped 2 s of frames: its first frame comes a few ms in
+        #expect(abs((metrics?["simulated_s"] as? Double ?? 0) - 2) < 0.05, "\(String(describing: metrics))")
+        #expect(metrics?["world"] as? String == "light" && metrics?["network"] as? String == "seek")
+        #expect(run.stdout.contains("metrics: \(recording).metrics.json"))
         let replay = try CLI.run(["replay", recording])
         #expect(replay.status == 0, "\(replay.stderr)")
         #expect(replay.stdout.contains("every input trit, output trit and setpoint equals the recording"), "\(replay.stdout)")

@@ -100,6 +100,27 @@ private func readAll(_ path: String) throws -> [TickRecord] {
         #expect(report.identical, "\(String(describing: report.firstDivergence))")
     }
 
+    @Test func aRunsSummaryIsWrittenWholeAndReadsBack() throws {
+        let preset = RobotPreset.seek
+        let outcome = try SimulationRun.run(world: try World.named(preset.world), seed: 2, start: 1, network: try preset.network(seed: 2),
+                                            mapping: try preset.mapping(), durationSeconds: 2)
+        let summary = SimulationSummary(outcome, world: preset.world, start: 1, seed: 2, network: preset.name)
+        #expect(summary.ticks == outcome.counters.ticks && summary.collisions == outcome.metrics.collisions)
+        #expect(summary.distanceTravelled == outcome.metrics.distanceTravelled && summary.timeToReachLight == nil)
+        let folder = TemporaryFolder()
+        let path = folder.file("run.metrics.json")
+        try summary.write(to: path)
+        #expect(try SimulationSummary.read(from: path) == summary)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("\"time_to_reach_light_s\" : null") && text.contains("\"through_firmware\" : null"), "unknown values are null, not left out")
+        #expect(throws: AtomicFile.Failure.self) { try summary.write(to: folder.file("no-such-folder/run.metrics.json")) }
+        do {
+            try summary.write(to: folder.file("no-such-folder/run.metrics.json"))
+        } catch let error as AtomicFile.Failure {
+            #expect(error.description.contains("no-such-folder") && error.description.contains("No such file or directory"), "\(error)")
+        }
+    }
+
     @Test func aBadStartingPoseIsAClearError() throws {
         #expect {
             _ = try SimulationRun.run(world: try World.named("light"), seed: 1, start: 99, network: try RobotPreset.seek.network(seed: 1),
