@@ -12,8 +12,8 @@ import Neuraxon
 /// | 2, 3 | range left, right: close | threshold: +1 above 1400 mV (within about 0.21 m), 0 below |
 /// | 4–6, 7–9 | light left, right | population: +1 above 300, 700, 1500 mV |
 /// | 10 | bumper | digital |
-/// | 11–25 | hidden | |
-/// | 26, 27 | left wheel push, pull | motor_left u = (s₂₆ − s₂₇)/2 |
+/// | 11–25 | hidden (`seek`: 11–13; `avoid`: 14–19) | |
+/// | 26, 27 | left wheel push, pull | motor_left u = (s₂₆ − s₂₇)/2 (range ±1000 ‰; `avoid`: −1000…950 ‰) |
 /// | 28, 29 | right wheel push, pull | motor_right u = (s₂₈ − s₂₉)/2 |
 ///
 /// Wiring is Braitenberg-style and written as resting weights: every synapse is an ionotropic
@@ -43,9 +43,19 @@ public struct RobotPreset: Sendable {
         return net
     }
 
-    /// A randomly wired network of the same size and constants, for comparison.
+    /// A randomly wired network of the same size and constants, for comparison: every allowed
+    /// synapse drawn, with random weights (the presets' parameters have connection probability 1).
     public func randomNetwork(seed: UInt64) throws -> NeuraxonNetwork {
         try NeuraxonNetwork(parameters: parameters, dynamics: .embodied, seed: seed)
+    }
+
+    /// The preset's own wiring with random weights, for comparison: the same neurons and the
+    /// same synapses, each resting at a weight drawn uniformly from −2…2 (the range the presets'
+    /// weights and evolved genomes live in), with Python's Mersenne Twister seeded by `seed`.
+    public func randomlyWeightedNetwork(seed: UInt64) throws -> NeuraxonNetwork {
+        var random = PythonRandom(seed: seed)
+        let shuffled = synapses.map { RobotPreset.wire($0.pre, $0.post, random.uniform(-2, 2)) }
+        return try NeuraxonNetwork(parameters: parameters, dynamics: .embodied, seed: seed, synapses: shuffled)
     }
 
     /// The preset's mapping, validated against `device` (a body's channel list) and the
@@ -68,9 +78,13 @@ public struct RobotPreset: Sendable {
         public static let seenLeft = 0, seenRight = 1, closeLeft = 2, closeRight = 3
         public static let lightLeft = [4, 5, 6], lightRight = [7, 8, 9]
         public static let bumper = 10
-        /// Hidden neurons the presets wire: both sides see an obstacle; both sides are clear;
+        /// Hidden neurons `seek` wires: both sides see an obstacle; both sides are clear;
         /// no light anywhere (searching).
         public static let bothSeen = 11, bothClear = 12, searching = 13
+        /// Hidden neurons `avoid` wires: a tonic pair that stays on once started (`tonic`,
+        /// `tonicEcho`); both sides clear (`clear`); the turn-left memory (`turnLeft`,
+        /// `turnLeftEcho`); turning right (`turnRight`).
+        public static let tonic = 14, tonicEcho = 15, clear = 16, turnLeft = 17, turnLeftEcho = 18, turnRight = 19
         public static let leftPush = 26, leftPull = 27, rightPush = 28, rightPull = 29
     }
 
@@ -98,8 +112,8 @@ public struct RobotPreset: Sendable {
                 restFast: weight / 2, restSlow: weight / 2, restMeta: 0)
     }
 
-    /// The obstacle-avoiding reflexes both presets share (Braitenberg's vehicle 3 with an
-    /// escape), as summed currents S (the neuron fires +1 when 1.12·S > 0.75, −1 when
+    /// The obstacle-avoiding reflexes of `seek` (Braitenberg's vehicle 3 with an escape), as
+    /// summed currents S (the neuron fires +1 when 1.12·S > 0.75, −1 when
     /// 1.12·S < −1.25):
     /// - left push: +0.4·seen_left − 1.3·seen_right: 0.9 with both sides clear (forward), 1.7
     ///   with an obstacle on the left only (the outer wheel drives on), −1.7 (−1: reverse) with
@@ -128,12 +142,55 @@ public struct RobotPreset: Sendable {
         ]
     }()
 
-    /// Obstacle avoidance, for the `obstacles` world: drives straight while both range sensors
-    /// are clear, turns away from the side that sees an obstacle, pivots right when both do,
-    /// and backs away turning on a bump.
+    /// Obstacle avoidance, for the `obstacles` world: Braitenberg's vehicle 3 with a memory of
+    /// the way it turns. It drives at full speed while both range sensors are clear (in a wide
+    /// left arc: its mapping caps the left wheel at 950 ‰, so the beams sweep across the path
+    /// ahead instead of running parallel to a thin wall), and pivots in place at half speed as
+    /// soon as either sensor sees an obstacle, until both are clear again. It turns left when
+    /// the right side alone sees something and right otherwise, and a turn, once begun, goes on
+    /// to the end even when the other side then sees something, so it does not dither in a
+    /// corner. A bump turns it left until contact ends. As summed currents S (a neuron fires +1
+    /// when 1.12·S > 0.75, −1 when 1.12·S < −1.25), with seen = ±1:
+    /// - `tonic`: −0.5 from each seen neuron, +2.0 from `tonicEcho` (+1.0 from `tonic`): it
+    ///   starts the first time both sides are clear and then stays on, a constant +1 the
+    ///   wiring below uses as a bias;
+    /// - `clear`: −0.5·seen_left − 0.6·seen_right, +1 only when both sides are clear (the
+    ///   unequal weights keep it at ±0.1, not 0, when one side sees something, so that the
+    ///   neuron's health does not decay);
+    /// - `turnLeft`: +0.6·seen_right − 0.3·seen_left (1.2 with the right side alone seeing,
+    ///   0.3 with both), +1.7 from `turnLeftEcho`, +2.0 from the bumper; `turnLeftEcho`: +1.0
+    ///   from `turnLeft`, −0.9 from `clear`, +0.1·seen_left. The pair holds itself on until
+    ///   both sides are clear;
+    /// - `turnRight`: +0.9 from `tonic`, −1.0 from `clear`, −1.0 from `turnLeft`: on while
+    ///   something is seen and the robot is not turning left;
+    /// - left push: +0.9 from `tonic`, −2.0 from `turnLeft`; right push: +0.9 from `tonic`,
+    ///   −2.0 from `turnRight`; left and right pull: −1.2 from `clear` (full speed only while
+    ///   both sides are clear).
+    /// Dynamics, plasticity and neuromodulators are those of the shared layout; the mapping
+    /// pulses norepinephrine on a bump.
+    static let avoidWiring: [Synapse] = {
+        typealias N = Neuron
+        return [
+            wire(N.tonicEcho, N.tonic, 2.0), wire(N.seenLeft, N.tonic, -0.5), wire(N.seenRight, N.tonic, -0.5),
+            wire(N.tonic, N.tonicEcho, 1.0),
+            wire(N.seenLeft, N.clear, -0.5), wire(N.seenRight, N.clear, -0.6),
+            wire(N.seenRight, N.turnLeft, 0.6), wire(N.seenLeft, N.turnLeft, -0.3),
+            wire(N.turnLeftEcho, N.turnLeft, 1.7), wire(N.bumper, N.turnLeft, 2.0),
+            wire(N.turnLeft, N.turnLeftEcho, 1.0), wire(N.clear, N.turnLeftEcho, -0.9), wire(N.seenLeft, N.turnLeftEcho, 0.1),
+            wire(N.tonic, N.turnRight, 0.9), wire(N.clear, N.turnRight, -1.0), wire(N.turnLeft, N.turnRight, -1.0),
+            wire(N.tonic, N.leftPush, 0.9), wire(N.turnLeft, N.leftPush, -2.0),
+            wire(N.clear, N.leftPull, -1.2),
+            wire(N.tonic, N.rightPush, 0.9), wire(N.turnRight, N.rightPush, -2.0),
+            wire(N.clear, N.rightPull, -1.2),
+        ]
+    }()
+
+    /// Obstacle avoidance, for the `obstacles` world (wiring: `avoidWiring`): drives in a wide
+    /// arc while both range sensors are clear, pivots away from an obstacle until both are
+    /// clear again, keeping to the way it began turning, and turns away on a bump.
     public static let avoid = RobotPreset(
-        name: "avoid", summary: "obstacle avoidance (Braitenberg vehicle 3 with an escape reflex)",
-        world: "obstacles", parameters: layoutParameters("avoid"), synapses: avoidance,
+        name: "avoid", summary: "obstacle avoidance (Braitenberg vehicle 3 with a turning memory)",
+        world: "obstacles", parameters: layoutParameters("avoid"), synapses: avoidWiring,
         mappingYAML: avoidMappingYAML)
 
     /// Light seeking, for the `light` world: the avoidance reflexes plus crossed wiring from the
@@ -165,8 +222,8 @@ public struct RobotPreset: Sendable {
     }()
 }
 
-/// The sensor and actuator part both preset mappings share.
-private let presetChannelsYAML = """
+/// The sensor part both preset mappings share.
+private let presetSensorsYAML = """
     sensors:
       - {channel: range_left, neuron: 0, mode: signed, set_point: 700, dead_band: 0, hysteresis: 200}
       - {channel: range_right, neuron: 1, mode: signed, set_point: 700, dead_band: 0, hysteresis: 200}
@@ -175,15 +232,15 @@ private let presetChannelsYAML = """
       - {channel: light_left, neurons: [4, 5, 6], thresholds: [300, 700, 1500], hysteresis: 30}
       - {channel: light_right, neurons: [7, 8, 9], thresholds: [300, 700, 1500], hysteresis: 30}
       - {channel: bumper, neuron: 10}
-    actuators:
-      - {channel: motor_left, push: 0, pull: 1, tau: 40, range: [-1000, 1000]}     # output neurons 26, 27
-      - {channel: motor_right, push: 2, pull: 3, tau: 40, range: [-1000, 1000]}    # output neurons 28, 29
     """
 
 let avoidMappingYAML = """
     # Obstacle avoidance for the reference robot (neuraxon sim --network avoid).
     # Network: 11 input, 15 hidden, 4 output neurons (RobotPreset.avoid).
-    \(presetChannelsYAML)
+    \(presetSensorsYAML)
+    actuators:
+      - {channel: motor_left, push: 0, pull: 1, tau: 40, range: [-1000, 950]}      # output neurons 26, 27; 950: a wide left arc
+      - {channel: motor_right, push: 2, pull: 3, tau: 40, range: [-1000, 1000]}    # output neurons 28, 29
     reward:
       - when: bumper > 0.5
         pulse: {norepinephrine: 0.9}
@@ -193,7 +250,10 @@ let avoidMappingYAML = """
 let seekMappingYAML = """
     # Light seeking for the reference robot (neuraxon sim --network seek).
     # Network: 11 input, 15 hidden, 4 output neurons (RobotPreset.seek).
-    \(presetChannelsYAML)
+    \(presetSensorsYAML)
+    actuators:
+      - {channel: motor_left, push: 0, pull: 1, tau: 40, range: [-1000, 1000]}     # output neurons 26, 27
+      - {channel: motor_right, push: 2, pull: 3, tau: 40, range: [-1000, 1000]}    # output neurons 28, 29
     reward:
       - when: bumper > 0.5
         pulse: {norepinephrine: 0.9}
