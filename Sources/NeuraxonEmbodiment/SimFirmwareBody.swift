@@ -437,7 +437,10 @@ final class LineProcess: @unchecked Sendable {
     private var buffer = [UInt8](repeating: 0, count: 4096)
     private let name: String
 
+    /// Starts `executable`. A child that dies must end the run as a lost link, not end this
+    /// process: SIGPIPE is ignored from here on, so a write to its closed stdin fails with EPIPE.
     init(executable: String, arguments: [String]) throws {
+        signal(SIGPIPE, SIG_IGN)
         name = executable
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -22,6 +22,7 @@ public final class FirmwareProcess: @unchecked Sendable {
     public init(executable: String, arguments: [String] = [], environment: [String: String]? = nil,
                 keepsLines: Bool = true, startupMilliseconds: Double = 5000) throws(FirmwareProcessError) {
         self.keepsLines = keepsLines
+        signal(SIGPIPE, SIG_IGN) // a child that dies makes writes to it fail (EPIPE), not end this process
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = environment }

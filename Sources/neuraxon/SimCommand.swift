@@ -124,6 +124,11 @@ struct SimCommand: ParsableCommand {
                             seed: seed, start: start))
         if let firmware { print("through \(firmware)") }
         if let error = outcome.recordingError { throw ValidationError("the recording failed: \(error)") }
+        if outcome.endReason != .durationReached {
+            let why = firmware.map { "\($0) stopped answering" } ?? "\(outcome.endReason)"
+            fflush(nil)
+            FileHandle.standardError.write(Data("error: the run ended after \(String(format: "%.1f", outcome.metrics.simulatedSeconds)) of \(duration) simulated seconds: \(why)\n".utf8))
+        }
         if let record {
             let summaryPath = record + ".metrics.json"
             let summary = SimulationSummary(outcome, world: theWorld.name, start: start, seed: seed,
@@ -133,6 +138,7 @@ struct SimCommand: ParsableCommand {
                   + ", metrics: \(summaryPath)")
             print("replay it with: neuraxon replay \(record)")
         }
+        if outcome.endReason != .durationReached { throw ExitCode.failure }
     }
 
     static func describe(_ o: SimulationOutcome, world: String, network: String, seed: UInt64, start: Int) -> String {

@@ -152,3 +152,8 @@ private func readAll(_ path: String) throws -> [TickRecord] {
         #expect(RobotPreset.named(preset.name)?.name == preset.name)
     }
 }
+
+extension RobotPreset: CustomTestStringConvertible {
+    /// Test logs name a preset instead of printing all its wiring.
+    public var testDescription: String { name }
+}

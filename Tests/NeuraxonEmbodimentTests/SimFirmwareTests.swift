@@ -87,6 +87,29 @@ import Testing
         #expect(runs[0].counters.ticks == runs[1].counters.ticks && runs[0].counters.steps == runs[1].counters.steps)
     }
 
+    /// A firmware that dies mid-run (here the harness, killed) ends the run as a lost link with
+    /// the metrics so far; it does not take the controller down with it.
+    @Test func aFirmwareThatDiesEndsTheRunAsALostLink() throws {
+        guard case let .avr(harness, elf) = try SerialFirmware.avr.get() else { return }
+        let folder = TemporaryFolder()
+        let image = folder.file("doomed-\(getpid()).elf")
+        try FileManager.default.copyItem(atPath: elf, toPath: image)
+        let preset = RobotPreset.seek
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1.0) {
+            let kill = Process()
+            kill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+            kill.arguments = ["-KILL", "-f", image]
+            try? kill.run()
+            kill.waitUntilExit()
+        }
+        let outcome = try SimulationRun.run(world: try World.named(preset.world), seed: 1, network: try preset.network(seed: 1),
+                                            mapping: try preset.mapping(), durationSeconds: 600,
+                                            throughFirmware: .avr(harness: harness, elf: image))
+        #expect(outcome.endReason == .linkLost)
+        #expect(outcome.metrics.simulatedSeconds > 0 && outcome.metrics.simulatedSeconds < 600)
+        #expect(outcome.counters.ticks > 0)
+    }
+
     @Test func aMissingHarnessOrImageIsNamedWithHowToBuildIt() throws {
         let world = try World.named("empty")
         let preset = RobotPreset.seek
