@@ -9,6 +9,11 @@ public struct SimFirmwareError: Error, Sendable, CustomStringConvertible {
     public var description: String
 
     public init(_ description: String) { self.description = description }
+
+    /// Runs `start`, reporting a firmware process that cannot start as a `SimFirmwareError`.
+    static func rethrowing<T>(_ start: () throws -> T) throws -> T {
+        do { return try start() } catch let error as FirmwareProcessError { throw SimFirmwareError(error.description) }
+    }
 }
 
 /// Which firmware a simulated robot is reached through (Docs/SIMULATION.md, "Firmware in the
@@ -176,10 +181,10 @@ final class HostFirmwareDriver: LockstepFirmware, @unchecked Sendable {
             throw SimFirmwareError("no host firmware at \(path): build it with `make -C Firmware host`")
         }
         self.periodMicros = periodMicros
-        actuators = ReferenceChannels.actuators.map(\.safeValue)
-        process = try LineProcess(executable: path, arguments: ["--virtual-clock"])
-        var actuators = actuators
-        pty = try process.awaitPty { Self.note($0, in: &actuators) }
+        let process = try SimFirmwareError.rethrowing { try LineProcess(executable: path, arguments: ["--virtual-clock"]) }
+        var actuators = ReferenceChannels.actuators.map(\.safeValue)
+        pty = try SimFirmwareError.rethrowing { try process.awaitPty { HostFirmwareDriver.note($0, in: &actuators) } }
+        self.process = process
         self.actuators = actuators
     }
 
@@ -236,8 +241,8 @@ final class AVRHarnessDriver: LockstepFirmware, @unchecked Sendable {
     let pty: String
     private let process: LineProcess
     private var pins = AVRPinState()
-    /// The outputs the robot was last given.
-    private var applied: [Int16] = ReferenceChannels.actuators.map(\.safeValue)
+    /// The firmware's outputs as the robot was last given them.
+    private var applied = AVRPinState()
     private var sensorsSent: UInt64 = 0
     /// What the harness was last told, so only changes are sent.
     private var inputs: [Int] = [-1, -1, -1, -1, 1]
@@ -264,8 +269,9 @@ final class AVRHarnessDriver: LockstepFirmware, @unchecked Sendable {
         guard access(elf, R_OK) == 0 else {
             throw SimFirmwareError("no AVR firmware at \(elf): build it with `make -C Firmware avr`")
         }
-        process = try LineProcess(executable: harness, arguments: ["--lockstep", elf])
-        pty = try process.awaitPty { _ in }
+        let process = try SimFirmwareError.rethrowing { try LineProcess(executable: harness, arguments: ["--lockstep", elf]) }
+        pty = try SimFirmwareError.rethrowing { try process.awaitPty { _ in } }
+        self.process = process
         guard process.send("pin D10 1\n") else { throw SimFirmwareError("\(harness) ended at start") }
     }
 
@@ -306,10 +312,10 @@ final class AVRHarnessDriver: LockstepFirmware, @unchecked Sendable {
             guard exchange(inputLines(robot.readings) + "sensors \(max(runFor, 1))\n") else { return nil }
             // An output that changed on the way (a command the firmware took a while to act on,
             // its failsafe) drives the wheels from now on.
-            let outputs = pins.setpoints
-            if outputs != applied {
-                applied = outputs
+            if pins != applied {
+                let outputs = pins.setpoints
                 robot.apply(motorLeft: outputs[0], motorRight: outputs[1], servo: outputs[2])
+                applied = pins
             }
         }
         return sensorsSent
@@ -320,8 +326,8 @@ final class AVRHarnessDriver: LockstepFirmware, @unchecked Sendable {
         if emulatedMicros > robot.timeMicros + offsetMicros {
             robot.advance(toMicros: emulatedMicros - offsetMicros)
         }
-        applied = pins.setpoints
-        return applied
+        applied = pins
+        return pins.setpoints
     }
 
     func quit() { process.quit() }
@@ -424,86 +430,5 @@ private final class Outcome<T>: @unchecked Sendable {
         defer { condition.unlock() }
         while value == nil { condition.wait() }
         return value!
-    }
-}
-
-/// A child process driven by lines on its stdin and answering with lines on its stdout, each
-/// command ending with a `time …` line.
-final class LineProcess: @unchecked Sendable {
-    private let process = Process()
-    private let input: FileHandle
-    private let output: Int32
-    private var pending: [UInt8] = []
-    private var buffer = [UInt8](repeating: 0, count: 4096)
-    private let name: String
-
-    /// Starts `executable`. A child that dies must end the run as a lost link, not end this
-    /// process: SIGPIPE is ignored from here on, so a write to its closed stdin fails with EPIPE.
-    init(executable: String, arguments: [String]) throws {
-        signal(SIGPIPE, SIG_IGN)
-        name = executable
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let stdin = Pipe(), stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        input = stdin.fileHandleForWriting
-        output = stdout.fileHandleForReading.fileDescriptor
-        do { try process.run() } catch { throw SimFirmwareError("cannot start \(executable): \(error)") }
-    }
-
-    /// Waits up to 5 s for the `pty PATH` line, passing earlier lines to `note`.
-    func awaitPty(_ note: (Substring) -> Void) throws -> String {
-        while let line = readLine(timeoutMillis: 5000) {
-            if line.hasPrefix("pty ") { return String(line.dropFirst(4)) }
-            note(line[...])
-        }
-        quit()
-        throw SimFirmwareError("\(name) printed no `pty` line within 5 s")
-    }
-
-    /// Writes `text`; false if the process is gone.
-    func send(_ text: String) -> Bool {
-        do { try input.write(contentsOf: Data(text.utf8)) } catch { return false }
-        return true
-    }
-
-    /// Writes `text` and reads lines up to the `time <µs>` line that ends it, passing the
-    /// others to `note`. Returns that time; nil if the process died or went silent for 10 s.
-    func command(_ text: String, _ note: (Substring) -> Void) -> UInt64? {
-        guard send(text) else { return nil }
-        while let line = readLine(timeoutMillis: 10_000) {
-            if line.hasPrefix("time ") { return UInt64(line.dropFirst(5).prefix { $0 != " " }) ?? 0 }
-            note(line[...])
-        }
-        return nil
-    }
-
-    /// Asks the process to end, then makes sure it does.
-    func quit() {
-        guard process.isRunning else { return }
-        _ = send("quit\n")
-        for _ in 0..<200 where process.isRunning { usleep(5000) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-    }
-
-    /// One line, waiting up to `timeoutMillis`; nil at end of file or timeout.
-    private func readLine(timeoutMillis: Int32) -> String? {
-        while true {
-            if let nl = pending.firstIndex(of: 10) {
-                let line = String(decoding: pending[0..<nl], as: UTF8.self)
-                pending.removeSubrange(0...nl)
-                return line
-            }
-            var p = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&p, 1, timeoutMillis)
-            if ready < 0 && errno == EINTR { continue }
-            guard ready > 0 else { return nil }
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(output, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return nil }
-            pending.append(contentsOf: buffer[0..<n])
-        }
     }
 }

@@ -22,7 +22,7 @@ public final class FirmwareProcess: @unchecked Sendable {
     public init(executable: String, arguments: [String] = [], environment: [String: String]? = nil,
                 keepsLines: Bool = true, startupMilliseconds: Double = 5000) throws(FirmwareProcessError) {
         self.keepsLines = keepsLines
-        signal(SIGPIPE, SIG_IGN) // a child that dies makes writes to it fail (EPIPE), not end this process
+        Self.ignoreBrokenPipes()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = environment }
@@ -118,6 +118,13 @@ public final class FirmwareProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// A firmware that dies must end a run as a lost link, not end this process: SIGPIPE is
+    /// ignored from the first firmware process on, so a write to a dead child's stdin fails with
+    /// EPIPE instead.
+    public static func ignoreBrokenPipes() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
     /// Runs `make -C firmwareFolder targets` and returns `products` (paths inside the folder),
     /// checked to exist: how tests and benchmarks get the firmware builds.
     public static func build(in firmwareFolder: String, targets: [String], products: [String]) throws(FirmwareProcessError) -> [String] {
@@ -132,6 +139,91 @@ public final class FirmwareProcess: @unchecked Sendable {
         let paths = products.map { firmwareFolder + "/" + $0 }
         for p in paths where access(p, R_OK) != 0 { throw FirmwareProcessError("make built no \(p)") }
         return paths
+    }
+}
+
+/// A firmware process driven one command at a time: lines on its stdin, answered on its stdout
+/// by lines that end with a `time <µs>` line (the host build's `--virtual-clock`, the harness's
+/// `--lockstep`; Docs/FIRMWARE.md). Unlike `FirmwareProcess`, which collects what the firmware
+/// prints on a thread of its own, it reads the answer to each command on the caller's thread,
+/// so the caller decides when the firmware's clock moves.
+public final class LineProcess: @unchecked Sendable {
+    private let process = Process()
+    private let input: FileHandle
+    private let output: Int32
+    private var pending: [UInt8] = []
+    private var buffer = [UInt8](repeating: 0, count: 4096)
+    private let name: String
+
+    /// Starts `executable` (see `FirmwareProcess.ignoreBrokenPipes()`).
+    public init(executable: String, arguments: [String]) throws(FirmwareProcessError) {
+        FirmwareProcess.ignoreBrokenPipes()
+        name = executable
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        input = stdin.fileHandleForWriting
+        output = stdout.fileHandleForReading.fileDescriptor
+        do { try process.run() } catch {
+            throw FirmwareProcessError("cannot start \(executable): \(error.localizedDescription)")
+        }
+    }
+
+    /// Waits up to 5 s for the `pty PATH` line, passing earlier lines to `note`.
+    public func awaitPty(_ note: (Substring) -> Void) throws(FirmwareProcessError) -> String {
+        while let line = readLine(timeoutMillis: 5000) {
+            if line.hasPrefix("pty ") { return String(line.dropFirst(4)) }
+            note(line[...])
+        }
+        quit()
+        throw FirmwareProcessError("\(name) printed no `pty` line within 5 s")
+    }
+
+    /// Writes `text`; false if the process is gone.
+    public func send(_ text: String) -> Bool {
+        do { try input.write(contentsOf: Data(text.utf8)) } catch { return false }
+        return true
+    }
+
+    /// Writes `text` and reads lines up to the `time <µs>` line that ends it, passing the
+    /// others to `note`. Returns that time; nil if the process died or went silent for 10 s.
+    public func command(_ text: String, _ note: (Substring) -> Void) -> UInt64? {
+        guard send(text) else { return nil }
+        while let line = readLine(timeoutMillis: 10_000) {
+            if line.hasPrefix("time ") { return UInt64(line.dropFirst(5).prefix { $0 != " " }) ?? 0 }
+            note(line[...])
+        }
+        return nil
+    }
+
+    /// Asks the process to end, then makes sure it does.
+    public func quit() {
+        guard process.isRunning else { return }
+        _ = send("quit\n")
+        for _ in 0..<200 where process.isRunning { usleep(5000) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+
+    /// One line, waiting up to `timeoutMillis`; nil at end of file or timeout.
+    private func readLine(timeoutMillis: Int32) -> String? {
+        while true {
+            if let nl = pending.firstIndex(of: 10) {
+                let line = String(decoding: pending[0..<nl], as: UTF8.self)
+                pending.removeSubrange(0...nl)
+                return line
+            }
+            var p = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&p, 1, timeoutMillis)
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0 else { return nil }
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(output, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return nil }
+            pending.append(contentsOf: buffer[0..<n])
+        }
     }
 }
 

@@ -28,7 +28,7 @@ struct BenchSimCommand: ParsableCommand {
     var repeats: Int = 5
 
     @Option(help: ArgumentHelp("Run the loop through the firmware over a pseudo-terminal, as `neuraxon sim` does.", valueName: "host|avr"))
-    var throughFirmware: String?
+    var throughFirmware: FirmwareChoice?
 
     func validate() throws {
         guard RobotPreset.named(network) != nil else {
@@ -36,9 +36,6 @@ struct BenchSimCommand: ParsableCommand {
         }
         guard seconds.isFinite, seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be more than 0 and at most 3600") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
-        if let throughFirmware, throughFirmware != "host" && throughFirmware != "avr" {
-            throw ValidationError("--through-firmware must be host or avr, not \(throughFirmware)")
-        }
         if physicsOnly && throughFirmware != nil { throw ValidationError("--physics-only runs no firmware: drop --through-firmware") }
     }
 
@@ -54,7 +51,7 @@ struct BenchSimCommand: ParsableCommand {
         let preset = RobotPreset.named(network)!
         let world = try World.named(preset.world)
         let mapping = try preset.mapping()
-        let firmware = throughFirmware.map { $0 == "avr" ? FirmwareInTheLoop.avr() : FirmwareInTheLoop.host() }
+        let firmware = throughFirmware?.firmware
         print("preset \(preset.name) (\(preset.parameters.neuronCount) neurons) in world \(world.name): "
               + "physics step \(world.physics.stepMicros) µs, sampling period \(world.link.samplePeriodMicros) µs"
               + (firmware.map { ", through \($0)" } ?? ""))

@@ -46,18 +46,15 @@ struct SimCommand: ParsableCommand {
     var realtime = false
 
     @Option(help: ArgumentHelp("Run the controller through the firmware over a pseudo-terminal: host (the host-built firmware, NEURAXON_FIRMWARE or Firmware/build/host/neuraxon-firmware) or avr (the AVR build under the emulation harness, NEURAXON_AVR_ELF and NEURAXON_AVR_HARNESS or their builds in Firmware/build).", valueName: "host|avr"))
-    var throughFirmware: String?
+    var throughFirmware: FirmwareChoice?
 
     func validate() throws {
         guard duration.isFinite, duration > 0, duration <= 86_400 else {
             throw ValidationError("--duration must be more than 0 and at most 86400 simulated seconds, e.g. --duration 30")
         }
         guard start >= 0 else { throw ValidationError("--start must be 0 or more (a starting pose number of the world)") }
-        if let throughFirmware {
-            guard throughFirmware == "host" || throughFirmware == "avr" else {
-                throw ValidationError("--through-firmware must be host or avr, not \(throughFirmware)")
-            }
-            guard !realtime else { throw ValidationError("--realtime does not apply with --through-firmware: the firmware runs on the simulation's clock") }
+        guard throughFirmware == nil || !realtime else {
+            throw ValidationError("--realtime does not apply with --through-firmware: the firmware runs on the simulation's clock")
         }
         if RobotPreset.named(network) == nil && mapping == nil {
             throw ValidationError("--network \(network) is not a preset (\(RobotPreset.all.map(\.name).joined(separator: ", "))); a network file needs --mapping FILE")
@@ -116,7 +113,7 @@ struct SimCommand: ParsableCommand {
             try Recorder(path: $0, header: RecordingHeader(mapping: map, network: identity, dtMillis: net.dt), waitWhenFull: true)
         }
 
-        let firmware = throughFirmware.map { $0 == "avr" ? FirmwareInTheLoop.avr() : FirmwareInTheLoop.host() }
+        let firmware = throughFirmware?.firmware
         let outcome = try firmware.map {
             try SimulationRun.run(robot: robot, network: net, mapping: map, durationSeconds: duration, recorder: recorder, throughFirmware: $0)
         } ?? SimulationRun.run(robot: robot, network: net, mapping: map, durationSeconds: duration, recorder: recorder, realtime: realtime)
