@@ -1,4 +1,5 @@
 import Foundation
+import NeuraxonTransport
 
 /// A histogram of durations with fixed buckets: 1 µs wide up to 1 ms, then 100 µs wide up to
 /// 100 ms, then one overflow bucket. Recording a value is O(1) and allocates nothing.
@@ -122,10 +123,12 @@ public final class ControlLoop<B: Body, N: ControlledNetwork>: @unchecked Sendab
     public let durationMicros: UInt64?
     /// How long one `nextFrame` call may wait, in µs.
     public let frameTimeoutMicros: Int
+    /// Ends the run when asked (by `stop()`, a signal or any other thread); the tick thread
+    /// checks it before every frame.
+    public let stopRequest: StopRequest
 
     private let lock = Lock()
     private var _state: LoopState = .configured          // guarded by lock
-    private var stopRequested = false                // guarded by lock
     private var published = RunCounters()            // guarded by lock
     private var latency = LatencyHistogram()         // guarded by lock
     private var firstFrameNanos: UInt64 = 0          // guarded by lock
@@ -141,7 +144,7 @@ public final class ControlLoop<B: Body, N: ControlledNetwork>: @unchecked Sendab
     ///   another network size.
     public init(body: B, network: N, mapping: Mapping, recorder: Recorder? = nil,
                 linkLossPolicy: LinkLossPolicy = .awaitReconnect, durationMicros: UInt64? = nil,
-                frameTimeoutMicros: Int = 250_000) throws {
+                frameTimeoutMicros: Int = 250_000, stopRequest: StopRequest = StopRequest()) throws {
         guard mapping.device.sensors == body.device.sensors, mapping.device.actuators == body.device.actuators else {
             throw MappingError(line: nil, "the mapping was checked against the channels of \(mapping.device.name), not those of \(body.device.name); load it again for this body")
         }
@@ -151,6 +154,7 @@ public final class ControlLoop<B: Body, N: ControlledNetwork>: @unchecked Sendab
         self.linkLossPolicy = linkLossPolicy
         self.durationMicros = durationMicros
         self.frameTimeoutMicros = frameTimeoutMicros
+        self.stopRequest = stopRequest
         lastOutputs = [Int8](repeating: 0, count: network.outputCount)
     }
 
@@ -179,7 +183,7 @@ public final class ControlLoop<B: Body, N: ControlledNetwork>: @unchecked Sendab
     /// is finished.
     @discardableResult
     public func stop() -> EndReason {
-        lock.withLock { stopRequested = true }
+        stopRequest.request()
         return wait()
     }
 
@@ -221,7 +225,7 @@ public final class ControlLoop<B: Body, N: ControlledNetwork>: @unchecked Sendab
         var linkDown = false
         let reason: EndReason
         while true {
-            if lock.withLock({ stopRequested }) { reason = .stopped; break }
+            if stopRequest.isRequested { reason = .stopped; break }
             let event = body.nextFrame(into: &frame, timeoutMicros: frameTimeoutMicros)
             if event == .finished { reason = .finished; break }
             if event == .timeout { continue }

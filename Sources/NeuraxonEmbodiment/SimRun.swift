@@ -1,13 +1,14 @@
 import Foundation
 import Neuraxon
 import NeuraxonSimulation
+import NeuraxonTransport
 
 /// What a closed-loop simulated run did.
 public struct SimulationOutcome: Sendable {
     /// Collisions, distance, time near the light, time to reach it, closest approach.
     public var metrics: RunMetrics
     /// What happened to the commands on the simulated link.
-    public var link: LinkCounters
+    public var link: NeuraxonSimulation.LinkCounters
     /// The control loop's counters (ticks, network steps, overruns, …).
     public var counters: RunCounters
     public var endReason: EndReason
@@ -29,16 +30,18 @@ public enum SimulationRun {
     ///   - seed: seeds the world's noise and link (the network has its own seed).
     ///   - recorder: records every tick, as on the robot; finished when the run ends.
     ///   - realtime: pace the run to the wall clock instead of running as fast as possible.
+    ///   - stopRequest: ends the run early when asked (the outcome's end reason is `.stopped`).
     /// - Throws: `WorldError` for a bad world or starting pose, `MappingError` when the mapping
     ///   does not fit the network or the robot's channels. A mapping validated against another
     ///   device (e.g. `DeviceInfo.referenceRobot`) is validated again against the simulated robot's
     ///   channel list, so one mapping file serves both.
     public static func run<N: ControlledNetwork>(
         world: World, seed: UInt64, start: Int = 0, network: N, mapping: Mapping,
-        durationSeconds: Double, recorder: Recorder? = nil, realtime: Bool = false
+        durationSeconds: Double, recorder: Recorder? = nil, realtime: Bool = false,
+        stopRequest: StopRequest? = nil
     ) throws -> SimulationOutcome {
         try run(robot: try SimulatedRobot(world: world, seed: seed, start: start), network: network, mapping: mapping,
-                durationSeconds: durationSeconds, recorder: recorder, realtime: realtime)
+                durationSeconds: durationSeconds, recorder: recorder, realtime: realtime, stopRequest: stopRequest)
     }
 
     /// Runs `network` with `mapping` on the robot in `world` at starting pose `start`, reached
@@ -48,40 +51,45 @@ public enum SimulationRun {
     ///   handshake fails, and what the direct run throws.
     public static func run<N: ControlledNetwork>(
         world: World, seed: UInt64, start: Int = 0, network: N, mapping: Mapping,
-        durationSeconds: Double, recorder: Recorder? = nil, throughFirmware: FirmwareInTheLoop
+        durationSeconds: Double, recorder: Recorder? = nil, throughFirmware: FirmwareInTheLoop,
+        stopRequest: StopRequest? = nil
     ) throws -> SimulationOutcome {
         try run(robot: try SimulatedRobot(world: world, seed: seed, start: start), network: network, mapping: mapping,
-                durationSeconds: durationSeconds, recorder: recorder, throughFirmware: throughFirmware)
+                durationSeconds: durationSeconds, recorder: recorder, throughFirmware: throughFirmware, stopRequest: stopRequest)
     }
 
     /// Runs `network` with `mapping` on `robot`, from where it stands, until its clock reaches
     /// `durationSeconds` of simulated time.
     public static func run<N: ControlledNetwork>(
         robot: SimulatedRobot, network: N, mapping: Mapping,
-        durationSeconds: Double, recorder: Recorder? = nil, realtime: Bool = false
+        durationSeconds: Double, recorder: Recorder? = nil, realtime: Bool = false,
+        stopRequest: StopRequest? = nil
     ) throws -> SimulationOutcome {
         try loop(body: SimulatedBody(robot: robot, realTime: realtime), robot: robot, network: network,
-                        mapping: mapping, durationSeconds: durationSeconds, recorder: recorder)
+                        mapping: mapping, durationSeconds: durationSeconds, recorder: recorder, stopRequest: stopRequest)
     }
 
     /// Runs `network` with `mapping` on `robot` reached through `throughFirmware`
     /// (`SimFirmwareBody`).
     public static func run<N: ControlledNetwork>(
         robot: SimulatedRobot, network: N, mapping: Mapping,
-        durationSeconds: Double, recorder: Recorder? = nil, throughFirmware: FirmwareInTheLoop
+        durationSeconds: Double, recorder: Recorder? = nil, throughFirmware: FirmwareInTheLoop,
+        stopRequest: StopRequest? = nil
     ) throws -> SimulationOutcome {
         try loop(body: try SimFirmwareBody(robot: robot, firmware: throughFirmware), robot: robot, network: network,
-                 mapping: mapping, durationSeconds: durationSeconds, recorder: recorder)
+                 mapping: mapping, durationSeconds: durationSeconds, recorder: recorder, stopRequest: stopRequest)
     }
 
     private static func loop<B: Body, N: ControlledNetwork>(
-        body: B, robot: SimulatedRobot, network: N, mapping: Mapping, durationSeconds: Double, recorder: Recorder?
+        body: B, robot: SimulatedRobot, network: N, mapping: Mapping, durationSeconds: Double, recorder: Recorder?,
+        stopRequest: StopRequest?
     ) throws -> SimulationOutcome {
         let durationMicros = UInt64(max(0, durationSeconds) * 1e6)
         let mapping = mapping.device == body.device ? mapping
             : try Mapping(yaml: mapping.source, device: body.device, inputCount: mapping.inputCount, outputCount: mapping.outputCount)
         let loop = try ControlLoop(body: body, network: network, mapping: mapping, recorder: recorder,
-                                   linkLossPolicy: .end, durationMicros: durationMicros)
+                                   linkLossPolicy: .end, durationMicros: durationMicros,
+                                   stopRequest: stopRequest ?? StopRequest())
         let started = monotonicNanos()
         loop.start()
         let reason = loop.wait()

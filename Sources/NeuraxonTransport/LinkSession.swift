@@ -31,6 +31,9 @@ public struct SessionOptions: Sendable {
     public var reconnectPollMilliseconds: Double = 100
     /// Watch udev for the board reappearing (nil: rely on polling alone).
     public var monitor: DeviceMonitor.Source? = .udev
+    /// A stop asked from another thread (a signal, a button): every wait of the session (the
+    /// handshake, replies, the tick's poll, reconnect supervision) returns once it is made.
+    public var stopRequest: StopRequest?
 
     public init(selector: BoardSelector, serial: SerialConfiguration = SerialConfiguration(),
                 config: LinkConfig = LinkConfig()) {
