@@ -112,6 +112,7 @@ void nx_device_init(nx_device *d, uint32_t now_us)
     nx_decoder_init(&d->decoder, d->rx, NX_PACKET_MAX);
     d->tx_seq = 0;
     d->rx_expected = 0;
+    d->rx_synced = false;
     d->next_sample_us = now_us;
     d->last_valid_us = now_us;
     d->counters = (nx_counters){0, 0, 0, 0, 0, 0, 0};
@@ -148,14 +149,11 @@ static void nx_handle_config(nx_device *d, const uint8_t *packet, uint32_t now_u
     nx_send(d, NX_CONFIG_BODY);
 }
 
-/* COMMAND: every setpoint in range, or nothing changes and the deadline is not refreshed. */
-static void nx_handle_command(nx_device *d, const uint8_t *packet, uint16_t body_len, uint32_t now_us)
+/* COMMAND (length already checked): every setpoint in range, or nothing changes and the
+ * deadline is not refreshed. */
+static void nx_handle_command(nx_device *d, const uint8_t *packet, uint32_t now_us)
 {
     const uint8_t *body = packet + NX_HEADER_SIZE;
-    if (body_len != 2u * NX_ACTUATOR_COUNT) {
-        nx_send_error(d, NX_ERR_BAD_LENGTH, packet, 2u * NX_ACTUATOR_COUNT);
-        return;
-    }
     for (uint8_t i = 0; i < NX_ACTUATOR_COUNT; i++) {
         int16_t v = nx_get_i16(body + 2 * i);
         if (v < nx_actuator_channels[i].min || v > nx_actuator_channels[i].max) {
@@ -170,27 +168,46 @@ static void nx_handle_command(nx_device *d, const uint8_t *packet, uint16_t body
     d->failsafe = NX_FAILSAFE_ACTIVE;
 }
 
+/* The body length the device expects of a host -> device type: the `detail` of bad_length.
+ * COMMAND, the one variable-length body, has 2 * NX_ACTUATOR_COUNT bytes on this device. */
+static uint8_t nx_expected_body(uint8_t type)
+{
+    switch (type) {
+    case NX_CONFIG:
+        return NX_CONFIG_BODY;
+    case NX_COMMAND:
+        return 2u * NX_ACTUATOR_COUNT;
+    case NX_PING:
+        return NX_PING_BODY;
+    default: /* HELLO, GET_STATUS, STOP */
+        return 0;
+    }
+}
+
+/* Section 4: an accepted HELLO, and the first frame with a good CRC after start, only set the
+ * expected seq; every other frame with a good CRC, rejected or not, first counts its gap. */
+static void nx_track_sequence(nx_device *d, uint8_t seq, bool accepted_hello)
+{
+    if (d->rx_synced && !accepted_hello) {
+        d->counters.dropped_frames += (uint8_t)(seq - d->rx_expected);
+    }
+    d->rx_expected = (uint8_t)(seq + 1u);
+    d->rx_synced = true;
+}
+
+/* Checks in the order of section 7 (version, type, length, content) and answers. */
 static void nx_handle_packet(nx_device *d, const uint8_t *packet, uint16_t len, uint32_t now_us)
 {
-    uint8_t type = packet[1], seq = packet[2];
-    if (type == NX_HELLO) {
-        d->rx_expected = (uint8_t)(seq + 1u);
-    } else {
-        d->counters.dropped_frames += (uint8_t)(seq - d->rx_expected);
-        d->rx_expected = (uint8_t)(seq + 1u);
-    }
+    uint8_t type = packet[1];
     uint16_t body_len = (uint16_t)(len - NX_HEADER_SIZE - NX_CRC_SIZE);
-    uint8_t expected;
-    uint8_t err = nx_packet_check(packet, len, &expected);
-    if (err == NX_ERR_BAD_LENGTH && type == NX_COMMAND) {
-        err = NX_OK; /* the device checks COMMAND against its own actuator count below */
+    uint8_t err = nx_packet_check(packet, len, NX_TO_DEVICE);
+    if (err == NX_OK && body_len != nx_expected_body(type)) {
+        err = NX_ERR_BAD_LENGTH; /* a COMMAND for another number of actuators */
     }
-    if (err == NX_OK && (type & 0x80u) != 0) {
-        err = NX_ERR_UNKNOWN_TYPE; /* a device -> host message */
-    }
+    nx_track_sequence(d, packet[2], err == NX_OK && type == NX_HELLO);
     if (err != NX_OK) {
         uint8_t detail = (err == NX_ERR_UNSUPPORTED_VERSION) ? NX_PROTOCOL_VERSION
-                       : (err == NX_ERR_BAD_LENGTH) ? expected : 0;
+                       : (err == NX_ERR_BAD_LENGTH) ? nx_expected_body(type) : 0;
         nx_send_error(d, err, packet, detail);
         return;
     }
@@ -203,7 +220,7 @@ static void nx_handle_packet(nx_device *d, const uint8_t *packet, uint16_t len, 
         nx_handle_config(d, packet, now_us);
         break;
     case NX_COMMAND:
-        nx_handle_command(d, packet, body_len, now_us);
+        nx_handle_command(d, packet, now_us);
         break;
     case NX_PING: {
         d->last_valid_us = now_us;
@@ -213,7 +230,7 @@ static void nx_handle_packet(nx_device *d, const uint8_t *packet, uint16_t len, 
         nx_send(d, NX_PONG_BODY);
         break;
     }
-    case NX_STOP:
+    case NX_STOP: /* streaming goes on: only CONFIG with mask 0, or HELLO, ends it */
         nx_all_safe();
         d->failsafe = NX_FAILSAFE_STOPPED;
         nx_send_status(d);

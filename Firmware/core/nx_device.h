@@ -22,14 +22,17 @@ typedef struct {
     uint8_t rx[NX_PACKET_MAX];  /**< the decoder's buffer */
     uint8_t tx[NX_PACKET_MAX];  /**< the packet being sent */
     uint8_t tx_seq;             /**< seq of the next frame sent */
-    uint8_t rx_expected;        /**< seq expected of the next host frame */
+    uint8_t rx_expected;        /**< seq expected of the next host frame (once rx_synced) */
+    bool rx_synced;             /**< a frame with a good CRC arrived since start: until then
+                                     the first one only sets rx_expected, counting nothing */
     uint8_t failsafe;           /**< enum nx_failsafe */
     bool streaming;
     uint16_t period_ms;
     uint16_t failsafe_ms;
     uint16_t sensor_mask;
     uint32_t next_sample_us;    /**< when the next sample is due, µs (hal_micros clock) */
-    uint32_t last_valid_us;     /**< the last valid COMMAND or PING, µs */
+    uint32_t last_valid_us;     /**< when the closing 0x00 of the last valid COMMAND or PING
+                                     was handled, µs: the failsafe deadline counts from here */
     nx_counters counters;       /**< rx_overflows is read from the HAL when reported */
 } nx_device;
 

@@ -9,64 +9,94 @@ uint8_t nx_popcount16(uint16_t mask)
     return n;
 }
 
-/* Expected body length of `type` given its body, or -1 when the body cannot be right. */
-static int16_t nx_expected_body(uint8_t type, const uint8_t *body, uint16_t n)
+bool nx_type_accepted(uint8_t type, uint8_t receiver)
+{
+    switch (type) {
+    case NX_HELLO:
+    case NX_CONFIG:
+    case NX_COMMAND:
+    case NX_PING:
+    case NX_GET_STATUS:
+    case NX_STOP:
+        return receiver != NX_TO_HOST;
+    case NX_DEVICE_INFO:
+    case NX_CONFIG_ACK:
+    case NX_PONG:
+    case NX_STATUS:
+    case NX_SENSORS:
+    case NX_ERROR:
+        return receiver != NX_TO_DEVICE;
+    default:
+        return false;
+    }
+}
+
+/* Whether a DEVICE_INFO body has the layout of section 5: counts of 1..16, the length they
+ * give, a printable ASCII board name, and descriptors of listed kinds and units. */
+static bool nx_device_info_valid(const uint8_t *body, uint16_t n)
+{
+    if (n < NX_DEVICE_INFO_HEAD) {
+        return false;
+    }
+    uint8_t sensors = body[19], actuators = body[20], name = body[21];
+    if (sensors < 1u || sensors > NX_CHANNELS_MAX || actuators < 1u || actuators > NX_CHANNELS_MAX ||
+        name < 1u || name > NX_BOARD_NAME_MAX ||
+        n != NX_DEVICE_INFO_HEAD + name + NX_DESCRIPTOR_SIZE * (uint16_t)(sensors + actuators)) {
+        return false;
+    }
+    for (uint8_t i = 0; i < name; i++) {
+        uint8_t c = body[NX_DEVICE_INFO_HEAD + i];
+        if (c < 0x21u || c > 0x7Eu) {
+            return false;
+        }
+    }
+    const uint8_t *d = body + NX_DEVICE_INFO_HEAD + name;
+    for (uint8_t i = 0; i < sensors + actuators; i++, d += NX_DESCRIPTOR_SIZE) {
+        if (d[0] < NX_KIND_ANALOG || d[0] > NX_KIND_SERVO || d[1] > NX_UNIT_DEGREE) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Whether the body of an accepted `type` has the length section 5 gives it. */
+static bool nx_length_valid(uint8_t type, const uint8_t *body, uint16_t n)
 {
     switch (type) {
     case NX_HELLO:
     case NX_GET_STATUS:
     case NX_STOP:
-        return 0;
+        return n == 0;
     case NX_CONFIG:
     case NX_CONFIG_ACK:
-        return NX_CONFIG_BODY;
+        return n == NX_CONFIG_BODY;
     case NX_PING:
-        return NX_PING_BODY;
+        return n == NX_PING_BODY;
     case NX_PONG:
-        return NX_PONG_BODY;
+        return n == NX_PONG_BODY;
     case NX_STATUS:
-        return NX_STATUS_BODY;
+        return n == NX_STATUS_BODY;
     case NX_ERROR:
-        return NX_ERROR_BODY;
+        return n == NX_ERROR_BODY;
     case NX_COMMAND:
-        return (n >= 2u && n <= 2u * NX_CHANNELS_MAX && (n & 1u) == 0) ? (int16_t)n : -1;
+        return n >= 2u && n <= 2u * NX_CHANNELS_MAX && (n & 1u) == 0;
     case NX_SENSORS:
-        if (n < NX_SENSORS_HEAD) {
-            return -1;
-        }
-        return (int16_t)(NX_SENSORS_HEAD + 2u * nx_popcount16(nx_get_u16(body + 4)));
-    case NX_DEVICE_INFO: {
-        if (n < NX_DEVICE_INFO_HEAD) {
-            return -1;
-        }
-        uint8_t sensors = body[19], actuators = body[20], name = body[21];
-        if (sensors < 1u || sensors > NX_CHANNELS_MAX || actuators < 1u ||
-            actuators > NX_CHANNELS_MAX || name < 1u || name > NX_BOARD_NAME_MAX) {
-            return -1;
-        }
-        return (int16_t)(NX_DEVICE_INFO_HEAD + name + NX_DESCRIPTOR_SIZE * (sensors + actuators));
-    }
-    default:
-        return -2;
+        return n >= NX_SENSORS_HEAD && n == NX_SENSORS_HEAD + 2u * nx_popcount16(nx_get_u16(body + 4));
+    default: /* NX_DEVICE_INFO, the only type left */
+        return nx_device_info_valid(body, n);
     }
 }
 
-uint8_t nx_packet_check(const uint8_t *packet, uint16_t len, uint8_t *expected)
+uint8_t nx_packet_check(const uint8_t *packet, uint16_t len, uint8_t receiver)
 {
-    *expected = 0;
     if (packet[0] != NX_PROTOCOL_VERSION) {
         return NX_ERR_UNSUPPORTED_VERSION;
     }
-    uint16_t n = (uint16_t)(len - NX_HEADER_SIZE - NX_CRC_SIZE);
-    int16_t want = nx_expected_body(packet[1], packet + NX_HEADER_SIZE, n);
-    if (want == -2) {
+    if (!nx_type_accepted(packet[1], receiver)) {
         return NX_ERR_UNKNOWN_TYPE;
     }
-    if (want != (int16_t)n) {
-        *expected = (want < 0 || want > 0xFE) ? 0xFFu : (uint8_t)want;
-        return NX_ERR_BAD_LENGTH;
-    }
-    return NX_OK;
+    uint16_t n = (uint16_t)(len - NX_HEADER_SIZE - NX_CRC_SIZE);
+    return nx_length_valid(packet[1], packet + NX_HEADER_SIZE, n) ? NX_OK : NX_ERR_BAD_LENGTH;
 }
 
 uint8_t *nx_packet_begin(uint8_t *packet, uint8_t type, uint8_t seq)

@@ -99,11 +99,21 @@ static inline void nx_put_u32(uint8_t *p, uint32_t v)
 /** Number of set bits of a sensor mask. */
 uint8_t nx_popcount16(uint16_t mask);
 
-/** Checks a decoded packet (CRC already good) in the order of section 7: version, type, body
- *  length. Direction-agnostic: any known type is accepted; a COMMAND body only needs an even
- *  length of 2..2*NX_CHANNELS_MAX. Returns NX_OK or the error code; for NX_ERR_BAD_LENGTH,
- *  *expected is the expected body length (0xFF when it cannot be named). */
-uint8_t nx_packet_check(const uint8_t *packet, uint16_t len, uint8_t *expected);
+/** Who receives a frame: the device accepts only host -> device types (top bit clear), the
+ *  host only device -> host types (top bit set); NX_TO_ANY accepts every type of section 5
+ *  (for tools and tests that read both directions). */
+enum nx_receiver { NX_TO_DEVICE = 0, NX_TO_HOST = 1, NX_TO_ANY = 2 };
+
+/** Checks a decoded packet (CRC already good) in the order of Docs/PROTOCOL.md section 7:
+ *  version, then type (a type the receiver does not accept is NX_ERR_UNKNOWN_TYPE whatever its
+ *  length), then body length. A COMMAND body only needs an even length of 2..2*NX_CHANNELS_MAX
+ *  here: the device checks it against its own actuator count. A DEVICE_INFO body must also
+ *  have counts of 1..16, a printable board name and listed descriptor kinds and units.
+ *  Returns NX_OK or the error code. */
+uint8_t nx_packet_check(const uint8_t *packet, uint16_t len, uint8_t receiver);
+
+/** Whether `type` is one of section 5 and `receiver` accepts it. */
+bool nx_type_accepted(uint8_t type, uint8_t receiver);
 
 /** Writes the header into packet[0..3) and returns the body pointer packet + 3. */
 uint8_t *nx_packet_begin(uint8_t *packet, uint8_t type, uint8_t seq);

@@ -11,6 +11,8 @@ void t_begin(const char *name)
     t_failures_here = 0;
 }
 
+int t_failures_in_test(void) { return t_failures_here; }
+
 void t_end(void)
 {
     if (t_failures_here == 0) {

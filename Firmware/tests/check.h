@@ -7,6 +7,8 @@
 void t_begin(const char *name);
 void t_end(void);
 void t_fail(const char *file, int line, const char *fmt, ...);
+/** Failures so far in the running test. */
+int t_failures_in_test(void);
 /** Runs fn as one named test. */
 void t_run(const char *name, void (*fn)(void));
 /** Prints "<suite>: N passed, M failed" and returns the process exit status. */

@@ -106,6 +106,40 @@ static void hello(const char *board)
     }
 }
 
+/* After HELLO, the 7 bytes 06 01 82 01 77 96 00 (a CONFIG_ACK with no body, seq 1), then every
+ * device -> host type with several body lengths: each is answered ERROR unknown_type with the
+ * frame's type and seq and detail 0, never bad_length. */
+static void check_device_types_rejected(void)
+{
+    static const uint8_t issue[] = {0x06, 0x01, 0x82, 0x01, 0x77, 0x96, 0x00};
+    link_drain(L);
+    link_write(L, issue, sizeof issue);
+    int n = link_recv(L, NX_ERROR, pkt, 3000);
+    CHECK(n == 9 && pkt[3] == NX_ERR_UNKNOWN_TYPE && pkt[4] == 0x82 && pkt[5] == 1 && pkt[6] == 0,
+          "06 01 82 01 77 96 00 answered ERROR code %d ref_type 0x%02x ref_seq %d detail %d, expected "
+          "unknown_type for 0x82 seq 1 detail 0", n == 9 ? pkt[3] : -1, pkt[4], pkt[5], pkt[6]);
+    static const uint8_t types[] = {NX_DEVICE_INFO, NX_CONFIG_ACK, NX_PONG, NX_STATUS, NX_SENSORS, NX_ERROR, 0x00, 0x07, 0x80};
+    static const uint16_t lengths[] = {0, 4, 6, 8, 34, 102};
+    uint8_t body[NX_BODY_MAX];
+    memset(body, 0x11, sizeof body);
+    int answered = 0;
+    for (size_t t = 0; t < sizeof types; t++) {
+        for (size_t k = 0; k < sizeof lengths / sizeof lengths[0]; k++) {
+            uint8_t seq = L->seq;
+            link_send(L, types[t], body, lengths[k]);
+            n = link_recv(L, NX_ERROR, pkt, 3000);
+            bool ok = n == 9 && pkt[3] == NX_ERR_UNKNOWN_TYPE && pkt[4] == types[t] && pkt[5] == seq && pkt[6] == 0;
+            CHECK(ok, "type 0x%02x with %u body bytes: ERROR code %d detail %d", types[t], lengths[k],
+                  n == 9 ? pkt[3] : -1, n == 9 ? pkt[6] : -1);
+            answered += ok;
+        }
+    }
+    uint8_t failsafe;
+    uint32_t trips, crc, rejected;
+    get_status(&failsafe, &trips, &crc, &rejected);
+    CHECK(rejected == (uint32_t)answered + 1, "rejected_frames %u, expected %d", rejected, answered + 1);
+}
+
 /* ------------------------------------------------------------------ host port */
 
 static const char *host_exe;
@@ -218,6 +252,16 @@ static void test_host_virtual_clock(void)
           "the bad line explained on stderr, got: %s", L->err);
     link_say(L, "advance 1");
     expect_line("time ", 5000);
+    CHECK(link_stop(L) == 0, "exits 0 on quit");
+}
+
+static void test_host_device_types(void)
+{
+    if (!start_host(false)) {
+        return;
+    }
+    hello("neuraxon-host");
+    check_device_types_rejected();
     CHECK(link_stop(L) == 0, "exits 0 on quit");
 }
 
@@ -381,6 +425,46 @@ static void test_avr_end_to_end(void)
     CHECK(link_stop(L) == 0, "exits 0 on quit");
 }
 
+/* The real AVR build: device -> host types are unknown_type, and samples are stamped within
+ * 1 ms of the schedule (Docs/PROTOCOL.md, SENSORS). */
+static void test_avr_conformance(void)
+{
+    char *argv[] = {(char *)harness, (char *)elf, NULL};
+    if (!link_start(L, argv)) {
+        CHECK(0, "the harness starts");
+        return;
+    }
+    hello("neuraxon-uno");
+    check_device_types_rejected();
+    config(5, 250, 0x7F);
+    int n = link_recv(L, NX_SENSORS, pkt, 3000);
+    CHECK(n == 25, "a SENSORS frame");
+    uint32_t first = nx_get_u32(pkt + 3);
+    uint8_t seq0 = pkt[2];
+    int32_t lo = 0, hi = 0;
+    int samples = 0;
+    for (int i = 0; i < 400 && n == 25; i++) { /* 2 s of emulated time */
+        n = link_recv(L, NX_SENSORS, pkt, 3000);
+        if (n != 25) {
+            break;
+        }
+        uint32_t k = (uint32_t)i + 1u;
+        CHECK(pkt[2] == (uint8_t)(seq0 + k), "consecutive samples (seq %d after %d)", pkt[2], seq0);
+        int32_t off = (int32_t)(nx_get_u32(pkt + 3) - first - 5000u * k);
+        lo = off < lo ? off : lo;
+        hi = off > hi ? off : hi;
+        samples++;
+    }
+    CHECK(samples == 400, "%d samples", samples);
+    printf("  info: AVR sample stamps at 5 ms: %d samples within %d..%d µs of the exact schedule (spread %d µs)\n",
+           samples, lo, hi, hi - lo);
+    CHECK(hi - lo < 1000, "stamps spread %d µs around the schedule (bound 1 ms)", hi - lo);
+    link_send(L, NX_GET_STATUS, NULL, 0);
+    n = link_recv(L, NX_STATUS, pkt, 3000);
+    CHECK(n == 39 && nx_get_u32(pkt + 3 + 30) == 0, "no loop overruns");
+    CHECK(link_stop(L) == 0, "exits 0 on quit");
+}
+
 /* The failsafe with its longest timeout, on the emulated board. */
 static void test_avr_failsafe_250(void)
 {
@@ -511,12 +595,14 @@ int main(int argc, char **argv)
         host_exe = argv[2];
         t_run("host port, virtual clock", test_host_virtual_clock);
         t_run("host port, real time", test_host_real_time);
+        t_run("host port answers device-to-host types as unknown_type", test_host_device_types);
         return t_summary("end-to-end tests (host port)");
     }
     if (argc == 4 && strcmp(argv[1], "avr") == 0) {
         harness = argv[2];
         elf = argv[3];
         t_run("AVR build end to end", test_avr_end_to_end);
+        t_run("AVR build answers by the protocol's check order; samples on schedule", test_avr_conformance);
         t_run("AVR build failsafe at 250 ms", test_avr_failsafe_250);
         t_run("AVR build watchdog resets a hung board", test_avr_watchdog_resets_a_hung_board);
         t_run("AVR build in lockstep", test_avr_lockstep);

@@ -218,7 +218,11 @@ int vec_format_message(const uint8_t *packet, uint16_t len, char *out, size_t ca
         put_list(&o, "readings", b + NX_SENSORS_HEAD, nx_popcount16(nx_get_u16(b + 4)));
         break;
     case NX_ERROR: {
-        put(&o, " code=%s", vec_error_code_name(b[0]));
+        if (b[0] >= NX_ERR_UNSUPPORTED_VERSION && b[0] <= NX_ERR_CONFIG_UNSUPPORTED) {
+            put(&o, " code=%s", vec_error_code_name(b[0]));
+        } else {
+            put(&o, " code=%d", b[0]); /* a code section 7 does not name: its number */
+        }
         put_field(&o, "ref_type", b[1]);
         put_field(&o, "ref_seq", b[2]);
         put_field(&o, "detail", b[3]);

@@ -60,8 +60,48 @@ def uncobs(enc):
     return bytes(out)
 
 
-def classify(frame):
-    """The codec's verdict on one frame (no delimiter), as in Docs/PROTOCOL.md section 2."""
+HOST_TYPES = {T[n] for n in ('HELLO', 'CONFIG', 'COMMAND', 'PING', 'GET_STATUS', 'STOP')}
+DEVICE_TYPES = {T[n] for n in ('DEVICE_INFO', 'CONFIG_ACK', 'PONG', 'STATUS', 'SENSORS', 'ERROR')}
+
+
+def length_valid(typ, body):
+    """Section 5: the body length of an accepted type (a COMMAND only needs 1..16 setpoints)."""
+    n = len(body)
+    fixed = {T['HELLO']: 0, T['GET_STATUS']: 0, T['STOP']: 0, T['CONFIG']: 6, T['CONFIG_ACK']: 6,
+             T['PING']: 4, T['PONG']: 8, T['STATUS']: 34, T['ERROR']: 4}
+    if typ in fixed:
+        return n == fixed[typ]
+    if typ == T['COMMAND']:
+        return 2 <= n <= 32 and n % 2 == 0
+    if typ == T['SENSORS']:
+        return n >= 6 and n == 6 + 2 * bin(struct.unpack('<H', body[4:6])[0]).count('1')
+    # DEVICE_INFO: counts 1..16, the length they give, a printable name, listed kinds and units
+    if n < 22:
+        return False
+    sensors, actuators, name = body[19], body[20], body[21]
+    if not (1 <= sensors <= 16 and 1 <= actuators <= 16 and 1 <= name <= 16):
+        return False
+    if n != 22 + name + 8 * (sensors + actuators):
+        return False
+    if any(c < 0x21 or c > 0x7E for c in body[22:22 + name]):
+        return False
+    descriptors = body[22 + name:]
+    return all(1 <= descriptors[i] <= 5 and descriptors[i + 1] <= 4
+               for i in range(0, len(descriptors), 8))
+
+
+def check(p, receiver):
+    """Section 7 after the CRC, in order: version, type, length. receiver: 'device' accepts
+    host -> device types, 'host' device -> host types. Returns 'ok' or the error name."""
+    if p[0] != VERSION:
+        return 'unsupported_version'
+    if p[1] not in (HOST_TYPES if receiver == 'device' else DEVICE_TYPES):
+        return 'unknown_type'
+    return 'ok' if length_valid(p[1], p[3:-2]) else 'bad_length'
+
+
+def classify(frame, sender='host'):
+    """The verdict of the receiver of `sender`'s frame (no delimiter), sections 2 and 7."""
     p = uncobs(frame)
     if isinstance(p, str):
         return p
@@ -71,7 +111,7 @@ def classify(frame):
         return 'too_short'
     if struct.unpack('<H', p[-2:])[0] != crc16(p[:-2]):
         return 'crc'
-    return 'ok'
+    return check(p, 'device' if sender == 'host' else 'host')
 
 
 def packet(typ, seq, body, version=VERSION):
@@ -104,7 +144,8 @@ def body_of(name, f):
         return struct.pack('<IH', f['timestamp_us'], f['sensor_mask']) + \
             b''.join(struct.pack('<h', v) for v in f['readings'])
     if name == 'ERROR':
-        return bytes([CODES[f['code']], f['ref_type'], f['ref_seq'], f['detail']])
+        code = CODES[f['code']] if isinstance(f['code'], str) else f['code']
+        return bytes([code, f['ref_type'], f['ref_seq'], f['detail']])
     if name == 'DEVICE_INFO':
         b = bytes([f['fw_major'], f['fw_minor'], f['fw_patch']]) + f['unique_id']
         b += struct.pack('<HHHHBBB', f['period_min_ms'], f['period_max_ms'],
@@ -145,6 +186,7 @@ def emit(*lines):
 
 def good(cname, sender, name, seq, note=None, **f):
     p = packet(T[name], seq, body_of(name, f))
+    assert check(p, 'device' if sender == 'host' else 'host') == 'ok', cname
     emit('case ' + cname)
     if note:
         emit('# ' + note)
@@ -153,7 +195,7 @@ def good(cname, sender, name, seq, note=None, **f):
 
 
 def bad_wire(cname, sender, w, error, reply, note=None, pkt=None):
-    assert classify(w[:-1]) == error or error in ('bad_length',), (cname, classify(w[:-1]))
+    assert classify(w[:-1], sender) == error, (cname, classify(w[:-1], sender))
     emit('case ' + cname)
     if note:
         emit('# ' + note)
@@ -172,6 +214,8 @@ def bad_packet(cname, sender, p, error, reply=None, note=None):
 
 def rejected(cname, p, code, detail, note=None, message=None, error=None):
     """A host frame with a good CRC that the device answers with ERROR."""
+    verdict = check(p, 'device')
+    assert (verdict == 'ok' and message and not error) or verdict == error, (cname, verdict)
     emit('case ' + cname)
     if note:
         emit('# ' + note)
@@ -271,8 +315,8 @@ rejected('unsupported_version_0', packet(T['PING'], 5, struct.pack('<I', 1), ver
 rejected('unknown_type_07', packet(0x07, 1, b''), 'unknown_type', 0, error='unknown_type')
 rejected('unknown_type_device_type_from_host',
          packet(T['SENSORS'], 2, struct.pack('<IH', 0, 0)), 'unknown_type', 0,
-         note='a SENSORS frame sent to the device: a good frame, but not one the device accepts',
-         message='message SENSORS seq=2 timestamp_us=0 sensor_mask=0 readings=')
+         note='a SENSORS frame sent to the device: the device accepts only host -> device types',
+         error='unknown_type')
 rejected('bad_length_hello_with_body', packet(T['HELLO'], 3, b'\x01'), 'bad_length', 0,
          error='bad_length')
 rejected('bad_length_config_5', packet(T['CONFIG'], 4, b'\x0a\x00\x64\x00\x7f'), 'bad_length', 6,
@@ -312,5 +356,136 @@ bad_packet('bad_length_device_info_truncated', 'device',
            packet(T['DEVICE_INFO'], 0, body_of('DEVICE_INFO', info)[:-8]), 'bad_length',
            note='the last actuator descriptor is missing')
 bad_packet('bad_length_pong_long', 'device', packet(T['PONG'], 0, bytes(9)), 'bad_length')
+
+# ---- Appended cases: the check order of section 7 and what the device does with every type.
+
+# Every device -> host type sent to the device is unknown_type (detail 0) whatever its length:
+# the type is checked before the length. First with the body its type would have, then empty,
+# then too long.
+device_bodies = [
+    ('DEVICE_INFO', body_of('DEVICE_INFO', dict(
+        fw_major=1, fw_minor=0, fw_patch=0, unique_id=uid, period_min_ms=4, period_max_ms=1000,
+        failsafe_min_ms=10, failsafe_max_ms=250, board='neuraxon-uno', sensor=SENSORS,
+        actuator=ACTUATORS))),
+    ('CONFIG_ACK', struct.pack('<HHH', 10, 100, 0x7F)),
+    ('PONG', struct.pack('<II', 1, 2)),
+    ('STATUS', bytes(34)),
+    ('SENSORS', struct.pack('<IHhh', 5000, 0x03, 100, 200)),
+    ('ERROR', bytes([2, 0x90, 7, 0])),
+]
+for i, (name, body) in enumerate(device_bodies):
+    t = T[name]
+    lname = name.lower()
+    rejected('to_device_%s' % lname, packet(t, 30 + i, body), 'unknown_type', 0,
+             note='a well-formed %s sent to the device' % name, error='unknown_type')
+    rejected('to_device_%s_empty' % lname, packet(t, 40 + i, b''), 'unknown_type', 0,
+             note='%s with an empty body: unknown_type, not bad_length (type before length)' % name,
+             error='unknown_type')
+    rejected('to_device_%s_long' % lname, packet(t, 50 + i, bytes([0x5a]) * 40), 'unknown_type', 0,
+             note='%s with a 40-byte body of the wrong layout' % name, error='unknown_type')
+
+# The reproduction: after HELLO, the 7 bytes 06 01 82 01 77 96 00 (CONFIG_ACK, seq 1, no body)
+h = packet(T['HELLO'], 0, b'')
+ack = packet(T['CONFIG_ACK'], 1, b'')
+assert wire(ack) == bytes([0x06, 0x01, 0x82, 0x01, 0x77, 0x96, 0x00])
+emit('case hello_then_empty_config_ack',
+     '# a CONFIG_ACK with no body after HELLO: unknown_type with detail 0, never bad_length',
+     'from host', 'wire ' + hx(wire(h) + wire(ack)),
+     'message HELLO seq=0', 'error unknown_type',
+     'reply DEVICE_INFO',
+     'reply ERROR code=unknown_type ref_type=130 ref_seq=1 detail=0', 'end', '')
+
+# Types section 5 does not define, with and without a body
+for typ, body in [(0x00, b''), (0x07, b'\x01\x02\x03'), (0x7F, bytes(6)), (0x80, b''),
+                  (0x83, bytes(6)), (0x86, bytes(4)), (0x91, bytes(121)), (0xFE, bytes(4))]:
+    rejected('unknown_type_%02x_%d_bytes' % (typ, len(body)), packet(typ, 60, body),
+             'unknown_type', 0, error='unknown_type')
+
+# Check order: version before type, length and content; type before length; length before content
+rejected('order_bad_version_and_unknown_type', packet(0x42, 61, b'\x01', version=2),
+         'unsupported_version', 1, error='unsupported_version')
+rejected('order_bad_version_and_device_type', packet(T['CONFIG_ACK'], 62, b'', version=0xFF),
+         'unsupported_version', 1, error='unsupported_version')
+rejected('order_bad_version_and_bad_length', packet(T['PING'], 63, b'\x01', version=2),
+         'unsupported_version', 1, error='unsupported_version')
+rejected('order_bad_version_and_out_of_range',
+         packet(T['COMMAND'], 64, struct.pack('<hhh', 5000, 5000, 500), version=0),
+         'unsupported_version', 1, error='unsupported_version')
+rejected('order_unknown_type_and_bad_length', packet(0x08, 65, bytes(121)), 'unknown_type', 0,
+         error='unknown_type')
+rejected('order_bad_length_and_out_of_range', packet(T['COMMAND'], 66, struct.pack('<hh', 5000, 5000)),
+         'bad_length', 6, note='two out-of-range setpoints for three actuators: the length is checked first',
+         message='message COMMAND seq=66 setpoints=5000,5000')
+rejected('order_bad_length_and_bad_config', packet(T['CONFIG'], 67, struct.pack('<HH', 0, 0)),
+         'bad_length', 6, error='bad_length')
+
+# bad_length detail for every host -> device type, the variable-length COMMAND included
+rejected('bad_length_get_status_with_body', packet(T['GET_STATUS'], 68, b'\x00'), 'bad_length', 0,
+         error='bad_length')
+rejected('bad_length_stop_with_body', packet(T['STOP'], 69, b'\x01\x02'), 'bad_length', 0,
+         error='bad_length')
+rejected('bad_length_ping_5', packet(T['PING'], 70, bytes(5)), 'bad_length', 4, error='bad_length')
+rejected('bad_length_config_7', packet(T['CONFIG'], 71, bytes(7)), 'bad_length', 6, error='bad_length')
+rejected('bad_length_command_empty', packet(T['COMMAND'], 72, b''), 'bad_length', 6, error='bad_length')
+rejected('bad_length_command_four_setpoints', packet(T['COMMAND'], 73, struct.pack('<hhhh', 0, 0, 90, 0)),
+         'bad_length', 6, note='even length, but the reference robot has 3 actuators',
+         message='message COMMAND seq=73 setpoints=0,0,90,0')
+rejected('bad_length_command_17_setpoints', packet(T['COMMAND'], 74, bytes(34)), 'bad_length', 6,
+         note='more setpoints than any device has channels', error='bad_length')
+
+# Sensor mask bits at or above the device's sensor count (7 on the reference robot)
+for i, (cfg, field) in enumerate([((10, 100, 0x8000), 3), ((10, 100, 0xFF7F), 3),
+                                  ((10, 100, 0x0100), 3), ((0, 100, 0x0080), 1),
+                                  ((10, 300, 0x0080), 2)]):
+    p = packet(T['CONFIG'], 75 + i, struct.pack('<HHH', *cfg))
+    rejected('config_mask_beyond_channels_%d' % i, p, 'config_unsupported', field,
+             note='fields are checked in the order period, failsafe, mask',
+             message='message CONFIG seq=%d period_ms=%d failsafe_ms=%d sensor_mask=%d'
+             % ((75 + i,) + cfg))
+
+# What the host's decoder does with frames from the device: the same order
+for name, body in [('HELLO', b''), ('COMMAND', bytes(6)), ('PING', bytes(4))]:
+    bad_packet('to_host_%s' % name.lower(), 'device', packet(T[name], 80, body), 'unknown_type',
+               note='a host -> device type from the device')
+bad_packet('to_host_command_odd', 'device', packet(T['COMMAND'], 81, bytes(3)), 'unknown_type',
+           note='a host -> device type with a bad length: the type is checked first')
+bad_packet('to_host_unknown_type_07', 'device', packet(0x07, 82, bytes(4)), 'unknown_type')
+bad_packet('to_host_bad_version_and_unknown_type', 'device', packet(0x42, 83, b'', version=2),
+           'unsupported_version')
+bad_packet('to_host_config_ack_empty', 'device', packet(T['CONFIG_ACK'], 84, b''), 'bad_length')
+bad_packet('to_host_error_5_bytes', 'device', packet(T['ERROR'], 85, bytes(5)), 'bad_length')
+bad_packet('to_host_sensors_short_head', 'device', packet(T['SENSORS'], 86, bytes(5)), 'bad_length')
+
+# DEVICE_INFO values section 5 does not list: the host refuses the body as bad_length
+def device_info_with(seq, **changes):
+    f = dict(fw_major=1, fw_minor=0, fw_patch=0, unique_id=uid, period_min_ms=4,
+             period_max_ms=1000, failsafe_min_ms=10, failsafe_max_ms=250, board='neuraxon-uno',
+             sensor=list(SENSORS), actuator=list(ACTUATORS))
+    f.update(changes)
+    return packet(T['DEVICE_INFO'], seq, body_of('DEVICE_INFO', f))
+
+bad_packet('device_info_unlisted_kind', 'device',
+           device_info_with(0, sensor=[(9, 1, 0, 5000, 0)] + SENSORS[1:]), 'bad_length',
+           note='sensor 0 has kind 9; kinds are 1..5')
+bad_packet('device_info_kind_zero', 'device',
+           device_info_with(0, actuator=ACTUATORS[:2] + [(0, 4, 0, 180, 90)]), 'bad_length',
+           note='actuator 2 has kind 0')
+bad_packet('device_info_unlisted_unit', 'device',
+           device_info_with(0, actuator=ACTUATORS[:2] + [(5, 5, 0, 180, 90)]), 'bad_length',
+           note='actuator 2 has unit 5; units are 0..4')
+bad_packet('device_info_board_name_with_space', 'device', device_info_with(0, board='neuraxon uno'),
+           'bad_length', note='a board name byte outside 0x21..0x7e')
+good('device_info_largest_body', 'device', 'DEVICE_INFO', 1,
+     note='a 119-byte body: 11 sensors and 1 actuator (at most 12 channels fit with a 1-byte name)',
+     fw_major=1, fw_minor=0, fw_patch=0, unique_id=uid, period_min_ms=4, period_max_ms=1000,
+     failsafe_min_ms=10, failsafe_max_ms=250, board='b', sensor=[(1, 1, 0, 5000, 0)] * 11,
+     actuator=[(4, 3, -1000, 1000, 0)])
+
+# Values a later firmware may add to STATUS and ERROR fields: kept as sent, never an error
+good('status_unlisted_values', 'device', 'STATUS', 3, note='failsafe 7 and reset_cause 9 are not listed',
+     failsafe=7, reset_cause=9, uptime_ms=0, crc_errors=0, malformed_frames=0, rejected_frames=0,
+     dropped_frames=0, rx_overflows=0, failsafe_trips=0, loop_overruns=0)
+good('error_unlisted_code', 'device', 'ERROR', 4, note='code 9 is not listed: written as its number',
+     code=9, ref_type=3, ref_seq=4, detail=0)
 
 print('\n'.join(out).rstrip('\n'))

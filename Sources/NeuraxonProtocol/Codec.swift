@@ -10,9 +10,12 @@ public enum FrameError: Error, Equatable, Sendable, CustomStringConvertible {
     case crc
     /// The frame's `version` is not 1. The header layout is frozen, so type and seq are known.
     case unsupportedVersion(version: UInt8, type: UInt8, sequence: UInt8)
-    /// The type code is not one of section 5.
+    /// The type code is not one of section 5, or the receiver does not accept it (a host → device
+    /// type arriving at the host). Checked before the length.
     case unknownType(type: UInt8, sequence: UInt8)
-    /// The body length is wrong for the type (or for the counts the body itself announces).
+    /// The body does not have the layout of its type: a wrong length (or one that disagrees with
+    /// the counts the body announces), or a DEVICE_INFO with a board name byte outside
+    /// 0x21...0x7E or a channel kind or unit that section 5 does not list.
     case badLength(type: MessageType, sequence: UInt8, length: Int)
 
     /// The error's name in Docs/PROTOCOL.md and the test vectors.
@@ -61,7 +64,12 @@ public struct FrameHeader: Equatable, Sendable {
     public var bodyLength: Int
 }
 
-/// An incremental frame decoder: COBS, CRC, version, type and length checks, byte by byte.
+/// An incremental frame decoder: COBS, CRC, version, type and length checks, byte by byte, in
+/// the order of Docs/PROTOCOL.md section 7.
+///
+/// A decoder made for a receiver (`FrameDecoder(receiver: .host)`) accepts only the types that
+/// travel towards it and reports any other as `unknownType`, whatever its length; one made with
+/// `FrameDecoder()` accepts every type of section 5 (for tools and tests that read both ways).
 ///
 /// It never assumes that one read holds one frame: feed it whatever arrived, in any pieces, and
 /// it reports each frame when its `0x00` delimiter arrives. The decoded packet stays in the
@@ -76,6 +84,16 @@ public struct FrameDecoder: Sendable {
         case error(FrameError)
     }
 
+    /// Which side of the link decodes.
+    public enum Receiver: Sendable {
+        /// The host: accepts device → host types only.
+        case host
+        /// The device: accepts host → device types only.
+        case device
+    }
+
+    /// The types this decoder accepts: nil for every type of section 5.
+    public let accepted: MessageType.Direction?
     private var packet: [UInt8]
     private var length = 0
     /// Bytes left in the current COBS block; 0 means the next byte is a code byte.
@@ -87,7 +105,15 @@ public struct FrameDecoder: Sendable {
     private var overflow = false
     private var header: FrameHeader?
 
+    /// A decoder that accepts every type of section 5, in either direction.
     public init() {
+        accepted = nil
+        packet = [UInt8](repeating: 0, count: ProtocolLimits.maxPacketLength)
+    }
+
+    /// A decoder for `receiver`: the types travelling the other way are `unknownType`.
+    public init(receiver: Receiver) {
+        accepted = receiver == .host ? .deviceToHost : .hostToDevice
         packet = [UInt8](repeating: 0, count: ProtocolLimits.maxPacketLength)
     }
 
@@ -175,7 +201,7 @@ public struct FrameDecoder: Sendable {
         if version != ProtocolLimits.version {
             return .error(.unsupportedVersion(version: version, type: rawType, sequence: sequence))
         }
-        guard let type = MessageType(rawValue: rawType) else {
+        guard let type = MessageType(rawValue: rawType), accepted == nil || type.direction == accepted else {
             return .error(.unknownType(type: rawType, sequence: sequence))
         }
         let valid = packet.withUnsafeBytes { raw in
@@ -283,23 +309,31 @@ enum BodyLayout {
         if let fixed = type.fixedBodyLength { return body.count == fixed }
         switch type {
         case .command:
-            return body.count % 2 == 0 && body.count / 2 <= ProtocolLimits.maxChannels
+            return body.count % 2 == 0 && (1...ProtocolLimits.maxChannels).contains(body.count / 2)
         case .sensors:
             return body.count >= 6 && body.count == 6 + 2 * u16(body, 4).nonzeroBitCount
         case .deviceInfo:
             guard body.count >= 22 else { return false }
             let sensors = Int(body[19]), actuators = Int(body[20]), boardLength = Int(body[21])
             let channels = 1...ProtocolLimits.maxChannels
-            guard channels.contains(sensors), channels.contains(actuators), (1...16).contains(boardLength) else {
+            guard channels.contains(sensors), channels.contains(actuators), (1...16).contains(boardLength),
+                  body.count == 22 + boardLength + ChannelDescriptor.length * (sensors + actuators) else {
                 return false
             }
-            return body.count == 22 + boardLength + ChannelDescriptor.length * (sensors + actuators)
+            for i in 22..<(22 + boardLength) where !(0x21...0x7E).contains(body[i]) { return false }
+            for k in 0..<(sensors + actuators) {
+                let at = 22 + boardLength + ChannelDescriptor.length * k
+                guard ChannelDescriptor.Kind(rawValue: body[at]) != nil, ChannelDescriptor.Unit(rawValue: body[at + 1]) != nil else {
+                    return false
+                }
+            }
+            return true
         default:
             return false
         }
     }
 
-    /// The message in `body` (whose length `isValidLength` accepted).
+    /// The message in `body` (whose layout `isValidLength` accepted, so every kind and unit is listed).
     static func decode(_ type: MessageType, body b: UnsafeRawBufferPointer) -> Message {
         switch type {
         case .hello: return .hello

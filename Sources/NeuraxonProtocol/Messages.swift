@@ -51,6 +51,17 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
         }
     }
 
+    /// Which way a type travels: the top bit of its code.
+    public enum Direction: Sendable {
+        /// HELLO, CONFIG, COMMAND, PING, GET_STATUS, STOP: the device accepts only these.
+        case hostToDevice
+        /// DEVICE_INFO, CONFIG_ACK, PONG, STATUS, SENSORS, ERROR: the host accepts only these.
+        case deviceToHost
+    }
+
+    /// Which way this type travels.
+    public var direction: Direction { rawValue & 0x80 == 0 ? .hostToDevice : .deviceToHost }
+
     /// The fixed body length of this type, or nil when it depends on the content
     /// (COMMAND, DEVICE_INFO, SENSORS).
     public var fixedBodyLength: Int? {

@@ -94,7 +94,7 @@ public final class LinkSession {
 
     private var port: SerialPort?
     private var monitor: DeviceMonitor?
-    private var decoder = FrameDecoder()
+    private var decoder = FrameDecoder(receiver: .host)
     private var encoder = FrameEncoder()
     private let rx: UnsafeMutableRawBufferPointer
     private var rxStart = 0

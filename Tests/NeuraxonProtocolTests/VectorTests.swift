@@ -35,9 +35,19 @@ func vectorText(_ header: FrameHeader, _ message: Message) -> String {
     return f.joined(separator: " ")
 }
 
-/// Feeds `pieces` one after another into one decoder; returns each result in vector text form.
-func decodeText(_ pieces: [ArraySlice<UInt8>]) -> [String] {
-    var decoder = FrameDecoder()
+/// The decoder of the side that receives a case's frames: `from host` frames are decoded as the
+/// device receives them, `from device` frames as the host does.
+func decoder(for c: VectorCase) -> FrameDecoder {
+    switch c.first("from") {
+    case "host": return FrameDecoder(receiver: .device)
+    case "device": return FrameDecoder(receiver: .host)
+    default: return FrameDecoder()
+    }
+}
+
+/// Feeds `pieces` one after another into `decoder`; returns each result in vector text form.
+func decodeText(_ pieces: [ArraySlice<UInt8>], with start: FrameDecoder = FrameDecoder()) -> [String] {
+    var decoder = start
     var out: [String] = []
     for piece in pieces {
         Array(piece).withUnsafeBytes { raw in
@@ -100,10 +110,11 @@ struct VectorTests {
         for c in wireCases {
             let wire = VectorFile.hex(c.first("wire")!)
             let expected = c.expectedResults
-            #expect(decodeText([wire[...]]) == expected, "case \(c.name) (whole)")
-            #expect(decodeText(wire.map { [$0][...] }) == expected, "case \(c.name) (byte by byte)")
+            let receiver = decoder(for: c)
+            #expect(decodeText([wire[...]], with: receiver) == expected, "case \(c.name) (whole)")
+            #expect(decodeText(wire.map { [$0][...] }, with: receiver) == expected, "case \(c.name) (byte by byte)")
             for split in 0...wire.count {
-                let got = decodeText([wire[..<split], wire[split...]])
+                let got = decodeText([wire[..<split], wire[split...]], with: receiver)
                 if got != expected {
                     Issue.record("case \(c.name) split at \(split): \(got) != \(expected)")
                     break
@@ -123,8 +134,8 @@ struct VectorTests {
         #expect(good.count >= 30)
         for c in good {
             let wire = VectorFile.hex(c.first("wire")!)
-            var decoder = FrameDecoder()
-            let results = decoder.decodeAll(wire)
+            var receiver = decoder(for: c)
+            let results = receiver.decodeAll(wire)
             guard results.count == 1, case let .success((header, message)) = results[0] else {
                 Issue.record("case \(c.name) did not decode")
                 continue
@@ -144,5 +155,56 @@ struct VectorTests {
         }
         #expect(error == .unsupportedVersion(version: 2, type: 0x01, sequence: 9))
         #expect(error.description.contains("version 2") && error.description.contains("version 1"))
+    }
+
+    @Test("the device's ERROR replies name the error the decoder finds receiving as the device, in the same check order")
+    func repliesFollowTheCheckOrder() throws {
+        let codecCodes = ["unsupported_version", "unknown_type", "bad_length"]
+        let answered = try VectorFile.load().filter { $0.first("from") == "host" && !$0.all("reply").isEmpty }
+        #expect(answered.count >= 60)
+        for c in answered {
+            let results = decodeText([VectorFile.hex(c.first("wire")!)[...]], with: FrameDecoder(receiver: .device))
+            let errors = c.all("reply").compactMap { reply -> String? in
+                guard reply.hasPrefix("ERROR code=") else { return nil }
+                return String(reply.dropFirst("ERROR code=".count).prefix { $0 != " " })
+            }
+            guard let code = errors.last, let last = results.last else { continue }
+            if codecCodes.contains(code) && last.hasPrefix("error ") {
+                #expect(last == "error \(code)", "case \(c.name): decoder \(last), device \(code)")
+            } else {
+                // content the codec cannot judge: the decoder accepts, the device rejects
+                #expect(last.hasPrefix("message ") && ["out_of_range", "config_unsupported", "bad_length"].contains(code),
+                        "case \(c.name): decoder \(last), device \(code)")
+            }
+        }
+    }
+
+    @Test("06 01 82 01 77 96 00 after HELLO: the device's decoder finds unknown_type, not bad_length")
+    func emptyConfigAckAfterHello() {
+        var atDevice = FrameDecoder(receiver: .device)
+        let stream = FrameEncoder.frame(.hello, sequence: 0) + [0x06, 0x01, 0x82, 0x01, 0x77, 0x96, 0x00]
+        let results = atDevice.decodeAll(stream)
+        #expect(results.count == 2)
+        if case .success((_, .hello))? = results.first {} else { Issue.record("HELLO expected first: \(results)") }
+        if case .failure(.unknownType(type: 0x82, sequence: 1))? = results.last {} else {
+            Issue.record("unknown_type for 0x82 seq 1 expected: \(results)")
+        }
+    }
+
+    @Test("each side's decoder rejects every type travelling the other way as unknown_type, whatever its length")
+    func wrongDirectionIsUnknownType() {
+        for type in MessageType.allCases {
+            for length in [0, 3, 6, 34] {
+                var packet: [UInt8] = [ProtocolLimits.version, type.rawValue, 9] + [UInt8](repeating: 0x5A, count: length)
+                let crc = CRC16.checksum(packet)
+                packet += [UInt8(truncatingIfNeeded: crc), UInt8(truncatingIfNeeded: crc >> 8)]
+                let frame = COBS.encode(packet) + [0]
+                var wrongSide = FrameDecoder(receiver: type.direction == .hostToDevice ? .host : .device)
+                let results = wrongSide.decodeAll(frame)
+                if case .failure(.unknownType(type: type.rawValue, sequence: 9))? = results.first {} else {
+                    Issue.record("\(type) with \(length) body bytes at the wrong side: \(results)")
+                }
+            }
+        }
     }
 }
