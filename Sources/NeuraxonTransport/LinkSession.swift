@@ -13,11 +13,19 @@ public struct SessionOptions: Sendable {
     /// HELLO is repeated this often until DEVICE_INFO arrives (250 ms, Docs/PROTOCOL.md section 6).
     public var helloIntervalMilliseconds: Double = 250
     /// The handshake gives up after this long (2500 ms covers a board that resets on open).
+    /// A reconnect attempt's handshake spans as many `nextSensors` calls as it needs: no call
+    /// waits past its own deadline for it.
     public var handshakeTimeoutMilliseconds: Double = 2500
     /// CONFIG, GET_STATUS and STOP wait this long for their reply before one retry.
     public var replyTimeoutMilliseconds: Double = 250
-    /// The link is declared lost after this long without a good frame from the board.
-    public var linkLossMilliseconds: Double = 250
+    /// The link is declared lost after this long without a good frame from the board, once
+    /// everything readable was read.
+    ///
+    /// 200 ms: a streaming board sends a frame every sampling period and answers every
+    /// heartbeat PING (sent at least every quarter of the failsafe timeout, so at most 62.5 ms
+    /// apart for the protocol's longest failsafe of 250 ms); 200 ms of silence is three missed
+    /// heartbeats or more. The loss is then reported within 250 ms of the board stopping.
+    public var linkLossMilliseconds: Double = 200
     /// A PING goes out when nothing was sent for this long; nil means a quarter of the failsafe
     /// timeout, so a caller that sends no commands still keeps the board's failsafe fed.
     public var heartbeatMilliseconds: Double?
@@ -32,7 +40,9 @@ public struct SessionOptions: Sendable {
     /// Watch udev for the board reappearing (nil: rely on polling alone).
     public var monitor: DeviceMonitor.Source? = .udev
     /// A stop asked from another thread (a signal, a button): every wait of the session (the
-    /// handshake, replies, the tick's poll, reconnect supervision) returns once it is made.
+    /// handshake, replies, `ping`, the tick's poll, reconnect supervision) polls its descriptor
+    /// and returns within milliseconds once it is made. `stop()` still sends STOP to a
+    /// connected board and waits once, for `replyTimeoutMilliseconds`, for its STATUS.
     public var stopRequest: StopRequest?
 
     public init(selector: BoardSelector, serial: SerialConfiguration = SerialConfiguration(),
