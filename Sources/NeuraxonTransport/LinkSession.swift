@@ -31,6 +31,11 @@ public struct SessionOptions: Sendable {
     public var heartbeatMilliseconds: Double?
     /// A PING goes out at least this often to keep round-trip statistics current.
     public var roundTripProbeMilliseconds: Double = 1000
+    /// Drop SENSORS frames older than the failsafe timeout when read, counting them in
+    /// `LinkCounters.staleFrames` (see `LinkSession`). The age estimate needs a board clock that
+    /// runs at real time within 1 %: turn this off for a board on a virtual or emulated clock
+    /// (a lockstep simulation, an emulator that may run slower than real time).
+    public var dropsStaleFrames = true
     /// Reconnect to the same board (by identity) after a loss.
     public var reconnect = true
     /// While reconnecting, the device is looked for this often (a udev event looks at once).
@@ -347,7 +352,8 @@ public final class LinkSession {
             if let header {
                 guard header.type == .sensors, decoder.readSensors(into: &sample) else { continue }
                 let received = Int64(truncatingIfNeeded: lastReceive.nanoseconds / 1000)
-                if clockOffset.age(ofStamp: sample.timestampMicros, receivedAt: received) > staleMicros {
+                if options.dropsStaleFrames,
+                   clockOffset.age(ofStamp: sample.timestampMicros, receivedAt: received) > staleMicros {
                     counters.staleFrames += 1
                     continue
                 }
