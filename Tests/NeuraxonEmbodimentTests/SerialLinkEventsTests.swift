@@ -136,6 +136,26 @@ struct SerialLinkEventsTests {
         body.stopActuators()
     }
 
+    @Test("on a terminal the status line is redrawn every 200 ms and cleared when the run ends by itself")
+    func liveStatusLine() throws {
+        let firmware = try FirmwareProcess(firmwareID: "6e78736572000005")
+        defer { firmware.quit() }
+        var options = SessionOptions(selector: .path(firmware.path),
+                                     config: LinkConfig(periodMilliseconds: 5, failsafeMilliseconds: 100, sensorMask: 0x7F))
+        options.monitor = nil
+        let body = try SerialRobotBody(options: options)
+        let mapping = try Mapping(yaml: referenceMappingYAML, device: body.device, inputCount: 5, outputCount: 5)
+        let loop = try ControlLoop(body: body, network: IdleNetwork(), mapping: mapping, durationMicros: 1_200_000)
+        var pieces: [String] = []
+        loop.start()
+        let reason = SerialRunReport.monitor(loop, body: body, live: true) { pieces.append($0) }
+        #expect(reason == .durationReached)
+        let lines = pieces.filter { $0.contains(" Hz  latency") }
+        #expect(lines.count >= 3 && lines.count <= 12, "\(lines.count) status lines in 1.2 s")
+        #expect(pieces.last == "\r\u{1B}[K", "the status line was not cleared at the end")
+        #expect(body.finalStatus?.failsafeState == .stopped)
+    }
+
     @Test("a hung board's loss and its reconnect are printed when they happen; a stop ends the watch at once")
     func eventsWhenTheyHappen() throws {
         let f = try LinkEventFigures.measure(trials: 3)
