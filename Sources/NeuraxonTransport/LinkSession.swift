@@ -350,14 +350,17 @@ public final class LinkSession {
                 return .linkLost
             }
             if let header {
-                guard header.type == .sensors, decoder.readSensors(into: &sample) else { continue }
-                let received = Int64(truncatingIfNeeded: lastReceive.nanoseconds / 1000)
-                if options.dropsStaleFrames,
-                   clockOffset.age(ofStamp: sample.timestampMicros, receivedAt: received) > staleMicros {
+                if header.type == .sensors, decoder.readSensors(into: &sample) {
+                    let received = Int64(truncatingIfNeeded: lastReceive.nanoseconds / 1000)
+                    guard options.dropsStaleFrames,
+                          clockOffset.age(ofStamp: sample.timestampMicros, receivedAt: received) > staleMicros else {
+                        return .sample(sequence: header.sequence)
+                    }
                     counters.staleFrames += 1
-                    continue
                 }
-                return .sample(sequence: header.sequence)
+                // Frames that keep coming (other types, stale ones) do not hold the call past its deadline.
+                if MonotonicTime.now() >= deadline { return .timeout }
+                continue
             }
             // Everything readable was read: only now does silence mean anything.
             let after = MonotonicTime.now()
