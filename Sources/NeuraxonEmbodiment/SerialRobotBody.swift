@@ -1,3 +1,4 @@
+import Glibc
 import NeuraxonProtocol
 import NeuraxonTransport
 
@@ -38,6 +39,11 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
     private var snapshot: SerialLinkSnapshot   // guarded by lock
     private var pendingEvents: [String] = []   // guarded by lock
     private var _finalStatus: BoardStatus?     // guarded by lock
+    private var _isStopped = false             // guarded by lock
+    /// A pipe whose read end becomes readable when an event is queued or the body stops, so
+    /// a watching thread wakes at once (see `waitForEvents(timeoutMilliseconds:)`).
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
 
     /// Connects to the board `options.selector` names and configures it.
     /// - Throws: `LinkError` naming the device, what went wrong and what to do.
@@ -52,6 +58,17 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
         self.session = session
         if session.state != .streaming { try session.connect() }
         guard let info = session.board else { throw .notConnected }
+        var ends: [Int32] = [-1, -1]
+        if pipe(&ends) == 0 {
+            for fd in ends {
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            }
+        } else {
+            ends = [-1, -1]
+        }
+        wakeRead = ends[0]
+        wakeWrite = ends[1]
         board = info
         let period = Int(session.activeConfig?.periodMilliseconds ?? session.options.config.periodMilliseconds) * 1000
         device = DeviceInfo(board: info, samplePeriodMicros: period)
@@ -61,6 +78,11 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
         pendingEvents.reserveCapacity(64)
         // Events are kept until `takeEvents()` collects them (at most 64, the oldest dropped).
         session.onEvent = { [weak self] event in self?.note(event) }
+    }
+
+    deinit {
+        if wakeRead >= 0 { close(wakeRead) }
+        if wakeWrite >= 0 { close(wakeWrite) }
     }
 
     // MARK: Body
@@ -75,11 +97,17 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
             frame.sequence = clock.sequence
             frame.hostReceiveNanos = received
             frame.droppedFrames = session.counters.droppedFrames
+            // Readings stay at their channel's index; a channel below the highest sampled one
+            // but outside the mask reads 0.
             let n = min(frame.readings.count, ProtocolLimits.maxChannels)
             var count = 0
-            while count < n && sample.sensorMask & (1 << count) != 0 {
-                frame.readings[count] = sample.readings[count]
-                count += 1
+            for channel in 0..<n {
+                if sample.sensorMask & (1 << channel) != 0 {
+                    frame.readings[channel] = sample.readings[channel]
+                    count = channel + 1
+                } else {
+                    frame.readings[channel] = 0
+                }
             }
             frame.count = count
             publish()
@@ -109,8 +137,12 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
         stopped = true
         _ = session.sendCommand(safeValues)
         let status = session.stop()
-        lock.withLock { _finalStatus = status }
+        lock.withLock {
+            _finalStatus = status
+            _isStopped = true
+        }
         publish()
+        wake()
     }
 
     // MARK: Watching from other threads
@@ -120,6 +152,26 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
 
     /// The board's STATUS after the clean stop, when it answered.
     public var finalStatus: BoardStatus? { lock.withLock { _finalStatus } }
+
+    /// Whether `stopActuators` has run (the port is closed; the loop is ending).
+    public var isStopped: Bool { lock.withLock { _isStopped } }
+
+    /// Waits until an event is queued, the body stops, `wakeOn` (when not -1) becomes
+    /// readable, or `timeoutMilliseconds` pass; returns the events queued by then (see
+    /// `takeEvents()`). An event is seen here within a millisecond or so of the session
+    /// reporting it, so a watcher can print loss and reconnect when they happen.
+    public func waitForEvents(timeoutMilliseconds: Int32, wakeOn: Int32 = -1) -> [String] {
+        var fds = (pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: wakeOn, events: Int16(POLLIN), revents: 0))
+        let ready = withUnsafeMutableBytes(of: &fds) { raw in
+            poll(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, max(0, timeoutMilliseconds))
+        }
+        if ready > 0 && fds.0.revents != 0 {
+            var drain = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+            while withUnsafeMutableBytes(of: &drain, { Glibc.read(wakeRead, $0.baseAddress, $0.count) }) > 0 {}
+        }
+        return takeEvents()
+    }
 
     /// The session's events (state changes, loss, reconnect, board errors) since the last call,
     /// as text, oldest first.
@@ -153,6 +205,15 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
             if pendingEvents.count == 64 { pendingEvents.removeFirst() }
             pendingEvents.append(text)
         }
+        if case .state = event { return }
+        wake()
+    }
+
+    /// Makes `waitForEvents` return. A full pipe already means "wake up", so a failed write is fine.
+    private func wake() {
+        guard wakeWrite >= 0 else { return }
+        var one: UInt8 = 1
+        _ = Glibc.write(wakeWrite, &one, 1)
     }
 }
 

@@ -21,6 +21,46 @@ public enum SerialRunReport {
             + "late \(status.counters.lateTicks)  ticks \(status.counters.ticks)  outputs \(status.outputs)"
     }
 
+    /// Watches a running loop until it ends and returns why: prints the link's events (loss,
+    /// reconnect, board errors) the moment the session reports them, and on a live terminal
+    /// refreshes the one-line status every `refreshMilliseconds`. Once the loop's stop request
+    /// is made the status line is cleared and no longer drawn (the loop then stops the
+    /// actuators and ends by itself).
+    ///
+    /// - Parameters:
+    ///   - live: draw the status line (a terminal that is not quiet).
+    ///   - alsoStopWhen: an extra stop condition checked at every refresh, for callers whose stop
+    ///     is not the loop's `StopRequest`; when it holds, the loop's stop is requested.
+    ///   - write: where the text goes (standard error for the command line), each piece whole.
+    public static func monitor<N>(_ loop: ControlLoop<SerialRobotBody, N>, body: SerialRobotBody, live: Bool,
+                                  refreshMilliseconds: Int32 = 200, alsoStopWhen: () -> Bool = { false },
+                                  write: (String) -> Void) -> EndReason {
+        let clear = "\r\u{1B}[K"
+        var stopping = false
+        var nextRefresh = MonotonicTime.now()
+        while true {
+            if case .ended = loop.state { break }
+            if body.isStopped { break }
+            if !stopping && alsoStopWhen() { loop.stopRequest.request() }
+            if !stopping && loop.stopRequest.isRequested {
+                stopping = true
+                if live { write(clear) }
+            }
+            let wakeOn = stopping ? -1 : loop.stopRequest.fileDescriptor
+            let wait = live && !stopping ? max(0, Int32(nextRefresh.milliseconds(since: .now()).rounded(.up))) : refreshMilliseconds
+            let events = body.waitForEvents(timeoutMilliseconds: wait, wakeOn: wakeOn)
+            for event in events { write((live ? clear : "") + event + "\n") }
+            if live && !stopping && MonotonicTime.now() >= nextRefresh {
+                write(clear + statusLine(loop.status(), link: body.link))
+                nextRefresh = MonotonicTime.now().adding(milliseconds: Double(refreshMilliseconds))
+            }
+        }
+        if live { write(clear) }
+        let reason = loop.wait()
+        for event in body.takeEvents() { write(event + "\n") }
+        return reason
+    }
+
     /// The end-of-run summary, one fact per line.
     /// - Parameters:
     ///   - reason: why the loop ended.
@@ -40,7 +80,7 @@ public enum SerialRunReport {
         let l = link.counters
         lines.append("link: \(l.sensorFrames) sensor frames, \(l.commandsSent) commands, \(l.droppedFrames) frames dropped, "
             + "\(l.crcErrors) CRC errors, \(l.malformedFrames + l.rejectedFrames) bad frames, "
-            + "\(l.linkLosses) losses, \(l.reconnects) reconnects")
+            + "\(l.staleFrames) stale frames dropped, \(l.linkLosses) losses, \(l.reconnects) reconnects")
         if let p50 = roundTrip.p50, let p99 = roundTrip.p99 {
             lines.append("round trip (PING → PONG): p50 \(fixed(p50, 3)) ms, p99 \(fixed(p99, 3)) ms over \(roundTrip.count) probes")
         }

@@ -103,6 +103,7 @@ public final class SimFirmwareBody: Body, @unchecked Sendable {
         options.heartbeatMilliseconds = 3_600_000
         options.roundTripProbeMilliseconds = 3_600_000
         options.linkLossMilliseconds = 10_000
+        options.dropsStaleFrames = false  // the firmware's clock is the simulation's, not real time
         let driver = driver, sessionOptions = options
         do {
             serial = try driver.running { try SerialRobotBody(options: sessionOptions) }

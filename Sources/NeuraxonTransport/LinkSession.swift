@@ -13,16 +13,29 @@ public struct SessionOptions: Sendable {
     /// HELLO is repeated this often until DEVICE_INFO arrives (250 ms, Docs/PROTOCOL.md section 6).
     public var helloIntervalMilliseconds: Double = 250
     /// The handshake gives up after this long (2500 ms covers a board that resets on open).
+    /// A reconnect attempt's handshake spans as many `nextSensors` calls as it needs: no call
+    /// waits past its own deadline for it.
     public var handshakeTimeoutMilliseconds: Double = 2500
     /// CONFIG, GET_STATUS and STOP wait this long for their reply before one retry.
     public var replyTimeoutMilliseconds: Double = 250
-    /// The link is declared lost after this long without a good frame from the board.
-    public var linkLossMilliseconds: Double = 250
+    /// The link is declared lost after this long without a good frame from the board, once
+    /// everything readable was read.
+    ///
+    /// 200 ms: a streaming board sends a frame every sampling period and answers every
+    /// heartbeat PING (sent at least every quarter of the failsafe timeout, so at most 62.5 ms
+    /// apart for the protocol's longest failsafe of 250 ms); 200 ms of silence is three missed
+    /// heartbeats or more. The loss is then reported within 250 ms of the board stopping.
+    public var linkLossMilliseconds: Double = 200
     /// A PING goes out when nothing was sent for this long; nil means a quarter of the failsafe
     /// timeout, so a caller that sends no commands still keeps the board's failsafe fed.
     public var heartbeatMilliseconds: Double?
     /// A PING goes out at least this often to keep round-trip statistics current.
     public var roundTripProbeMilliseconds: Double = 1000
+    /// Drop SENSORS frames older than the failsafe timeout when read, counting them in
+    /// `LinkCounters.staleFrames` (see `LinkSession`). The age estimate needs a board clock that
+    /// runs at real time within 1 %: turn this off for a board on a virtual or emulated clock
+    /// (a lockstep simulation, an emulator that may run slower than real time).
+    public var dropsStaleFrames = true
     /// Reconnect to the same board (by identity) after a loss.
     public var reconnect = true
     /// While reconnecting, the device is looked for this often (a udev event looks at once).
@@ -32,7 +45,9 @@ public struct SessionOptions: Sendable {
     /// Watch udev for the board reappearing (nil: rely on polling alone).
     public var monitor: DeviceMonitor.Source? = .udev
     /// A stop asked from another thread (a signal, a button): every wait of the session (the
-    /// handshake, replies, the tick's poll, reconnect supervision) returns once it is made.
+    /// handshake, replies, `ping`, the tick's poll, reconnect supervision) polls its descriptor
+    /// and returns within milliseconds once it is made. `stop()` still sends STOP to a
+    /// connected board and waits once, for `replyTimeoutMilliseconds`, for its STATUS.
     public var stopRequest: StopRequest?
 
     public init(selector: BoardSelector, serial: SerialConfiguration = SerialConfiguration(),
@@ -52,10 +67,10 @@ public struct SessionOptions: Sendable {
 public enum LinkPoll: Equatable, Sendable {
     /// A sensor frame was written into the caller's sample; `sequence` is its frame's seq.
     case sample(sequence: UInt8)
-    /// The deadline passed without a sensor frame; the link is still up.
+    /// The deadline passed without a sensor frame (or a stop was requested); the link is still up.
     case timeout
     /// The link is down (just lost, or still reconnecting). The call waited until its deadline
-    /// (or returned at the moment of loss); it never spins.
+    /// (or returned at the moment of loss, or of a stop request); it never spins.
     case linkLost
     /// The link came back during this call; the next call returns frames again.
     case reconnected
@@ -63,19 +78,36 @@ public enum LinkPoll: Equatable, Sendable {
 
 /// A session with one board over the Neuraxon protocol: handshake, configuration, sensor
 /// frames in, commands out, heartbeat, sequence tracking, round-trip statistics, link-loss
-/// detection, reconnect by identity, and a clean stop.
+/// detection, reconnect by identity, stale-frame dropping, and a clean stop.
+///
+/// Waiting: every wait (the handshake, replies, `ping`, the tick's poll, reconnect supervision)
+/// polls the port together with `options.stopRequest`'s descriptor and ends at its own
+/// deadline, so a stop request or a deadline is honoured within a millisecond or two of
+/// scheduling, never after a whole handshake timeout. A reconnect attempt's handshake is kept
+/// between calls and resumed by the next one.
+///
+/// Stale frames: the board stamps each SENSORS frame with its own µs clock. The session keeps
+/// an estimate of the board-to-host clock offset, the minimum over frames of (host receive time
+/// − board timestamp), allowed to rise by at most 1 % of the time elapsed (so a board clock
+/// that runs slow by up to 1 %, a ceramic resonator's worst case, is followed). A frame's age
+/// is now − (its timestamp + offset): the time it spent in buffers beyond the fastest frame
+/// seen. A frame older than the failsafe timeout (after the host itself was paused, say) is
+/// dropped and counted in `LinkCounters.staleFrames`: the board has stopped its actuators by
+/// then, and a command computed from it would be acted on as if it were current. The estimate
+/// restarts with each connection and when the board's clock goes back.
 ///
 /// Threading: a session belongs to one thread at a time (the control loop's); nothing in it is
 /// locked. The per-tick calls `nextSensors(into:deadline:)` and `sendCommand(_:)` allocate
 /// nothing; supervision (reconnect) runs inside `nextSensors` on the same poll loop. State
-/// changes and other events go to `onEvent`, on the same thread.
+/// changes and other events go to `onEvent`, on the same thread, at the moment they happen.
 public final class LinkSession {
     public let options: SessionOptions
     /// Where the session stands.
     public private(set) var state: LinkState = .disconnected
     /// What the session has seen.
     public private(set) var counters = LinkCounters()
-    /// PING → PONG round trips.
+    /// PING → PONG round trips. Only PONGs answering PINGs sent on the current connection count:
+    /// a PING sent before a loss and answered after the reconnect measures the outage, not the link.
     public private(set) var roundTrip = RoundTripStatistics()
     /// The board's DEVICE_INFO from the first handshake; reconnects must match its identity.
     public private(set) var board: BoardInfo?
@@ -107,6 +139,31 @@ public final class LinkSession {
     private var lostAt = MonotonicTime.now()
     private var nextReconnectAttempt = MonotonicTime.now()
     private var foreignVersion: UInt8?
+    /// The handshake in progress (connect or reconnect), kept between calls.
+    private var attempt: Attempt?
+    /// Whether the link was lost and the session is looking for the board again.
+    private var recovering = false
+    /// When the current connection's port was opened, µs (low 32 bits of the monotonic
+    /// clock, like PING tokens): PONGs for PINGs sent before it are not round trips of this link.
+    private var connectionStartMicros: UInt32 = 0
+    /// Board-to-host clock offset estimate (host µs − board µs), see the type's doc comment.
+    private var clockOffset = BoardClockOffset()
+
+    /// A handshake in progress: HELLO until DEVICE_INFO, then CONFIG until CONFIG_ACK.
+    private struct Attempt {
+        let path: String
+        /// The handshake gives up at this time.
+        let giveUp: MonotonicTime
+        /// Counters when the port was opened, to say what came back when nothing good did.
+        let before: LinkCounters
+        /// The next HELLO (or CONFIG, once DEVICE_INFO arrived) goes out at this time.
+        var nextSend: MonotonicTime
+        var hellos = 0
+        /// DEVICE_INFO, once it arrived; then CONFIG is being acknowledged.
+        var info: BoardInfo?
+        var configsSent = 0
+        var configSequence: UInt8 = 0
+    }
 
     public init(options: SessionOptions) {
         self.options = options
@@ -118,51 +175,46 @@ public final class LinkSession {
         rx.deallocate()
     }
 
+    /// Whether `options.stopRequest` was made. Lock-free.
+    private var stopRequested: Bool { options.stopRequest?.isRequested ?? false }
+
     // MARK: Connecting
 
     /// Finds the board, opens its port, completes the handshake and applies `options.config`.
     ///
     /// - Returns: the board's DEVICE_INFO.
-    /// - Throws: `LinkError` naming what went wrong and what to do.
+    /// - Throws: `LinkError` naming what went wrong and what to do; `.stopped` when
+    ///   `options.stopRequest` was made first.
     @discardableResult
     public func connect() throws(LinkError) -> BoardInfo {
         if options.reconnect, monitor == nil, let source = options.monitor {
             monitor = try? DeviceMonitor(source: source)  // without udev, polling still finds the board
         }
-        do {
-            let info = try open()
-            setState(.streaming)
-            return info
+        do throws(LinkError) {
+            if stopRequested { throw LinkError.stopped }
+            try startAttempt()
+            while true {
+                if let info = try advanceAttempt(until: MonotonicTime(nanoseconds: .max)) {
+                    setState(.streaming)
+                    return info
+                }
+                if stopRequested { throw LinkError.stopped }
+            }
         } catch {
+            attempt = nil
             closePort()
             setState(.disconnected)
             throw error
         }
     }
 
-    /// Opens the port and runs handshake and configuration (shared by connect and reconnect).
-    private func open() throws(LinkError) -> BoardInfo {
+    /// Resolves the selector, opens the port and starts the handshake (shared by connect and reconnect).
+    private func startAttempt() throws(LinkError) {
         let path: String
         do { path = try options.selector.resolve() } catch { throw .discovery(error) }
         devicePath = path
         do { port = try SerialPort(path: path, configuration: options.serial) } catch { throw .serial(error) }
         emit(.portOpened(path: path, latency: port!.latency))
-        let info = try handshake(path: path)
-        if let known = board, known.uniqueID != info.uniqueID || known.board != info.board {
-            throw .wrongBoard(path: path, expected: Self.identity(known), found: Self.identity(info))
-        }
-        board = info
-        emit(.connected(path: path, board: info))
-        try configure(activeConfig ?? options.config, path: path)
-        let now = MonotonicTime.now()
-        lastReceive = now
-        lastProbe = now
-        return info
-    }
-
-    private static func identity(_ info: BoardInfo) -> String { "\(info.board) id \(info.uniqueIDHex)" }
-
-    private func handshake(path: String) throws(LinkError) -> BoardInfo {
         setState(.handshaking)
         decoder.reset()
         rxStart = 0
@@ -170,37 +222,84 @@ public final class LinkSession {
         txSequence = 0
         expectedSequence = nil
         foreignVersion = nil
-        let before = counters
-        let giveUp = MonotonicTime.now().adding(milliseconds: options.handshakeTimeoutMilliseconds)
-        var attempts = 0
-        while MonotonicTime.now() < giveUp {
-            do {
-                try writeRaw([0])
-                try send(.hello)
-            } catch { throw .serial(error) }
-            attempts += 1
-            counters.helloAttempts += 1
-            let retry = min(giveUp, MonotonicTime.now().adding(milliseconds: options.helloIntervalMilliseconds))
-            while true {
-                let header: FrameHeader?
-                do { header = try nextFrame(deadline: retry) } catch { throw .serial(error) }
-                if let v = foreignVersion { throw .versionMismatch(path: path, host: ProtocolLimits.version, board: v) }
-                guard let header else { break }
-                if header.type == .error, let report = lastBoardError, report.code == ErrorCode.unsupportedVersion.rawValue {
-                    throw .versionMismatch(path: path, host: ProtocolLimits.version, board: report.detail)
-                }
-                if header.type == .deviceInfo, case let .deviceInfo(info)? = try? decoder.message() { return info }
-            }
-        }
-        let heard = Int(counters.bytesReceived - before.bytesReceived)
-        let bad = Int((counters.crcErrors + counters.malformedFrames + counters.rejectedFrames)
-            - (before.crcErrors + before.malformedFrames + before.rejectedFrames))
-        throw .noAnswer(path: path, attempts: attempts, bytesHeard: heard, badFrames: bad)
+        clockOffset = BoardClockOffset()
+        let now = MonotonicTime.now()
+        connectionStartMicros = UInt32(truncatingIfNeeded: now.nanoseconds / 1000)
+        attempt = Attempt(path: path, giveUp: now.adding(milliseconds: options.handshakeTimeoutMilliseconds),
+                          before: counters, nextSend: now)
     }
 
-    /// Sends CONFIG and waits for CONFIG_ACK (one retry).
-    private func configure(_ config: LinkConfig, path: String) throws(LinkError) {
-        guard let info = board else { throw .notConnected }
+    private static func identity(_ info: BoardInfo) -> String { "\(info.board) id \(info.uniqueIDHex)" }
+
+    /// Runs the handshake in progress until it completes (returns DEVICE_INFO, the board
+    /// configured), fails (throws), or `limit` passes or a stop is requested (returns nil; the
+    /// next call resumes it).
+    private func advanceAttempt(until limit: MonotonicTime) throws(LinkError) -> BoardInfo? {
+        guard var a = attempt else { throw .notConnected }
+        while true {
+            if stopRequested { attempt = a; return nil }
+            let now = MonotonicTime.now()
+            if a.info == nil {
+                if now >= a.giveUp {
+                    let heard = Int(counters.bytesReceived - a.before.bytesReceived)
+                    let bad = Int((counters.crcErrors + counters.malformedFrames + counters.rejectedFrames)
+                        - (a.before.crcErrors + a.before.malformedFrames + a.before.rejectedFrames))
+                    throw .noAnswer(path: a.path, attempts: a.hellos, bytesHeard: heard, badFrames: bad)
+                }
+                if now >= a.nextSend {
+                    do {
+                        try writeRaw([0])
+                        try send(.hello)
+                    } catch { throw .serial(error) }
+                    a.hellos += 1
+                    counters.helloAttempts += 1
+                    a.nextSend = min(a.giveUp, MonotonicTime.now().adding(milliseconds: options.helloIntervalMilliseconds))
+                }
+            } else if now >= a.nextSend {
+                if a.configsSent == 2 { throw .noAcknowledgement(path: a.path, what: "CONFIG") }
+                a.configSequence = txSequence
+                do { try send(.config(activeConfig ?? options.config)) } catch { throw .serial(error) }
+                a.configsSent += 1
+                a.nextSend = MonotonicTime.now().adding(milliseconds: options.replyTimeoutMilliseconds)
+            }
+            if MonotonicTime.now() >= limit { attempt = a; return nil }
+            let header: FrameHeader?
+            do { header = try nextFrame(deadline: min(limit, a.nextSend)) } catch { throw .serial(error) }
+            if let v = foreignVersion { throw .versionMismatch(path: a.path, host: ProtocolLimits.version, board: v) }
+            guard let header else { continue }
+            if a.info == nil {
+                if header.type == .error, let report = lastBoardError, report.code == ErrorCode.unsupportedVersion.rawValue {
+                    throw .versionMismatch(path: a.path, host: ProtocolLimits.version, board: report.detail)
+                }
+                guard header.type == .deviceInfo, case let .deviceInfo(info)? = try? decoder.message() else { continue }
+                if let known = board, known.uniqueID != info.uniqueID || known.board != info.board {
+                    throw .wrongBoard(path: a.path, expected: Self.identity(known), found: Self.identity(info))
+                }
+                board = info
+                emit(.connected(path: a.path, board: info))
+                try check(activeConfig ?? options.config, against: info)
+                setState(.configuring)
+                a.info = info
+                a.nextSend = .now()
+            } else {
+                if header.type == .configAck, case let .configAck(ack)? = try? decoder.message() {
+                    activeConfig = ack
+                    attempt = nil
+                    let done = MonotonicTime.now()
+                    lastReceive = done
+                    lastProbe = done
+                    return a.info
+                }
+                if header.type == .error, let report = lastBoardError, report.referencedSequence == a.configSequence,
+                   report.referencedType == MessageType.config.rawValue {
+                    throw .configRejected(path: a.path, config: activeConfig ?? options.config, report: report)
+                }
+            }
+        }
+    }
+
+    /// Checks a configuration against the board's limits before it is sent.
+    private func check(_ config: LinkConfig, against info: BoardInfo) throws(LinkError) {
         if config.periodMilliseconds < info.periodMinMilliseconds || config.periodMilliseconds > info.periodMaxMilliseconds {
             throw .configInvalid("sampling period \(config.periodMilliseconds) ms is outside this board's "
                 + "\(info.periodMinMilliseconds)...\(info.periodMaxMilliseconds) ms")
@@ -213,51 +312,29 @@ public final class LinkSession {
             throw .configInvalid("sensor mask 0x\(String(config.sensorMask, radix: 16)) names channels beyond this "
                 + "board's \(info.sensors.count) sensors")
         }
-        setState(.configuring)
-        for _ in 0..<2 {
-            let sentSequence = txSequence
-            do { try send(.config(config)) } catch { throw .serial(error) }
-            let deadline = MonotonicTime.now().adding(milliseconds: options.replyTimeoutMilliseconds)
-            while true {
-                let header: FrameHeader?
-                do { header = try nextFrame(deadline: deadline) } catch { throw .serial(error) }
-                guard let header else { break }
-                if header.type == .configAck, case let .configAck(ack)? = try? decoder.message() {
-                    activeConfig = ack
-                    return
-                }
-                if header.type == .error, let report = lastBoardError, report.referencedSequence == sentSequence,
-                   report.referencedType == MessageType.config.rawValue {
-                    throw .configRejected(path: path, config: config, report: report)
-                }
-            }
-        }
-        throw .noAcknowledgement(path: path, what: "CONFIG")
     }
 
     // MARK: The tick
 
-    /// Waits until `deadline` for the next sensor frame and writes it into `sample`.
+    /// Waits until `deadline` for the next fresh sensor frame and writes it into `sample`.
     ///
     /// On the way it answers the link's needs: a PING when the heartbeat is due, round-trip
-    /// samples from PONGs, sequence-gap counting, and link-loss detection (no good frame for
-    /// `linkLossMilliseconds`, or a hang-up). After a loss, calls run the reconnect supervision
-    /// until the board is back. Allocates nothing while streaming.
+    /// samples from PONGs, sequence-gap counting, stale-frame dropping, and link-loss detection
+    /// (no good frame for `linkLossMilliseconds` once everything readable was read, or a
+    /// hang-up). After a loss, calls run the reconnect supervision until the board is back.
+    /// A stop request ends the call at once (`.timeout` while streaming, `.linkLost` while the
+    /// link is down). Allocates nothing while streaming.
     public func nextSensors(into sample: inout SensorSample, deadline: MonotonicTime) -> LinkPoll {
-        switch state {
-        case .streaming: break
-        case .reconnecting: return superviseReconnect(deadline: deadline)
-        default:
-            sleep(until: deadline)
+        if state != .streaming {
+            if recovering { return superviseReconnect(deadline: deadline) }
+            wait(until: deadline)
             return .linkLost
         }
         let heartbeat = options.effectiveHeartbeatMilliseconds
+        let staleMicros = Int64(activeConfig?.failsafeMilliseconds ?? options.config.failsafeMilliseconds) * 1000
         while true {
+            if stopRequested { return .timeout }
             let now = MonotonicTime.now()
-            if now.milliseconds(since: lastReceive) >= options.linkLossMilliseconds {
-                declareLost("no frame from the board for \(Int(now.milliseconds(since: lastReceive))) ms")
-                return .linkLost
-            }
             if now.milliseconds(since: lastSend) >= heartbeat || now.milliseconds(since: lastProbe) >= options.roundTripProbeMilliseconds {
                 do { try sendPing() } catch {
                     declareLost(error.description)
@@ -272,10 +349,26 @@ public final class LinkSession {
                 declareLost(error.description)
                 return .linkLost
             }
-            if let header, header.type == .sensors, decoder.readSensors(into: &sample) {
-                return .sample(sequence: header.sequence)
+            if let header {
+                if header.type == .sensors, decoder.readSensors(into: &sample) {
+                    let received = Int64(truncatingIfNeeded: lastReceive.nanoseconds / 1000)
+                    guard options.dropsStaleFrames,
+                          clockOffset.age(ofStamp: sample.timestampMicros, receivedAt: received) > staleMicros else {
+                        return .sample(sequence: header.sequence)
+                    }
+                    counters.staleFrames += 1
+                }
+                // Frames that keep coming (other types, stale ones) do not hold the call past its deadline.
+                if MonotonicTime.now() >= deadline { return .timeout }
+                continue
             }
-            if header == nil && MonotonicTime.now() >= deadline { return .timeout }
+            // Everything readable was read: only now does silence mean anything.
+            let after = MonotonicTime.now()
+            if after.milliseconds(since: lastReceive) >= options.linkLossMilliseconds {
+                declareLost("no frame from the board for \(Int(after.milliseconds(since: lastReceive))) ms")
+                return .linkLost
+            }
+            if after >= deadline { return .timeout }
         }
     }
 
@@ -304,18 +397,20 @@ public final class LinkSession {
 
     /// Sends `count` PINGs one after another and waits for each PONG; returns the round trips
     /// in ms (a lost PONG is left out). Sensor frames arriving meanwhile are counted and dropped.
+    /// A stop request ends it early with the round trips measured so far.
     public func ping(count: Int, timeoutMilliseconds: Double = 250) throws(LinkError) -> [Double] {
         guard port != nil, state == .streaming else { throw .notConnected }
         var results: [Double] = []
         for _ in 0..<count {
+            if stopRequested { break }
             let before = counters.pongsReceived
             let sent = MonotonicTime.now()
             do { try sendPing() } catch { throw .serial(error) }
             let deadline = sent.adding(milliseconds: timeoutMilliseconds)
-            while counters.pongsReceived == before {
+            while counters.pongsReceived == before && !stopRequested {
                 let header: FrameHeader?
                 do { header = try nextFrame(deadline: deadline) } catch { throw .serial(error) }
-                if header == nil { break }
+                if header == nil && MonotonicTime.now() >= deadline { break }
             }
             if counters.pongsReceived > before { results.append(MonotonicTime.now().milliseconds(since: sent)) }
         }
@@ -323,34 +418,44 @@ public final class LinkSession {
     }
 
     /// Asks for STATUS (GET_STATUS) and returns it.
+    /// - Throws: `.stopped` when a stop is requested while it waits.
     public func status() throws(LinkError) -> BoardStatus {
-        try request(.getStatus, what: "GET_STATUS")
+        try request(.getStatus, what: "GET_STATUS", tries: 2, honoursStop: true)
     }
 
     /// The clean stop: STOP (every actuator to its safe value), wait for the board's STATUS,
     /// then close the port. Safe to call in any state; returns the board's STATUS when it
     /// answered.
+    ///
+    /// STOP goes out only on a configured link (not during a handshake or while reconnecting).
+    /// It is sent even after a stop request (it is what the request asks for); the STATUS is
+    /// waited for `replyTimeoutMilliseconds`, with one retry unless a stop was requested, so a
+    /// board that hung costs at most that long.
     @discardableResult
     public func stop() -> BoardStatus? {
         var status: BoardStatus?
-        if port != nil, state != .handshaking {
-            status = try? request(.stop, what: "STOP")
+        if port != nil, state == .streaming {
+            status = try? request(.stop, what: "STOP", tries: stopRequested ? 1 : 2, honoursStop: false)
         }
+        attempt = nil
+        recovering = false
         closePort()
         setState(.stopped)
         return status
     }
 
-    private func request(_ message: Message, what: String) throws(LinkError) -> BoardStatus {
+    private func request(_ message: Message, what: String, tries: Int, honoursStop: Bool) throws(LinkError) -> BoardStatus {
         guard port != nil else { throw .notConnected }
-        for _ in 0..<2 {
+        for _ in 0..<tries {
+            if honoursStop && stopRequested { throw .stopped }
             let before = lastStatusCount
             do { try send(message) } catch { throw .serial(error) }
             let deadline = MonotonicTime.now().adding(milliseconds: options.replyTimeoutMilliseconds)
             while lastStatusCount == before {
+                if honoursStop && stopRequested { throw .stopped }
                 let header: FrameHeader?
-                do { header = try nextFrame(deadline: deadline) } catch { throw .serial(error) }
-                if header == nil { break }
+                do { header = try nextFrame(deadline: deadline, watchStop: honoursStop) } catch { throw .serial(error) }
+                if header == nil && MonotonicTime.now() >= deadline { break }
             }
             if lastStatusCount > before, let s = lastStatus { return s }
         }
@@ -366,62 +471,77 @@ public final class LinkSession {
         counters.linkLosses += 1
         lostAt = .now()
         nextReconnectAttempt = lostAt
+        recovering = options.reconnect
         emit(.linkLost(reason: reason))
         setState(options.reconnect ? .reconnecting : .disconnected)
     }
 
     /// Looks for the board until `deadline`: at once on a udev event, else every
-    /// `reconnectPollMilliseconds`. Sleeps in between (no busy loop).
+    /// `reconnectPollMilliseconds`; an attempt's handshake runs only until `deadline` and
+    /// resumes on the next call. Sleeps in between (no busy loop); a stop request ends it at once.
     private func superviseReconnect(deadline: MonotonicTime) -> LinkPoll {
         while true {
+            if stopRequested { return .linkLost }
+            if attempt != nil {
+                do {
+                    if try advanceAttempt(until: deadline) != nil {
+                        reconnected()
+                        return .reconnected
+                    }
+                    return .linkLost  // the deadline passed, or a stop was requested: resumed next call
+                } catch {
+                    failedAttempt(error)
+                    continue
+                }
+            }
             let now = MonotonicTime.now()
             if now >= nextReconnectAttempt {
                 var interval = options.reconnectPollMilliseconds
                 if case .path = options.selector {} else if monitor != nil { interval = max(interval, 1000) }
                 nextReconnectAttempt = now.adding(milliseconds: interval)
-                if attemptReconnect() { return .reconnected }
+                if case let .path(p) = options.selector, access(p, F_OK) != 0 { continue }  // not back yet
+                do { try startAttempt() } catch { failedAttempt(error) }
                 continue
             }
             if now >= deadline { return .linkLost }
             let wake = min(deadline, nextReconnectAttempt)
-            if let monitor {
-                var p = pollfd(fd: monitor.fileDescriptor, events: Int16(POLLIN), revents: 0)
-                if poll(&p, 1, wake.pollTimeout()) > 0 {
-                    while let event = monitor.next() {
-                        if event.action == .add || event.action == .change { nextReconnectAttempt = .now() }
-                    }
+            var fds = (pollfd(fd: monitor?.fileDescriptor ?? -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: options.stopRequest?.fileDescriptor ?? -1, events: Int16(POLLIN), revents: 0))
+            let ready = withUnsafeMutableBytes(of: &fds) { raw in
+                poll(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, wake.pollTimeout())
+            }
+            if ready > 0, fds.0.revents != 0, let monitor {
+                while let event = monitor.next() {
+                    if event.action == .add || event.action == .change { nextReconnectAttempt = .now() }
                 }
-            } else {
-                sleep(until: wake)
             }
         }
     }
 
-    private func attemptReconnect() -> Bool {
-        if case let .path(p) = options.selector, access(p, F_OK) != 0 { return false }  // not back yet
-        do {
-            _ = try open()
-        } catch {
-            lastReconnectError = error
-            if case let .wrongBoard(path, expected, found) = error {
-                emit(.wrongBoard(path: path, expected: expected, found: found))
-            }
-            closePort()
-            setState(.reconnecting)
-            return false
+    private func failedAttempt(_ error: LinkError) {
+        attempt = nil
+        lastReconnectError = error
+        if case let .wrongBoard(path, expected, found) = error {
+            emit(.wrongBoard(path: path, expected: expected, found: found))
         }
+        closePort()
+        setState(.reconnecting)
+    }
+
+    private func reconnected() {
         counters.reconnects += 1
         lastReconnectError = nil
+        recovering = false
         setState(.streaming)
         emit(.reconnected(path: devicePath ?? "?", afterMilliseconds: MonotonicTime.now().milliseconds(since: lostAt)))
-        return true
     }
 
     // MARK: Frames in
 
-    /// Reads and decodes until a good frame arrives (returned, its body in the decoder) or
-    /// `deadline` passes (nil). Bookkeeping for every frame happens here.
-    private func nextFrame(deadline: MonotonicTime) throws(SerialError) -> FrameHeader? {
+    /// Reads and decodes until a good frame arrives (returned, its body in the decoder), or
+    /// `deadline` passes or (with `watchStop`) a stop is requested (nil). Bookkeeping for every
+    /// frame happens here.
+    private func nextFrame(deadline: MonotonicTime, watchStop: Bool = true) throws(SerialError) -> FrameHeader? {
         while true {
             if rxStart < rxEnd {
                 var offset = rxStart
@@ -441,7 +561,8 @@ public final class LinkSession {
             rxStart = 0
             rxEnd = 0
             guard let port else { throw .closed(path: devicePath ?? "?") }
-            let n = try port.read(into: rx, deadline: deadline)
+            let wakeOn = watchStop ? options.stopRequest?.fileDescriptor ?? -1 : -1
+            let n = try port.read(into: rx, deadline: deadline, wakeOn: wakeOn)
             if n == 0 { return nil }
             rxEnd = n
             counters.bytesReceived += UInt64(n)
@@ -465,7 +586,9 @@ public final class LinkSession {
             if case let .pong(token, _)? = try? decoder.message() {
                 let nowMicros = UInt32(truncatingIfNeeded: lastReceive.nanoseconds / 1000)
                 let micros = nowMicros &- token
-                if micros < 10_000_000 { roundTrip.record(Double(micros) / 1000) }
+                // Sent on this connection (not before it opened, which wraps to a huge value).
+                let sentOnThisLink = token &- connectionStartMicros < 1 << 31
+                if sentOnThisLink && micros < 10_000_000 { roundTrip.record(Double(micros) / 1000) }
             }
         case .status:
             if case let .status(s)? = try? decoder.message() {
@@ -545,8 +668,44 @@ public final class LinkSession {
 
     private func emit(_ event: LinkEvent) { onEvent?(event) }
 
-    private func sleep(until deadline: MonotonicTime) {
+    /// Sleeps until `deadline`, or until a stop is requested.
+    private func wait(until deadline: MonotonicTime) {
         let ms = deadline.pollTimeout()
-        if ms > 0 { _ = poll(nil, 0, ms) }
+        guard ms > 0, !stopRequested else { return }
+        var p = pollfd(fd: options.stopRequest?.fileDescriptor ?? -1, events: Int16(POLLIN), revents: 0)
+        _ = poll(&p, 1, ms)
+    }
+}
+
+/// The board-to-host clock offset, estimated without clock sync: the minimum over frames of
+/// (host receive time − board timestamp), in µs, allowed to rise by at most 1 % of the host
+/// time elapsed since the last frame (so it follows a board clock up to 1 % slow). The board's
+/// 32-bit µs stamps are unwrapped here; a stamp that goes back (the board restarted) starts
+/// the estimate again. Allocation-free.
+struct BoardClockOffset {
+    /// The most a board clock is assumed to run slow, as a fraction (1 %, a ceramic resonator's worst case).
+    static let slowDriftAllowance = 0.01
+    private var started = false
+    private var lastStamp: UInt32 = 0
+    private var boardMicros: Int64 = 0
+    private var lastHostMicros: Int64 = 0
+    private(set) var offsetMicros: Int64 = 0
+
+    /// Notes a frame stamped `stamp` (board µs) and received at `hostMicros` (host µs);
+    /// returns its age in µs: how much longer than the fastest frame seen it took to be read.
+    mutating func age(ofStamp stamp: UInt32, receivedAt hostMicros: Int64) -> Int64 {
+        let delta = stamp &- lastStamp
+        if !started || delta >= 1 << 31 {
+            started = true
+            boardMicros = Int64(stamp)
+            offsetMicros = hostMicros - boardMicros
+        } else {
+            boardMicros += Int64(delta)
+            let allowed = offsetMicros + Int64(Double(max(0, hostMicros - lastHostMicros)) * Self.slowDriftAllowance)
+            offsetMicros = min(allowed, hostMicros - boardMicros)
+        }
+        lastStamp = stamp
+        lastHostMicros = hostMicros
+        return hostMicros - (boardMicros + offsetMicros)
     }
 }

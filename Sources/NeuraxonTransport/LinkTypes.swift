@@ -36,6 +36,10 @@ public struct LinkCounters: Equatable, Sendable {
     public var pongsReceived: UInt64 = 0
     /// Frames from the board missing by sequence gap (Docs/PROTOCOL.md section 4).
     public var droppedFrames: UInt64 = 0
+    /// SENSORS frames dropped unread because they were older than the failsafe timeout when
+    /// the host got to them (the host itself was paused or overloaded): acting on them would
+    /// command the robot from a stale view. See `LinkSession` for how age is measured.
+    public var staleFrames: UInt64 = 0
     /// Frames discarded for a bad CRC.
     public var crcErrors: UInt64 = 0
     /// Frames discarded for bad framing (COBS, too short, too long).
@@ -103,6 +107,8 @@ public enum LinkError: Error, Equatable, Sendable, CustomStringConvertible {
     case noAcknowledgement(path: String, what: String)
     /// The operation needs a connected session.
     case notConnected
+    /// A stop was requested (`SessionOptions.stopRequest`) before the operation finished.
+    case stopped
 
     public var description: String {
         switch self {
@@ -134,6 +140,7 @@ public enum LinkError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .configInvalid(why): return "invalid link configuration: \(why)"
         case let .noAcknowledgement(path, what): return "the board on \(path) did not acknowledge \(what) in time"
         case .notConnected: return "the session is not connected; call connect() first"
+        case .stopped: return "stopped on request before the board answered"
         }
     }
 }

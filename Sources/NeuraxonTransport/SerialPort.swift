@@ -143,10 +143,14 @@ public final class SerialPort {
 
     /// Reads whatever is available into `buffer`, waiting until `deadline` for at least one byte.
     ///
-    /// - Returns: the number of bytes read, 0 when the deadline passed with nothing to read.
+    /// - Parameter wakeOn: another file descriptor (a `StopRequest`'s, say) whose readability
+    ///   ends the wait early, or -1 for none. It is polled, never read.
+    /// - Returns: the number of bytes read; 0 when the deadline passed, or `wakeOn` became
+    ///   readable, with nothing to read.
     /// - Throws: `.disconnected` on hang-up, EIO, ENODEV or end of file (never returns 0 for those).
     /// - Complexity: one `read` plus at most one `poll` per wake-up; no allocation.
-    public func read(into buffer: UnsafeMutableRawBufferPointer, deadline: MonotonicTime) throws(SerialError) -> Int {
+    public func read(into buffer: UnsafeMutableRawBufferPointer, deadline: MonotonicTime,
+                     wakeOn: Int32 = -1) throws(SerialError) -> Int {
         guard fd >= 0 else { throw SerialError.closed(path: path) }
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         while true {
@@ -157,29 +161,34 @@ public final class SerialPort {
             switch code {
             case EINTR: continue
             case EAGAIN:
-                guard try waitReadable(deadline: deadline) else { return 0 }
+                guard try waitReadable(deadline: deadline, wakeOn: wakeOn) else { return 0 }
             default: throw ioError(operation: "read", errno: code)
             }
         }
     }
 
-    /// Waits until the port has bytes to read or `deadline` passes.
+    /// Waits until the port has bytes to read, `deadline` passes, or `wakeOn` (when not -1)
+    /// becomes readable.
     ///
-    /// - Returns: `true` when bytes are ready, `false` at the deadline.
+    /// - Returns: `true` when bytes are ready, `false` at the deadline or on `wakeOn`.
     /// - Throws: `.disconnected` when the device hung up with nothing left to read.
-    public func waitReadable(deadline: MonotonicTime) throws(SerialError) -> Bool {
+    public func waitReadable(deadline: MonotonicTime, wakeOn: Int32 = -1) throws(SerialError) -> Bool {
         guard fd >= 0 else { throw SerialError.closed(path: path) }
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        var p = (pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeOn, events: Int16(POLLIN), revents: 0))
         while true {
-            let r = poll(&p, 1, deadline.pollTimeout())
+            // A negative descriptor is ignored by poll, so one call serves both cases.
+            let r = withUnsafeMutableBytes(of: &p) { raw in
+                poll(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, deadline.pollTimeout())
+            }
             if r < 0 {
                 if errno == EINTR { continue }
                 throw SerialError.system(path: path, operation: "poll", errno: errno)
             }
             if r == 0 { return false }
-            if p.revents & Int16(POLLIN) != 0 { return true }
-            if p.revents & Int16(POLLNVAL) != 0 { throw SerialError.closed(path: path) }
-            throw SerialError.disconnected(path: path, reason: "hang-up")
+            if p.0.revents & Int16(POLLIN) != 0 { return true }
+            if p.0.revents & Int16(POLLNVAL) != 0 { throw SerialError.closed(path: path) }
+            if p.0.revents != 0 { throw SerialError.disconnected(path: path, reason: "hang-up") }
+            return false  // only `wakeOn` is ready
         }
     }
 

@@ -118,28 +118,9 @@ struct RunCommand: ParsableCommand {
 
         loop.start()
         let live = !quiet && isatty(STDERR_FILENO) == 1
-        var stopping = false
-        while true {
-            if case .ended = loop.state { break }
-            if interrupted.happened && !stopping {
-                stopping = true
-                if live { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-                printError("stopping: actuators to their safe values, then the port closes…")
-                DispatchQueue.global().async { loop.stop() }
-            }
-            for event in body.takeEvents() {
-                if live { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-                printError(event)
-            }
-            if live && !stopping {
-                let line = SerialRunReport.statusLine(loop.status(), link: body.link)
-                FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
-            }
-            usleep(200_000)
+        let reason = SerialRunReport.monitor(loop, body: body, live: live, alsoStopWhen: { interrupted.happened }) { text in
+            FileHandle.standardError.write(Data(text.utf8))
         }
-        if live { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        let reason = loop.wait()
-        for event in body.takeEvents() { printError(event) }
         if let error = loop.recordingError { printError("recording failed: \(error)") }
         print(SerialRunReport.summary(reason: reason, status: loop.status(), link: body.link,
                                       roundTrip: body.session.roundTrip, boardStatus: body.finalStatus,

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pty.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "hal.h"
+#include "nx_frame.h"
 #include "nx_proto.h"
 #include "nx_robot.h"
 
@@ -23,7 +23,7 @@ static struct timespec start;
 static int master = -1, slave = -1;
 static uint8_t rx_buf[4096], tx_buf[4096];
 static size_t rx_pos, rx_len, tx_len;
-static uint32_t tx_dropped;
+static uint32_t tx_dropped; /* whole frames */
 static int16_t sensors[NX_SENSOR_COUNT];
 static int16_t actuators[NX_ACTUATOR_COUNT];
 static bool actuator_reported[NX_ACTUATOR_COUNT];
@@ -71,28 +71,66 @@ uint64_t hal_host_now_us(void)
 
 void hal_host_set_sensor(uint8_t channel, int16_t value) { sensors[channel] = value; }
 
+/* Writes as much of bytes[0..len) as the pty takes now, without waiting; returns the count or -1
+ * when nothing could be written for lack of room. */
+static ssize_t write_now(const uint8_t *bytes, size_t len)
+{
+    for (;;) {
+        ssize_t n = write(master, bytes, len);
+        if (n >= 0 || errno != EINTR) {
+            return n < 0 ? -1 : n;
+        }
+    }
+}
+
+/* Frames go out whole or not at all, and the main loop never waits for the pty: a frame the pty
+ * takes only in part is finished from `rest` before any later frame, and a frame that finds the
+ * pty full (nobody reads) is dropped and counted, like bytes on a line nobody listens to. */
+static uint8_t rest[NX_FRAME_MAX];
+static size_t rest_len;
+static bool dropping;
+
 void hal_host_flush(void)
 {
-    size_t done = 0;
-    while (done < tx_len) {
-        ssize_t n = write(master, tx_buf + done, tx_len - done);
+    if (rest_len > 0) {
+        ssize_t n = write_now(rest, rest_len);
         if (n > 0) {
-            done += (size_t)n;
-            continue;
+            memmove(rest, rest + n, rest_len - (size_t)n);
+            rest_len -= (size_t)n;
         }
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        /* the pty buffer is full (no one reads): wait a little, then drop like a real line */
-        struct pollfd p = {master, POLLOUT, 0};
-        if (n < 0 && errno == EAGAIN && poll(&p, 1, 100) > 0) {
-            continue;
-        }
-        tx_dropped += (uint32_t)(tx_len - done);
-        break;
     }
-    tx_len = 0;
+    size_t start = 0;
+    for (size_t i = 0; i < tx_len; i++) {
+        if (tx_buf[i] != 0x00) {
+            continue;
+        }
+        const uint8_t *frame = tx_buf + start;
+        size_t len = i + 1 - start;
+        start = i + 1;
+        ssize_t n = rest_len > 0 ? -1 : write_now(frame, len);
+        if (n < 0) {
+            tx_dropped++;
+            if (!dropping) {
+                dropping = true;
+                printf("tx full: dropping frames\n");
+            }
+            continue;
+        }
+        if ((size_t)n < len) {
+            memcpy(rest, frame + n, len - (size_t)n);
+            rest_len = len - (size_t)n;
+        }
+        if (dropping) {
+            dropping = false;
+            printf("tx resumed: %u frames dropped so far\n", (unsigned)tx_dropped);
+        }
+    }
+    /* a frame still being queued (no delimiter yet) stays for the next flush */
+    memmove(tx_buf, tx_buf + start, tx_len - start);
+    tx_len -= start;
 }
+
+uint32_t hal_host_tx_dropped(void) { return tx_dropped; }
 
 uint32_t hal_micros(void) { return (uint32_t)hal_host_now_us(); }
 uint32_t hal_millis(void) { return (uint32_t)(hal_host_now_us() / 1000u); }

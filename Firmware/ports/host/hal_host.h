@@ -17,7 +17,10 @@ int hal_host_pty(void);
 uint64_t hal_host_now_us(void);
 void hal_host_advance(uint32_t us);
 void hal_host_set_sensor(uint8_t channel, int16_t value);
-/** Writes the frames queued by the core to the pty. */
+/** Writes the frames queued by the core to the pty without waiting: each frame whole (one the
+ *  pty took in part is finished first, from a small buffer) or, when the pty is full, dropped. */
 void hal_host_flush(void);
+/** Frames dropped so far because the pty was full. */
+uint32_t hal_host_tx_dropped(void);
 
 #endif
