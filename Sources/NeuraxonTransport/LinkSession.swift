@@ -572,12 +572,7 @@ public final class LinkSession {
     private func note(_ header: FrameHeader) {
         counters.framesReceived += 1
         lastReceive = .now()
-        if header.type == .deviceInfo || expectedSequence == nil {
-            expectedSequence = header.sequence &+ 1
-        } else if let expected = expectedSequence {
-            counters.droppedFrames += UInt64(header.sequence &- expected)
-            expectedSequence = header.sequence &+ 1
-        }
+        trackSequence(header.sequence, restarts: header.type == .deviceInfo)
         switch header.type {
         case .sensors:
             counters.sensorFrames += 1
@@ -610,10 +605,25 @@ public final class LinkSession {
         switch error {
         case .crc: counters.crcErrors += 1
         case .cobs, .tooShort, .tooLong: counters.malformedFrames += 1
-        case let .unsupportedVersion(version, _, _):
+        case let .unsupportedVersion(version, _, sequence):
             counters.rejectedFrames += 1
             foreignVersion = version
-        case .unknownType, .badLength: counters.rejectedFrames += 1
+            trackSequence(sequence, restarts: false)
+        case let .unknownType(_, sequence), let .badLength(_, sequence, _):
+            counters.rejectedFrames += 1
+            trackSequence(sequence, restarts: false)
+        }
+    }
+
+    /// Sequence tracking (Docs/PROTOCOL.md, section 4), for every frame with a good CRC, a
+    /// rejected one included: the gap since the expected `seq` counts as dropped frames. The
+    /// first frame, and a DEVICE_INFO (the device's answer to HELLO), only set what is expected.
+    private func trackSequence(_ sequence: UInt8, restarts: Bool) {
+        if restarts || expectedSequence == nil {
+            expectedSequence = sequence &+ 1
+        } else if let expected = expectedSequence {
+            counters.droppedFrames += UInt64(sequence &- expected)
+            expectedSequence = sequence &+ 1
         }
     }
 

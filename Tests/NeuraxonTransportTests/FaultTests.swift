@@ -219,6 +219,34 @@ struct FaultTests {
         session.stop()
     }
 
+    @Test("a rejected frame from the board still moves sequence tracking on: one lost frame counts once")
+    func rejectedFramesAreSequenceTracked() throws {
+        let board = try ScriptedBoard { header, message in
+            switch header?.type {
+            case .hello?:
+                return FrameEncoder.frame(.deviceInfo(FaultTests.info), sequence: 41)
+            case .config?:
+                guard case let .config(c)? = message else { return [] }
+                return FrameEncoder.frame(.configAck(c), sequence: 42)
+            case .getStatus?:
+                // seq 43 is lost; 44 is a HELLO, a type the host never accepts; 45 answers.
+                return FrameEncoder.frame(.hello, sequence: 44)
+                    + FrameEncoder.frame(.status(BoardStatus(failsafe: 0, resetCause: 0, uptimeMilliseconds: 0)), sequence: 45)
+            default:
+                return []
+            }
+        }
+        defer { board.finish() }
+        var options = SessionOptions(selector: .path(board.pty.path), config: LinkConfig(periodMilliseconds: 20, failsafeMilliseconds: 100, sensorMask: 1))
+        options.monitor = nil
+        let session = LinkSession(options: options)
+        try session.connect()
+        _ = try session.status()
+        #expect(session.counters.rejectedFrames == 1)
+        #expect(session.counters.droppedFrames == 1, "the gap before the rejected frame is one frame; after it, none")
+        session.stop()
+    }
+
     @Test("a board that answers garbage: the handshake fails with a message about baud rate and firmware")
     func garbageBoard() throws {
         let board = try ScriptedBoard { _, _ in (0..<40).map { _ in UInt8.random(in: 1...255) } + [0] }
