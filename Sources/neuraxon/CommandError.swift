@@ -98,3 +98,19 @@ func loadNetwork(_ path: String, seed: UInt64? = nil) throws -> (network: Neurax
 func printWarnings(_ mapping: Mapping) {
     for warning in mapping.warnings { printError("warning: \(warning)") }
 }
+
+extension FilePlan {
+    /// A recording given with `--record`, and the files written beside it: its metrics
+    /// (`FILE.metrics.json`) and a preset's network (`FILE.network.json`).
+    mutating func recording(_ path: String?, metrics: Bool = false, network: Bool = false) {
+        guard let path else { return }
+        output(path, "--record")
+        if metrics { output(path + ".metrics.json", "--record's metrics file") }
+        if network { output(path + ".network.json", "--record's network file") }
+    }
+
+    /// A world given by name: a world file unless it names a built-in world.
+    mutating func world(_ name: String?) {
+        if let name, World.builtin(named: name) == nil { input(name, "the world file") }
+    }
+}
