@@ -101,6 +101,7 @@ struct EvolveCommand: ParsableCommand {
         files.output(Self.mappingPath(for: output), "the mapping saved beside -o")
         files.output(log, "--log")
         try files.check()
+        if case .file(let path) = SimulatorTask.Ancestry(from) { _ = try loadNetwork(path) }  // bad content: exit 65, before any work
         var task = try SimulatorTask(named: self.task, trials: trials ?? 4, episodeSeconds: episode)
         let evaluator = Evaluator(workers: workers)
         let run: EvolutionRun
