@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Testing
 
@@ -151,13 +152,13 @@ import Testing
         ]
         for arguments in cases {
             let started = Date()
-            let r = try CLI.run(arguments, folder: dir)
+            // Each would run for minutes to hours if the check came after the work.
+            let r = try CLI.run(arguments, folder: dir, timeout: 30)
             let seconds = Date().timeIntervalSince(started)
             #expect(r.status == Self.cannotCreate, "\(arguments): \(r.stderr)")
             #expect(r.stderr.contains("the folder \(nowhere) does not exist"), "\(arguments): \(r.stderr)")
             #expect(!r.stderr.contains("Usage:"))
             #expect(!r.stderr.contains("connecting"), "the board was opened: \(r.stderr)")
-            // Each would run for minutes to hours if the check came after the work.
             #expect(seconds < 20, "\(arguments) took \(seconds) s")
         }
         let made = try CLI.run(["sim", "--duration", "1", "--record", "r.jsonl"], folder: dir)
@@ -199,8 +200,9 @@ private extension Array where Element == String {
 }
 
 extension CLI {
-    /// Runs the command with `folder` as its current folder, so relative paths are the user's spelling.
-    static func run(_ arguments: [String], folder: String) throws -> Result {
+    /// Runs the command with `folder` as its current folder, so relative paths are the user's
+    /// spelling; a command still running after `timeout` seconds is killed (status 9).
+    static func run(_ arguments: [String], folder: String, timeout: Double = 600) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -209,9 +211,13 @@ extension CLI {
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        let pid = process.processIdentifier
+        let killer = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        killer.cancel()
         return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                       stderr: String(decoding: stderr, as: UTF8.self))
     }
