@@ -75,6 +75,14 @@ enum ErrorReport {
         }
     }
 
+    /// Whether `error` is one of ArgumentParser's own (help requested, a clean exit, a parse
+    /// error), which ArgumentParser reports itself; `ValidationError` and `ExitCode` thrown by a
+    /// command's `run()` are not among them.
+    static func isArgumentParserOwn(_ error: any Error) -> Bool {
+        if error is ValidationError || error is ExitCode { return false }
+        return String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
+    }
+
     /// Prints `error: MESSAGE` (unless the error is a bare exit status) and ends the process.
     static func exit(with error: any Error) -> Never {
         fflush(nil)

@@ -20,7 +20,7 @@ struct EvolveCommand: ParsableCommand {
             seeking: reach the light fast and stay near it). Each genome runs in the closed loop with the \
             task's preset mapping on several worlds and seeds per generation. A checkpoint is written after \
             every generation (default OUTPUT.checkpoint.json); Ctrl-C stops after the current generation and \
-            --resume continues with nothing lost. The result is an ordinary network file; its mapping is \
+            --resume continues with nothing lost. An existing checkpoint is never replaced without --resume or --force. The result is an ordinary network file; its mapping is \
             saved next to it (OUTPUT without .json, plus .mapping.yaml). --held-out N then compares it with \
             the hand-wired preset and random networks of the same size on N worlds never used in training. \
             Licence: the evolution layer and what it produces carry the Aigarth restrictions \

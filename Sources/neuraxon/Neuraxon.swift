@@ -37,6 +37,9 @@ struct NeuraxonCommand: ParsableCommand {
             var command = command
             try command.run()
         } catch {
+            // `--help` and `help` run ArgumentParser's own command, which ends by throwing its own
+            // (internal) error types: those keep ArgumentParser's handling.
+            if ErrorReport.isArgumentParserOwn(error) { exit(withError: error) }
             ErrorReport.exit(with: error)
         }
     }

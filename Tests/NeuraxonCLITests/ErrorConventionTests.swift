@@ -105,6 +105,19 @@ import Testing
         Self.expectPlain(other, "other.jsonl")
     }
 
+    @Test("Help still prints with status 0, and a mistake on the command line gets the usage banner and 64")
+    func helpAndUsage() throws {
+        for arguments in [["--help"], ["sim", "--help"], ["help", "evolve"], ["net", "run", "--help"]] {
+            let r = try CLI.run(arguments)
+            #expect(r.status == 0, "\(arguments): \(r.stderr)")
+            #expect(r.stdout.contains("OVERVIEW:") || r.stdout.contains("USAGE:"), "\(arguments): \(r.stdout)")
+            #expect(!r.stderr.contains("error:"), "\(arguments): \(r.stderr)")
+        }
+        let unknown = try CLI.run(["sim", "--no-such-option"])
+        #expect(unknown.status == Self.usage, "\(unknown.stderr)")
+        #expect(unknown.stderr.contains("Usage: neuraxon sim"), "\(unknown.stderr)")
+    }
+
     @Test("Negative numbers parse as numbers: the message gives the range, not \"Missing value\"")
     func negativeNumbers() throws {
         let dir = try Self.workspace()
