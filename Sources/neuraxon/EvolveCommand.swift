@@ -37,7 +37,7 @@ struct EvolveCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Generations to run in all (default 30; with --resume, a new total that extends the run).")
     var generations: Int?
 
-    @Option(help: "Seed of the run (starting population, breeding, trial worlds and noise).")
+    @Option(parsing: .unconditional, help: "Seed of the run (starting population, breeding, trial worlds and noise).")
     var seed: UInt64 = 1
 
     @Option(name: [.customShort("o"), .long], help: "Where to save the best network (JSON).")

@@ -25,7 +25,7 @@ struct NetCreate: ParsableCommand {
     @Option(name: .customLong("param"), help: ArgumentHelp("Set a parameter.", valueName: "KEY=VALUE"))
     var params: [String] = []
 
-    @Option(help: "Integer seed of the random generator (Python's random.seed).")
+    @Option(parsing: .unconditional, help: "Integer seed of the random generator (Python's random.seed).")
     var seed: UInt64 = 0
 
     @Option(help: "reference or embodied (default: the preset's).")

@@ -33,7 +33,7 @@ struct SimCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Simulated seconds to run.")
     var duration: Double = 30
 
-    @Option(help: "Seed of the world's noise and link, and of a preset's network.")
+    @Option(parsing: .unconditional, help: "Seed of the world's noise and link, and of a preset's network.")
     var seed: UInt64 = 1
 
     @Option(parsing: .unconditional, help: "The world's starting pose number (0 is robot.start).")

@@ -124,6 +124,7 @@ import Testing
         let cases: [([String], String)] = [
             (["sim", "--duration", "-1"], "--duration must be more than 0"),
             (["sim", "--start", "-2"], "--start must be 0 or more"),
+            (["sim", "--seed", "-1"], "'-1' is invalid for '--seed"),
             (["run", "--port", "absent", "--network", "net.json", "--mapping", "m.yaml", "--duration", "-5"], "--duration must be a positive number"),
             (["net", "run", "net.json", "--steps", "-3"], "--steps must be 0 or more"),
             (["replay", "run.jsonl", "--from", "-1"], "--from must be 0 or more"),
