@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Testing
 
@@ -231,6 +232,37 @@ import Testing
         #expect(ran.stderr.contains("connecting to"), "\(run): \(ran.stderr)")
         #expect(ran.status == 69, "\(run): \(ran.stderr)")
         #expect(!ran.stderr.contains("mapping"), "\(run): \(ran.stderr)")
+
+        // With the host-built firmware as the board, the run runs, as written but for the port
+        // and a duration.
+        let make = Process()
+        make.executableURL = URL(fileURLWithPath: "/usr/bin/make")
+        make.arguments = ["-s", "-C", FileSafetyTests.repository + "/Firmware", "host"]
+        try make.run()
+        make.waitUntilExit()
+        try #require(make.terminationStatus == 0, "make -C Firmware host failed")
+        let board = Process()
+        board.executableURL = URL(fileURLWithPath: FileSafetyTests.repository + "/Firmware/build/host/neuraxon-firmware")
+        let control = Pipe(), announced = Pipe()
+        board.standardInput = control
+        board.standardOutput = announced
+        try board.run()
+        defer {
+            try? control.fileHandleForWriting.close()  // the firmware ends when its input closes
+            board.waitUntilExit()
+        }
+        var firstLine = Data()
+        while !firstLine.contains(UInt8(ascii: "\n")), let byte = try announced.fileHandleForReading.read(upToCount: 1), !byte.isEmpty {
+            firstLine.append(byte)
+        }
+        let pty = String(decoding: firstLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(pty.hasPrefix("pty "), "the firmware said \(pty)")
+        let reports = announced.fileHandleForReading
+        DispatchQueue.global().async { _ = reports.readDataToEndOfFile() }  // its actuator reports, so it never blocks on them
+        if let i = run.firstIndex(of: "--port") { run[i + 1] = String(pty.dropFirst(4)) }
+        let driven = try CLI.run(run + ["--duration", "1", "--quiet"], folder: dir, timeout: 60)
+        #expect(driven.status == 0, "\(run): \(driven.stderr)")
+        #expect(driven.stdout.contains("recorded"), "\(driven.stdout)")
 
         // And the same network and mapping drive the simulated reference robot, which has the board's channels.
         let network = try #require(run.firstIndex(of: "--network").map { run[$0 + 1] })
