@@ -59,6 +59,30 @@ struct NetworkFileReader {
         return out
     }
 
+    /// The range the step keeps w_fast and w_slow in (Docs/MODEL.md, "One step").
+    static let fastSlowRange: ClosedRange<Double> = -1...1
+    /// The range the step keeps w_meta in.
+    static let metaRange: ClosedRange<Double> = -0.5...0.5
+
+    /// A synapse weight, refused outside the range the step keeps it in: a weight beyond it
+    /// (1e308, say) would drive potentials to infinity on the first step.
+    func weight(_ value: JSONValue, _ location: String, in range: ClosedRange<Double>) throws(NetworkFileError) -> Double {
+        let w = try real(value, location)
+        guard range.contains(w) else {
+            throw fail(value, location, "\(w) is outside \(range.lowerBound)…\(range.upperBound), the range the network keeps this weight in (Docs/MODEL.md)")
+        }
+        return w
+    }
+
+    func weights(_ value: JSONValue, _ location: String, count: Int, in range: ClosedRange<Double>) throws(NetworkFileError) -> [Double] {
+        let items = try array(value, location)
+        guard items.count == count else { throw fail(value, location, "expected \(count) numbers, found \(items.count)") }
+        var out: [Double] = []
+        out.reserveCapacity(count)
+        for (i, item) in items.enumerated() { out.append(try weight(item, "\(location)[\(i)]", in: range)) }
+        return out
+    }
+
     mutating func readParameters(_ value: JSONValue) throws(NetworkFileError) -> NetworkParameters {
         var p = NetworkParameters()
         let members = try object(value, "parameters")
@@ -191,9 +215,9 @@ struct NetworkFileReader {
         net.reserveSynapses(synapseList.count + max(1024, synapseList.count))
         var restColumns: (fast: [Double], slow: [Double], meta: [Double])? = nil
         if let ext = extensions, let rw = ext["resting_weights"] {
-            restColumns = (try reals(try member(rw, "fast", "extensions.resting_weights"), "extensions.resting_weights.fast", count: synapseList.count),
-                           try reals(try member(rw, "slow", "extensions.resting_weights"), "extensions.resting_weights.slow", count: synapseList.count),
-                           try reals(try member(rw, "meta", "extensions.resting_weights"), "extensions.resting_weights.meta", count: synapseList.count))
+            restColumns = (try weights(try member(rw, "fast", "extensions.resting_weights"), "extensions.resting_weights.fast", count: synapseList.count, in: Self.fastSlowRange),
+                           try weights(try member(rw, "slow", "extensions.resting_weights"), "extensions.resting_weights.slow", count: synapseList.count, in: Self.fastSlowRange),
+                           try weights(try member(rw, "meta", "extensions.resting_weights"), "extensions.resting_weights.meta", count: synapseList.count, in: Self.metaRange))
         }
         var seen = Set<Int>()
         seen.reserveCapacity(synapseList.count)
@@ -207,9 +231,9 @@ struct NetworkFileReader {
                 throw fail(item, place, pre == post ? "a neuron may not synapse onto itself" : "an output neuron may not synapse onto an input neuron")
             }
             guard seen.insert(pre * n + post).inserted else { throw fail(item, place, "a second synapse \(pre) → \(post); each pair may have one") }
-            let f = try real(try member(item, "w_fast", place), "\(place).w_fast")
-            let s = try real(try member(item, "w_slow", place), "\(place).w_slow")
-            let m = try real(try member(item, "w_meta", place), "\(place).w_meta")
+            let f = try weight(try member(item, "w_fast", place), "\(place).w_fast", in: Self.fastSlowRange)
+            let s = try weight(try member(item, "w_slow", place), "\(place).w_slow", in: Self.fastSlowRange)
+            let m = try weight(try member(item, "w_meta", place), "\(place).w_meta", in: Self.metaRange)
             let isSilent = try bool(try member(item, "is_silent", place), "\(place).is_silent")
             let isModulatory = try bool(try member(item, "is_modulatory", place), "\(place).is_modulatory")
             let integrity = try real(try member(item, "integrity", place), "\(place).integrity")

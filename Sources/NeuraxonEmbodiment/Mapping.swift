@@ -225,13 +225,19 @@ extension Mapping {
     ///   - outputCount: the network's output neuron count; every decoder neuron must be below it.
     /// - Throws: `MappingError` naming the line and the problem.
     public init(yaml: String, device: DeviceInfo, inputCount: Int, outputCount: Int) throws {
+        try self.init(yaml: yaml, reader: MappingReader(device: device, inputCount: inputCount, outputCount: outputCount))
+    }
+
+    private init(yaml: String, reader: MappingReader) throws {
+        // Checked without a body: no channel list yet.
+        let device = reader.device ?? DeviceInfo(name: "the board", sensors: [], actuators: [])
+        let inputCount = reader.inputCount, outputCount = reader.outputCount
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {
             throw MappingError(line: Self.line(of: error), "not valid YAML: \(Self.problem(of: error))")
         }
-        let reader = MappingReader(device: device, inputCount: inputCount, outputCount: outputCount)
         let fields = try root.map { try reader.fields(of: $0, allowed: ["loop", "sensors", "actuators", "differential", "reward"], what: "the mapping") } ?? [:]
         self.source = yaml
         self.device = device
@@ -253,16 +259,47 @@ extension Mapping {
     }
 
     /// Reads and validates the mapping file at `path` (see `init(yaml:device:inputCount:outputCount:)`).
+    /// - Throws: `FileProblem` when the file cannot be read or is not text, `MappingError` when
+    ///   its content is wrong.
     public init(contentsOf path: String, device: DeviceInfo, inputCount: Int, outputCount: Int) throws {
-        guard let text = try? readTextFile(path) else {
-            throw MappingError(line: nil, "cannot read the mapping file \(path): check the path and its permissions")
-        }
+        let text = try readTextFile(path, what: "the mapping file")
         do {
             try self.init(yaml: text, device: device, inputCount: inputCount, outputCount: outputCount)
         } catch var error as MappingError {
             error.message += " (in \(path))"
             throw error
         }
+    }
+
+    /// Checks what can be checked of a mapping file before a board is opened (opening the port
+    /// resets some boards): that it can be read, its syntax, every key and number, and every
+    /// neuron index against the network's sizes. Channel names and ranges are checked once the
+    /// board has said what channels it has (`init(contentsOf:device:inputCount:outputCount:)`).
+    /// - Returns: the mapping's warnings (`warnings`).
+    /// - Throws: `FileProblem` or `MappingError`, as `init(contentsOf:device:inputCount:outputCount:)`.
+    @discardableResult
+    public static func check(contentsOf path: String, inputCount: Int, outputCount: Int) throws -> [String] {
+        let text = try readTextFile(path, what: "the mapping file")
+        do {
+            let reader = MappingReader(device: nil, inputCount: inputCount, outputCount: outputCount)
+            return try Mapping(yaml: text, reader: reader).warnings
+        } catch var error as MappingError {
+            error.message += " (in \(path))"
+            throw error
+        }
+    }
+
+    /// What the mapping leaves undone that a user would want to know before a run: no decoder
+    /// (nothing drives the robot) or no encoder (the network hears nothing of the robot).
+    public var warnings: [String] {
+        var result: [String] = []
+        if decoders.isEmpty {
+            result.append("the mapping drives no actuator: nothing will move the robot (add `actuators:` or `differential:`, Docs/MAPPING.md)")
+        }
+        if encoders.isEmpty {
+            result.append("the mapping reads no sensor: the network gets no input from the robot (add `sensors:`, Docs/MAPPING.md)")
+        }
+        return result
     }
 
     private static func line(of error: YamlError) -> Int? {
@@ -286,9 +323,52 @@ extension Mapping {
 
 /// Walks the YAML nodes of a mapping file, filling in defaults and checking every value.
 private struct MappingReader {
-    let device: DeviceInfo
+    /// The body's channels, or `nil` to check a mapping before the body is known: every channel
+    /// name is then accepted, as a channel of the widest range (`Placeholders`).
+    let device: DeviceInfo?
     let inputCount: Int
     let outputCount: Int
+    private let placeholders = Placeholders()
+
+    init(device: DeviceInfo?, inputCount: Int, outputCount: Int) {
+        self.device = device
+        self.inputCount = inputCount
+        self.outputCount = outputCount
+    }
+
+    /// Channels made up, one index per name, for a check without a body.
+    final class Placeholders {
+        var indices: [String: Int] = [:]
+        func index(of name: String) -> Int {
+            if let i = indices[name] { return i }
+            indices[name] = indices.count
+            return indices.count - 1
+        }
+    }
+
+    func sensorIndex(named name: String) -> Int? {
+        guard let device else { return placeholders.index(of: "sensor " + name) }
+        return device.sensorIndex(named: name)
+    }
+
+    func sensor(_ index: Int, named name: String) -> SensorChannel {
+        guard let device else { return SensorChannel(name: name, kind: .analog, unit: "", minimum: Int(Int16.min), maximum: Int(Int16.max)) }
+        return device.sensors[index]
+    }
+
+    func actuatorIndex(named name: String) -> Int? {
+        guard let device else { return placeholders.index(of: "actuator " + name) }
+        return device.actuatorIndex(named: name)
+    }
+
+    func actuator(_ index: Int, named name: String) -> ActuatorChannel {
+        guard let device else { return ActuatorChannel(name: name, unit: "", minimum: Int(Int16.min), maximum: Int(Int16.max), safeValue: 0) }
+        return device.actuators[index]
+    }
+
+    var sensorNames: String { device?.sensors.map(\.name).joined(separator: ", ") ?? "" }
+    var actuatorNames: String { device?.actuators.map(\.name).joined(separator: ", ") ?? "" }
+    var deviceName: String { device?.name ?? "the board" }
 
     func line(_ node: Node) -> Int? { node.mark?.line }
 
@@ -377,19 +457,19 @@ private struct MappingReader {
     }
 
     func sensorChannel(_ node: Node?, in entry: Node) throws -> (Int, SensorChannel) {
-        guard let node else { throw fail(entry, "missing `channel:`; the sensors are: \(device.sensors.map(\.name).joined(separator: ", "))") }
-        guard let name = node.string, let index = device.sensorIndex(named: name) else {
-            throw fail(node, "no sensor channel `\(node.string ?? "")` on \(device.name); the sensors are: \(device.sensors.map(\.name).joined(separator: ", "))")
+        guard let node else { throw fail(entry, "missing `channel:`; the sensors are: \(sensorNames)") }
+        guard let name = node.string, let index = sensorIndex(named: name) else {
+            throw fail(node, "no sensor channel `\(node.string ?? "")` on \(deviceName); the sensors are: \(sensorNames)")
         }
-        return (index, device.sensors[index])
+        return (index, sensor(index, named: name))
     }
 
     func actuatorChannel(_ node: Node?, in entry: Node, key: String = "channel") throws -> (Int, ActuatorChannel) {
-        guard let node else { throw fail(entry, "missing `\(key):`; the actuators are: \(device.actuators.map(\.name).joined(separator: ", "))") }
-        guard let name = node.string, let index = device.actuatorIndex(named: name) else {
-            throw fail(node, "no actuator channel `\(node.string ?? "")` on \(device.name); the actuators are: \(device.actuators.map(\.name).joined(separator: ", "))")
+        guard let node else { throw fail(entry, "missing `\(key):`; the actuators are: \(actuatorNames)") }
+        guard let name = node.string, let index = actuatorIndex(named: name) else {
+            throw fail(node, "no actuator channel `\(node.string ?? "")` on \(deviceName); the actuators are: \(actuatorNames)")
         }
-        return (index, device.actuators[index])
+        return (index, actuator(index, named: name))
     }
 
     // MARK: encoders
@@ -592,8 +672,8 @@ private struct MappingReader {
               let threshold = Double(parts[2]), threshold.isFinite else {
             throw fail(when, "the condition `\(text)` must read `CHANNEL OP NUMBER` with OP one of > >= < <=, e.g. `bumper > 0.5`")
         }
-        guard let index = device.sensorIndex(named: parts[0]) else {
-            throw fail(when, "no sensor channel `\(parts[0])` on \(device.name); the sensors are: \(device.sensors.map(\.name).joined(separator: ", "))")
+        guard let index = sensorIndex(named: parts[0]) else {
+            throw fail(when, "no sensor channel `\(parts[0])` on \(deviceName); the sensors are: \(sensorNames)")
         }
         let actionNode: Node, action: RewardSpec.Action
         switch (f["set"], f["pulse"]) {

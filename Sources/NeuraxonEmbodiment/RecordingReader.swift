@@ -70,7 +70,7 @@ public final class RecordingReader {
             decoded = try JSONDecoder().decode(RecordingHeader.self, from: Data(buffer[range]))
         } catch {
             close(fd)
-            throw RecordingError(path: path, "line 1 is not a Neuraxon recording header (\(error)); is this a recording file?")
+            throw RecordingError(path: path, "line 1 is not a Neuraxon recording header (\(describeDecodingProblem(error))); is this a recording file?")
         }
         guard decoded.format == RecordingHeader.formatName else {
             close(fd)

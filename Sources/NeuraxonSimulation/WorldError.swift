@@ -30,10 +30,17 @@ public struct WorldError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 extension World {
+    /// The longest arena side a world may have, in metres: positions keep millimetre resolution
+    /// and ray lengths stay far from overflow well beyond it.
+    public static let maximumArenaSide: Double = 1000
+
     /// Checks every field. Throws the first problem found, naming the field.
     public func validate() throws(WorldError) {
         try Check.positive(arenaWidth, "arena.width", unit: "m")
         try Check.positive(arenaHeight, "arena.height", unit: "m")
+        for (side, field) in [(arenaWidth, "arena.width"), (arenaHeight, "arena.height")] where side > World.maximumArenaSide {
+            throw WorldError(field: field, problem: "\(side) m is beyond the largest arena the simulation steps accurately, \(Int(World.maximumArenaSide)) m a side; make it smaller")
+        }
         for (i, obstacle) in obstacles.enumerated() {
             switch obstacle {
             case let .segment(from, to):

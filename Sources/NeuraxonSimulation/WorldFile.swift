@@ -31,16 +31,32 @@ extension World {
     /// Reads a world file.
     /// - Throws: `WorldError` if the file cannot be read or is not a valid world.
     public static func load(path: String) throws(WorldError) -> World {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw WorldError(source: path, field: "", problem: "cannot read the world file (\(error.localizedDescription)); check the path, or use a built-in world: \(World.builtinNames.joined(separator: ", "))")
-        }
+        let text = try readText(path)
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         var world = try parse(yaml: text, source: path)
         if world.name == path { world.name = name }
         return world
+    }
+
+    /// The world file's text, or an error that says plainly why it cannot be read: no such
+    /// file, a folder, no permission, or not a text file.
+    static func readText(_ path: String) throws(WorldError) -> String {
+        func failure(_ what: String) -> WorldError {
+            WorldError(source: path, field: "", problem: what)
+        }
+        let builtins = World.builtinNames.joined(separator: ", ")
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw failure("no such world file; check the path, or use a built-in world: \(builtins)")
+        }
+        if isFolder.boolValue { throw failure("a folder, not a world file; name a world file (YAML) or a built-in world: \(builtins)") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw failure("cannot read the world file (check its permissions)")
+        }
+        guard !data.contains(0), let text = String(data: data, encoding: .utf8) else {
+            throw failure("not a text file (it holds binary data or is not UTF-8); a world file is YAML (Docs/SIMULATION.md)")
+        }
+        return text
     }
 
     /// A built-in world by name, or else a world file at that path.

@@ -51,7 +51,7 @@ struct BenchLoopCommand: ParsableCommand {
         let net: NeuraxonNetwork
         let name: String
         if let network {
-            net = try NeuraxonNetwork.load(contentsOf: network)
+            net = try loadNetwork(network).network
             name = network
         } else {
             net = try NetworkPreset.flowing.build(seed: 1)
@@ -112,7 +112,7 @@ struct BenchLoopCommand: ParsableCommand {
         let reason = loop.wait()
         defer { unlink(recordingPath) }
         board.quit()
-        guard reason == .durationReached else { throw ValidationError("the run ended early: \(reason)") }
+        guard reason == .durationReached else { throw CommandError(ExitStatus.failure, "the run ended early: \(reason)") }
         let s = loop.status()
         return Result(ticks: s.counters.ticks, expected: Int(seconds * 1000) / period + 1, rate: s.rate,
                       dropped: body.link.counters.droppedFrames, boardMissed: body.finalStatus?.loopOverruns,

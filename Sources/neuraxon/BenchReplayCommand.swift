@@ -30,6 +30,9 @@ struct BenchReplay: ParsableCommand {
     }
 
     func run() throws {
+        var files = FilePlan()
+        files.protectedOutput(path, "--path", howToReplace: "the benchmark removes its recording afterwards, so name a file that does not exist yet")
+        try files.check()
         defer { unlink(path) }
         var replayCPU = 0.0
         let result = try EmbodimentBenchmarks.replay(seconds: seconds, rateHz: rate, recordingPath: path) {

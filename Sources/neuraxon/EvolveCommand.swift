@@ -20,7 +20,7 @@ struct EvolveCommand: ParsableCommand {
             seeking: reach the light fast and stay near it). Each genome runs in the closed loop with the \
             task's preset mapping on several worlds and seeds per generation. A checkpoint is written after \
             every generation (default OUTPUT.checkpoint.json); Ctrl-C stops after the current generation and \
-            --resume continues with nothing lost. The result is an ordinary network file; its mapping is \
+            --resume continues with nothing lost. An existing checkpoint is never replaced without --resume or --force. The result is an ordinary network file; its mapping is \
             saved next to it (OUTPUT without .json, plus .mapping.yaml). --held-out N then compares it with \
             the hand-wired preset and random networks of the same size on N worlds never used in training. \
             Licence: the evolution layer and what it produces carry the Aigarth restrictions \
@@ -31,13 +31,13 @@ struct EvolveCommand: ParsableCommand {
     @Option(help: "The task: avoid or seek.")
     var task: String
 
-    @Option(help: "Genomes per generation.")
+    @Option(parsing: .unconditional, help: "Genomes per generation.")
     var population: Int = 24
 
-    @Option(help: "Generations to run in all (default 30; with --resume, a new total that extends the run).")
+    @Option(parsing: .unconditional, help: "Generations to run in all (default 30; with --resume, a new total that extends the run).")
     var generations: Int?
 
-    @Option(help: "Seed of the run (starting population, breeding, trial worlds and noise).")
+    @Option(parsing: .unconditional, help: "Seed of the run (starting population, breeding, trial worlds and noise).")
     var seed: UInt64 = 1
 
     @Option(name: [.customShort("o"), .long], help: "Where to save the best network (JSON).")
@@ -45,6 +45,9 @@ struct EvolveCommand: ParsableCommand {
 
     @Flag(help: "Continue from the checkpoint (population, seed and generations so far come from it).")
     var resume = false
+
+    @Flag(help: "Start a new run even if the checkpoint exists, replacing it (without --force, an existing checkpoint is refused).")
+    var force = false
 
     @Option(help: "Append one JSON line per generation to this file.")
     var log: String?
@@ -55,16 +58,16 @@ struct EvolveCommand: ParsableCommand {
     @Option(help: "The first generation: random, preset, or a network file to descend from.")
     var from: String = "random"
 
-    @Option(help: "Trials (worlds and seeds) per genome and generation (default 4; with --resume, the checkpoint's).")
+    @Option(parsing: .unconditional, help: "Trials (worlds and seeds) per genome and generation (default 4; with --resume, the checkpoint's).")
     var trials: Int?
 
-    @Option(help: "Simulated seconds per trial (default: 10 for avoid, 15 for seek; with --resume, the checkpoint's).")
+    @Option(parsing: .unconditional, help: "Simulated seconds per trial (default: 10 for avoid, 15 for seek; with --resume, the checkpoint's).")
     var episode: Double?
 
-    @Option(help: "Threads that evaluate (default: one per core).")
+    @Option(parsing: .unconditional, help: "Threads that evaluate (default: one per core).")
     var workers: Int?
 
-    @Option(help: "After the run, judge the best network, the preset and random networks on this many held-out worlds.")
+    @Option(parsing: .unconditional, help: "After the run, judge the best network, the preset and random networks on this many held-out worlds.")
     var heldOut: Int = 0
 
     func validate() throws {
@@ -76,6 +79,7 @@ struct EvolveCommand: ParsableCommand {
         if let trials, trials < 1 { throw ValidationError("--trials must be at least 1, e.g. --trials 4") }
         guard heldOut >= 0 else { throw ValidationError("--held-out must be 0 or more") }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if resume && force { throw ValidationError("--resume continues the checkpoint and --force replaces it: give one of them") }
         if let episode, !(episode.isFinite && episode >= 0.5 && episode <= 600) {
             throw ValidationError("--episode must be 0.5 to 600 simulated seconds, e.g. --episode 10")
         }
@@ -83,13 +87,25 @@ struct EvolveCommand: ParsableCommand {
 
     func run() throws {
         let checkpointPath = checkpoint ?? output + ".checkpoint.json"
+        var files = FilePlan()
+        if case .file(let path) = SimulatorTask.Ancestry(from) { files.input(path, "the --from network file") }
+        if resume {
+            files.input(checkpointPath, "the checkpoint to resume")
+        } else if force {
+            files.output(checkpointPath, "the checkpoint")
+        } else {
+            files.protectedOutput(checkpointPath, "the checkpoint",
+                                  howToReplace: "continue that run with --resume, pass --force to start over and replace it, or choose another -o or --checkpoint")
+        }
+        files.output(output, "-o")
+        files.output(Self.mappingPath(for: output), "the mapping saved beside -o")
+        files.output(log, "--log")
+        try files.check()
+        if case .file(let path) = SimulatorTask.Ancestry(from) { _ = try loadNetwork(path) }  // bad content: exit 65, before any work
         var task = try SimulatorTask(named: self.task, trials: trials ?? 4, episodeSeconds: episode)
         let evaluator = Evaluator(workers: workers)
         let run: EvolutionRun
         if resume {
-            guard FileManager.default.fileExists(atPath: checkpointPath) else {
-                throw ValidationError("--resume: there is no checkpoint at \(checkpointPath); start without --resume, or pass --checkpoint FILE")
-            }
             // Trials and episode length come from the checkpoint unless given (a mismatch is refused).
             if trials == nil, episode == nil {
                 let saved = try SimulatorTask(savedName: EvolutionRun.loadCheckpoint(checkpointPath).taskName)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import Neuraxon
 import NeuraxonEmbodiment
 
 /// `neuraxon log`: look into recordings.
@@ -23,6 +24,7 @@ struct LogInfo: ParsableCommand {
     var recording: String
 
     func run() throws {
+        try InputFile.check(recording, what: "the recording")
         let summary = try RecordingSummary(path: recording)
         print(summary.lines.joined(separator: "\n"))
     }
@@ -51,12 +53,16 @@ struct LogExport: ParsableCommand {
     }
 
     func run() throws {
+        var files = FilePlan()
+        files.input(recording, "the recording")
+        files.output(output, "-o")
+        try files.check()
         let reader = try RecordingReader(path: recording)
         var fd: Int32 = STDOUT_FILENO
         if let output {
             fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
-                throw ValidationError("cannot create \(output) (\(String(cString: strerror(errno)))): check the folder exists and is writable")
+                throw CommandError.cannotCreate("cannot create \(output) (\(String(cString: strerror(errno)))): check the folder exists and is writable")
             }
         }
         defer { if output != nil { close(fd) } }

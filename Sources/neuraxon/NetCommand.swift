@@ -25,7 +25,7 @@ struct NetCreate: ParsableCommand {
     @Option(name: .customLong("param"), help: ArgumentHelp("Set a parameter.", valueName: "KEY=VALUE"))
     var params: [String] = []
 
-    @Option(help: "Integer seed of the random generator (Python's random.seed).")
+    @Option(parsing: .unconditional, help: "Integer seed of the random generator (Python's random.seed).")
     var seed: UInt64 = 0
 
     @Option(help: "reference or embodied (default: the preset's).")
@@ -44,16 +44,19 @@ struct NetCreate: ParsableCommand {
     }
 
     func run() throws {
+        var files = FilePlan()
+        files.output(output, "-o")
+        try files.check()
         let base = NetworkPreset.named(preset)!
         var parameters = base.parameters
         for assignment in params {
             guard let eq = assignment.firstIndex(of: "=") else {
-                throw ValidationError("--param takes KEY=VALUE, got '\(assignment)'")
+                throw CommandError.usage("--param takes KEY=VALUE, got '\(assignment)'")
             }
             do {
                 parameters = try parameters.setting(String(assignment[..<eq]), to: String(assignment[assignment.index(after: eq)...]))
             } catch {
-                throw ValidationError("--param \(assignment): \(error)")
+                throw CommandError.usage("--param \(assignment): \(error)")
             }
         }
         let chosen = dynamics.map { $0 == "embodied" ? Dynamics.embodied : Dynamics.reference } ?? base.dynamics
@@ -61,7 +64,7 @@ struct NetCreate: ParsableCommand {
         do {
             net = try NeuraxonNetwork(parameters: parameters, dynamics: chosen, seed: seed)
         } catch {
-            throw ValidationError("\(error)")
+            throw CommandError.usage("\(error)")
         }
         net.metadata["preset"] = base.name
         try net.save(to: output)
@@ -77,7 +80,7 @@ struct NetInfo: ParsableCommand {
     var file: String
 
     func run() throws {
-        let net = try NeuraxonNetwork.load(contentsOf: file)
+        let net = try loadNetwork(file).network
         for warning in net.loadWarnings { printError("warning: \(warning)") }
         let s = net.summary()
         print("network      \(net.parameters.networkName) (\(file))")
@@ -113,7 +116,7 @@ struct NetRun: ParsableCommand {
     @Argument(help: "A network file.")
     var file: String
 
-    @Option(help: "Number of steps.")
+    @Option(parsing: .unconditional, help: "Number of steps.")
     var steps: Int
 
     @Option(help: ArgumentHelp("What to apply before steps (JSON Lines).", valueName: "SCHEDULE"))
@@ -130,19 +133,25 @@ struct NetRun: ParsableCommand {
     }
 
     func run() throws {
-        let net = try NeuraxonNetwork.load(contentsOf: file)
+        var files = FilePlan()
+        files.input(file, "the network file")
+        files.input(inputs, "the schedule")
+        files.output(trace, "--trace")
+        files.output(output, "-o")
+        try files.check()
+        let net = try loadNetwork(file).network
         for warning in net.loadWarnings { printError("warning: \(warning)") }
         var schedule = StepSchedule()
         if let inputs {
-            let text = try String(contentsOfFile: inputs, encoding: .utf8)
+            let text = try InputFile.text(inputs, what: "the schedule")
             do { schedule = try StepSchedule.parse(text, neuronCount: net.neuronCount) } catch {
-                throw ValidationError("\(inputs): \(error)")
+                throw CommandError.dataError("\(inputs): \(error)")
             }
         }
         var traceHandle: FileHandle?
         if let trace {
             guard FileManager.default.createFile(atPath: trace, contents: nil), let h = FileHandle(forWritingAtPath: trace) else {
-                throw ValidationError("cannot create \(trace)")
+                throw CommandError.cannotCreate("cannot create --trace \(trace): check that its folder exists and is writable")
             }
             traceHandle = h
         }

@@ -21,4 +21,26 @@ struct NeuraxonCommand: ParsableCommand {
             DemoCommand.self,
         ]
     )
+
+    /// Parses the command line, then runs the command. A mistake on the command line (found
+    /// while parsing or in a command's `validate()`) gets ArgumentParser's message and usage, exit
+    /// status 64; an error while the command runs gets `error: …` and its own exit status
+    /// (`ErrorReport`), with no usage banner.
+    static func main() {
+        let command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            var command = command
+            try command.run()
+        } catch {
+            // `--help` and `help` run ArgumentParser's own command, which ends by throwing its own
+            // (internal) error types: those keep ArgumentParser's handling.
+            if ErrorReport.isArgumentParserOwn(error) { exit(withError: error) }
+            ErrorReport.exit(with: error)
+        }
+    }
 }

@@ -28,13 +28,13 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "A mapping file to replay with instead of the recording's own.")
     var mapping: String?
 
-    @Option(help: "Pace: 1 for real time, 0.1…10 (default: as fast as possible).")
+    @Option(parsing: .unconditional, help: "Pace: 1 for real time, 0.1…10 (default: as fast as possible).")
     var rate: Double?
 
-    @Option(help: "Start at this many seconds after the first tick (earlier ticks still run, unpaced).")
+    @Option(parsing: .unconditional, help: "Start at this many seconds after the first tick (earlier ticks still run, unpaced).")
     var from: Double?
 
-    @Option(help: "Stop after this many seconds after the first tick.")
+    @Option(parsing: .unconditional, help: "Stop after this many seconds after the first tick.")
     var to: Double?
 
     @Flag(help: "Start again at the end, with a fresh network, until Ctrl-C.")
@@ -50,26 +50,27 @@ struct ReplayCommand: ParsableCommand {
         if let from, from < 0 { throw ValidationError("--from must be 0 or more seconds") }
         if let to, to < 0 { throw ValidationError("--to must be 0 or more seconds") }
         if let from, let to, to <= from { throw ValidationError("--to (\(to) s) must come after --from (\(from) s)") }
-        if let record, record == recording { throw ValidationError("--record must name a new file, not the recording being replayed") }
     }
 
     func run() throws {
         let interrupted = Interruption()
+        try InputFile.check(recording, what: "the recording")
+        let named = try RecordingReader(path: recording).header.network.path
+        var files = FilePlan()
+        files.input(recording, "the recording")
+        files.input(network ?? (named.isEmpty ? nil : named), "the network file")
+        files.input(mapping, "the mapping file")
+        files.recording(record)
+        try files.check()
         var pass = 0
         repeat {
             pass += 1
             let reader = try RecordingReader(path: recording)
             let header = reader.header
             guard let networkPath = network ?? (header.network.path.isEmpty ? nil : header.network.path) else {
-                throw ValidationError("\(recording) names no network file: pass --network FILE")
+                throw CommandError.usage("\(recording) names no network file: pass --network FILE")
             }
-            let bytes: [UInt8]
-            do {
-                bytes = Array(try Data(contentsOf: URL(fileURLWithPath: networkPath)))
-            } catch {
-                throw ValidationError("cannot read the network file \(networkPath): check the path, or pass --network FILE")
-            }
-            let net = try NeuraxonNetwork.load(bytes: bytes, file: networkPath)
+            let (net, bytes) = try loadNetwork(networkPath)
             let identity = NetworkIdentity(path: networkPath, bytes: bytes, network: net)
             if pass == 1, !header.network.digest.isEmpty, identity.digest != header.network.digest {
                 FileHandle.standardError.write(Data("warning: \(networkPath) is not the network file the recording was made with (SHA-256 differs); expect a divergence\n".utf8))

@@ -36,7 +36,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Record every tick to this file (JSON Lines).")
     var record: String?
 
-    @Option(help: "Stop after this many seconds of firmware time.")
+    @Option(parsing: .unconditional, help: "Stop after this many seconds of firmware time.")
     var duration: Double?
 
     @Option(help: "The board's sampling period in ms (one control tick per sample).")
@@ -73,22 +73,24 @@ struct RunCommand: ParsableCommand {
         if failsafe <= period {
             throw ValidationError("--failsafe (\(failsafe) ms) must be longer than --period (\(period) ms), or the board stops between two commands")
         }
-        if let record, record == network || record == mapping {
-            throw ValidationError("--record must name a new file, not the network or the mapping")
-        }
+        guard baud >= 50 else { throw ValidationError("--baud \(baud) is not a line speed; give one such as 115200") }
     }
 
     func run() throws {
         let interrupted = Interruption()
+        var files = FilePlan()
+        files.input(network, "the network file")
+        files.input(mapping, "the mapping file")
+        files.recording(record)
+        try files.check()
 
-        let bytes: [UInt8]
-        do {
-            bytes = Array(try Data(contentsOf: URL(fileURLWithPath: network)))
-        } catch {
-            throw ValidationError("cannot read the network file \(network): check the path (`neuraxon net create` makes one)")
-        }
-        let net = try NeuraxonNetwork.load(bytes: bytes, file: network)
+        let (net, bytes) = try loadNetwork(network)
         let identity = NetworkIdentity(path: network, bytes: bytes, network: net)
+        // Everything the mapping can be checked for without the board, before the port is
+        // opened (opening it resets some boards); its channels once the board has named them.
+        for warning in try Mapping.check(contentsOf: mapping, inputCount: net.inputCount, outputCount: net.outputCount) {
+            printError("warning: \(warning)")
+        }
 
         let selector = try BoardSelector(parsing: port ?? board ?? "auto")
         var options = SessionOptions(selector: selector, serial: SerialConfiguration(baudRate: baud),

@@ -30,13 +30,13 @@ struct SimCommand: ParsableCommand {
     @Option(help: "A mapping file (YAML); required with a network file, optional with a preset.")
     var mapping: String?
 
-    @Option(help: "Simulated seconds to run.")
+    @Option(parsing: .unconditional, help: "Simulated seconds to run.")
     var duration: Double = 30
 
-    @Option(help: "Seed of the world's noise and link, and of a preset's network.")
+    @Option(parsing: .unconditional, help: "Seed of the world's noise and link, and of a preset's network.")
     var seed: UInt64 = 1
 
-    @Option(help: "The world's starting pose number (0 is robot.start).")
+    @Option(parsing: .unconditional, help: "The world's starting pose number (0 is robot.start).")
     var start: Int = 0
 
     @Option(help: "Record every tick to this file (JSON Lines); the run's metrics go next to it as FILE.metrics.json, and a preset's network as FILE.network.json.")
@@ -63,16 +63,22 @@ struct SimCommand: ParsableCommand {
 
     func run() throws {
         let preset = RobotPreset.named(network)
+        var files = FilePlan()
+        files.input(preset == nil ? network : nil, "the network file")
+        files.input(mapping, "the mapping file")
+        files.world(world)
+        files.recording(record, metrics: true, network: preset != nil)
+        try files.check()
         let worldName = world ?? preset?.world ?? RobotPreset.all[0].world
         let theWorld: World
-        do { theWorld = try World.named(worldName) } catch { throw ValidationError("--world: \(error)") }
+        theWorld = try World.named(worldName)
         let robot: SimulatedRobot
         do {
             robot = try SimulatedRobot(world: theWorld, seed: seed, start: start)
         } catch where error.field == "robot.starts" {
-            throw ValidationError("--start \(start): \(error.problem)")
+            throw CommandError.usage("--start \(start): \(error.problem)")
         } catch {
-            throw ValidationError("--world \(worldName): \(error)")
+            throw error  // a world that cannot hold the robot: its own message, naming the field
         }
         let device = DeviceInfo(simulated: robot)
 
@@ -93,12 +99,7 @@ struct SimCommand: ParsableCommand {
             }
         } else {
             let bytes: [UInt8]
-            do {
-                bytes = Array(try Data(contentsOf: URL(fileURLWithPath: network)))
-            } catch {
-                throw ValidationError("cannot read the network file \(network): check the path, or pass a preset (\(RobotPreset.all.map(\.name).joined(separator: ", ")))")
-            }
-            net = try NeuraxonNetwork.load(bytes: bytes, file: network)
+            (net, bytes) = try loadNetwork(network)
             for warning in net.loadWarnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
             identity = NetworkIdentity(path: network, bytes: bytes, network: net)
         }
@@ -109,6 +110,7 @@ struct SimCommand: ParsableCommand {
         } else {
             map = try Mapping(yaml: preset!.mappingYAML, device: device, inputCount: net.inputCount, outputCount: net.outputCount)
         }
+        printWarnings(map)
         let recorder = try record.map {
             try Recorder(path: $0, header: RecordingHeader(mapping: map, network: identity, dtMillis: net.dt), waitWhenFull: true)
         }
@@ -120,7 +122,7 @@ struct SimCommand: ParsableCommand {
         print(Self.describe(outcome, world: theWorld.name, network: preset.map { "\($0.name) (preset)" } ?? network,
                             seed: seed, start: start))
         if let firmware { print("through \(firmware)") }
-        if let error = outcome.recordingError { throw ValidationError("the recording failed: \(error)") }
+        if let error = outcome.recordingError { throw CommandError.ioError("the recording failed: \(error)") }
         if outcome.endReason != .durationReached {
             let why = firmware.map { "\($0) stopped answering" } ?? "\(outcome.endReason)"
             fflush(nil)
@@ -130,7 +132,7 @@ struct SimCommand: ParsableCommand {
             let summaryPath = record + ".metrics.json"
             let summary = SimulationSummary(outcome, world: theWorld.name, start: start, seed: seed,
                                             network: preset?.name ?? network, throughFirmware: firmware)
-            do { try summary.write(to: summaryPath) } catch { throw ValidationError("cannot write the run's metrics: \(error)") }
+            do { try summary.write(to: summaryPath) } catch { throw CommandError.cannotCreate("cannot write the run's metrics: \(error)") }
             print("recording: \(record) (\(outcome.counters.ticks) ticks)" + (networkFile.map { ", network: \($0)" } ?? "")
                   + ", metrics: \(summaryPath)")
             print("replay it with: neuraxon replay \(record)")

@@ -103,7 +103,9 @@ private func error(_ yaml: String, inputs: Int = 5, outputs: Int = 5) -> Mapping
     }
 
     @Test func aMappingFileThatCannotBeReadSaysWhich() {
-        #expect(throws: MappingError.self) {
+        // A file that cannot be read is a file problem (exit status 66), not a mapping error (65).
+        #expect(throws: FileProblem(.missing, path: "/nonexistent/robot.yaml",
+                                    "the mapping file /nonexistent/robot.yaml does not exist: check the path")) {
             try Mapping(contentsOf: "/nonexistent/robot.yaml", device: .referenceRobot, inputCount: 5, outputCount: 5)
         }
     }
