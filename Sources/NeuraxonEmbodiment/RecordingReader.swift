@@ -220,13 +220,13 @@ public final class RecordingReader {
                 start = 0
             }
             scan = buffer.count
+            // Read into a heap buffer (1 MB does not belong on a thread's stack), then append.
             let chunk = 1 << 20
-            let n = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: chunk) { scratch -> Int in
-                var n: Int
-                repeat { n = read(fd, scratch.baseAddress!, chunk) } while n < 0 && errno == EINTR
-                if n > 0 { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[0..<n])) }
-                return n
-            }
+            let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: chunk)
+            defer { scratch.deallocate() }
+            var n: Int
+            repeat { n = read(fd, scratch, chunk) } while n < 0 && errno == EINTR
+            if n > 0 { buffer.append(contentsOf: UnsafeBufferPointer(start: scratch, count: n)) }
             if n <= 0 { atEOF = true }
         }
     }
