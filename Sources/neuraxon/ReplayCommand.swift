@@ -82,6 +82,9 @@ struct ReplayCommand: ParsableCommand {
             } catch {
                 throw ValidationError("cannot read the network file \(networkPath): check the path, or pass --network FILE")
             }
+            if let record, pass == 1, Self.sameFile(record, networkPath) || Self.sameFile(record + ".network.json", networkPath) {
+                throw ValidationError("--record \(record) would overwrite the network file being replayed (\(networkPath)), since it also writes \(record).network.json: name another recording")
+            }
             let net = try NeuraxonNetwork.load(bytes: bytes, file: networkPath)
             let identity = NetworkIdentity(path: networkPath, bytes: bytes, network: net)
             if pass == 1, !header.network.digest.isEmpty, identity.digest != header.network.digest {
@@ -105,6 +108,12 @@ struct ReplayCommand: ParsableCommand {
             }
             if report.verdict != .verified { throw ExitCode(ExitStatus.failure) }
         } while loop && !interrupted.happened
+    }
+
+    /// Whether two paths name the same existing file (same device and inode).
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var x = stat(), y = stat()
+        return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
     }
 
     static func describe(_ r: ReplayReport, wall: Double, pass: Int?) -> String {

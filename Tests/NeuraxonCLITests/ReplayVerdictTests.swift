@@ -66,5 +66,12 @@ private func replayCLI(_ arguments: [String], in folder: String) throws -> CLI.R
         #expect(again.stdout.contains("checked 101 of 101 ticks"), "\(again.stdout)")
         let last = try String(contentsOfFile: dir + "/rr.jsonl", encoding: .utf8).split(separator: "\n").last.map(String.init)
         #expect(last?.hasPrefix("{\"type\":\"event\",\"event\":\"end\",\"tick\":101,") == true, "\(last ?? "")")
+
+        // --record FILE also writes FILE.network.json: never over the network being replayed.
+        let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/rr.jsonl.network.json"))
+        let clash = try replayCLI(["replay", "run.jsonl", "--network", "rr.jsonl.network.json", "--record", "rr.jsonl"], in: dir)
+        #expect(clash.status != 0)
+        #expect(clash.stderr.contains("would overwrite the network file being replayed"), "\(clash.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/rr.jsonl.network.json")) == before)
     }
 }

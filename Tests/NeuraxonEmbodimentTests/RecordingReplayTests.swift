@@ -117,6 +117,20 @@ private func ticks(of path: String) throws -> [TickRecord] {
         #expect(reader.stop == .complete)
     }
 
+    @Test func theSummaryOfADamagedRecordingSaysHowManyTicksOfHowMany() throws {
+        let folder = TemporaryFolder()
+        let run = folder.file("run.jsonl")
+        try recordRun(in: folder, count: 300, recording: run)
+        #expect(try RecordingSummary(path: run).lines.contains { $0.hasPrefix("ticks:         300 over") })
+        var lines = try String(contentsOfFile: run, encoding: .utf8).components(separatedBy: "\n")
+        lines[101] = "{\"type\":\"tick\",#"
+        try lines.joined(separator: "\n").write(toFile: run, atomically: true, encoding: .utf8)
+        let summary = try RecordingSummary(path: run)
+        #expect(summary.ticks == 100 && summary.recordedTicks == 300)
+        #expect(summary.lines.contains { $0.hasPrefix("ticks:         100 of 300 over") }, "\(summary.lines)")
+        #expect(summary.lines.contains { $0.hasPrefix("network:       net.json (relative to the recording)") })
+    }
+
     @Test func theCSVExportHasOneRowPerTick() throws {
         let folder = TemporaryFolder()
         let run = folder.file("run.jsonl")
