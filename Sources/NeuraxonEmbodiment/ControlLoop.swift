@@ -3,6 +3,10 @@ import NeuraxonTransport
 
 /// A histogram of durations with fixed buckets: 1 µs wide up to 1 ms, then 100 µs wide up to
 /// 100 ms, then one overflow bucket. Recording a value is O(1) and allocates nothing.
+///
+/// Fixed buckets rather than an HdrHistogram: this covers a control tick's latencies at the
+/// resolution that matters, needs no dependency, and a copy is a plain copy of its counts
+/// (`assign(_:)`), which is what keeps the tick thread from allocating when status is read.
 public struct LatencyHistogram: Sendable, Equatable {
     private var fine = [Int](repeating: 0, count: 1000)     // [k, k+1) µs
     private var coarse = [Int](repeating: 0, count: 990)    // [1000 + 100k, 1000 + 100(k+1)) µs
@@ -79,21 +83,26 @@ struct RecentTicks {
     }
 
     /// Ticks per second over the ticks of the `windowNanos` up to `now`: (n − 1) / (time from
-    /// the first of them to the last) for the n ticks in the window; 0 with fewer than two.
+    /// the first of them to the last) for the n ≥ 2 ticks in the window. With fewer (a loop
+    /// slower than the window), the rate of the last interval while the next tick is not
+    /// overdue (less than two intervals since the last); otherwise 0.
     /// - Complexity: O(log capacity).
     func rate(now: UInt64, windowNanos: UInt64) -> Double {
         let n = min(total, Self.capacity)
         guard n >= 2 else { return 0 }
         let after = now > windowNanos ? now - windowNanos : 0
         func time(age k: Int) -> UInt64 { times[(total - 1 - k) % Self.capacity] }   // k = 0: latest
-        guard time(age: 0) > after else { return 0 }
         // The oldest tick still inside the window: the largest age whose time is after `after`.
         var lo = 0, hi = n - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
             if time(age: mid) > after { lo = mid } else { hi = mid - 1 }
         }
-        guard lo >= 1 else { return 0 }
+        guard time(age: 0) > after, lo >= 1 else {
+            // At most one tick in the window: a loop slower than the window, or one that stopped.
+            let interval = time(age: 0) &- time(age: 1)
+            return interval > 0 && now &- time(age: 0) < 2 &* interval ? 1e9 / Double(interval) : 0
+        }
         let span = time(age: 0) &- time(age: lo)
         return span > 0 ? Double(lo) * 1e9 / Double(span) : 0
     }
@@ -107,9 +116,10 @@ public struct LoopStatus: Sendable {
     /// Sensor-to-command latency: from the frame's host receive time to the command sent.
     public var latency: LatencyHistogram
     /// The current rate: ticks per second of wall-clock time over the ticks of the last second
-    /// (`ControlLoop.rateWindowNanos`; the last 4096 ticks if more came in that second). 0 when
-    /// fewer than two ticks came in the last second, so a stalled loop shows 0 within a second.
-    /// Once the loop has ended, the last second before its last tick.
+    /// (`ControlLoop.rateWindowNanos`; the last 4096 ticks if more came in that second), or of
+    /// the last interval for a loop slower than one tick a second. A loop whose ticks stopped
+    /// shows 0 within a second (sooner when it was slower). Once the loop has ended, the last
+    /// second before its last tick.
     public var rate: Double
     /// The last output trits, as a string of −, 0 and +.
     public var outputs: String

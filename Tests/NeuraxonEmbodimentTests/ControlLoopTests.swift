@@ -236,6 +236,26 @@ private func frames(_ times: [UInt64], readings: (Int) -> [Int16] = sweepReading
     }
     #endif
 
+    @Test func theRecentTickWindowGivesTheRateOfTheLastSecond() {
+        func ticks(_ times: [UInt64]) -> RecentTicks {
+            var r = RecentTicks()
+            for t in times { r.record(t) }
+            return r
+        }
+        let s: UInt64 = 1_000_000_000
+        let fast = ticks((0..<400).map { 10 * s + UInt64($0) * 5_000_000 })            // 200 Hz for 2 s
+        #expect(abs(fast.rate(now: fast.latest, windowNanos: s) - 200) < 0.5)
+        #expect(abs(fast.rate(now: fast.latest + s / 2, windowNanos: s) - 200) < 0.5)   // half the window still holds ticks
+        #expect(fast.rate(now: fast.latest + s + 1, windowNanos: s) == 0)              // none in the last second
+        let slow = ticks((0..<5).map { 10 * s + UInt64($0) * 2 * s })                  // 0.5 Hz
+        #expect(slow.rate(now: slow.latest + s / 2, windowNanos: s) == 0.5)
+        #expect(slow.rate(now: slow.latest + 3 * s / 2, windowNanos: s) == 0.5, "not overdue yet")
+        #expect(slow.rate(now: slow.latest + 5 * s, windowNanos: s) == 0, "the next tick is overdue")
+        let burst = ticks((0..<10_000).map { 10 * s + UInt64($0) * 100_000 })          // 10 kHz: more than the ring holds
+        #expect(abs(burst.rate(now: burst.latest, windowNanos: s) - 10_000) < 1)
+        #expect(ticks([]).rate(now: 5 * s, windowNanos: s) == 0 && ticks([s]).rate(now: s, windowNanos: s) == 0)
+    }
+
     @Test func theRateIsTheRateOfTheLastSecondAndFallsToZeroWhenFramesStop() throws {
         // 1.5 s at 200 Hz, then 50 Hz; then no frames at all while the loop goes on.
         var times = (0..<300).map { UInt64($0) * 5000 }
