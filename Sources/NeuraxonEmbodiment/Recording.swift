@@ -164,7 +164,7 @@ public struct TickCounters: Sendable, Equatable {
 
 /// One recorded control tick.
 public struct TickRecord: Sendable, Equatable {
-    /// The tick's number, from 0.
+    /// The tick's number in the recording, from 0 (see `Recorder`).
     public var tick: Int
     /// The firmware's sample time, µs.
     public var timestampMicros: UInt64
