@@ -71,6 +71,12 @@ public struct EncoderState: Sendable {
     public mutating func reset() {
         for k in 0..<regions.count { regions[k] = 0 }
     }
+
+    /// Puts every comparator back in the region `saved` gives it (+1 upper, −1 lower, 0 dead
+    /// band); `saved` has one entry per comparator.
+    mutating func restore(regions saved: [Int8]) {
+        for k in 0..<min(saved.count, regions.count) { regions[k] = saved[k] }
+    }
 }
 
 /// The running state of one actuator decoder (see `DecoderSpec` for the equations).
@@ -135,6 +141,12 @@ public struct DecoderState: Sendable {
         integrated = 0
         position = Double(safeValue)
     }
+
+    /// Puts the integrator and the slew-limited setpoint back where a saved state had them.
+    mutating func restore(integrated savedIntegrated: Double, position savedPosition: Double) {
+        integrated = savedIntegrated
+        position = savedPosition
+    }
 }
 
 /// Counters of a run, running totals since the start.
@@ -159,6 +171,33 @@ public struct RunCounters: Sendable, Equatable {
     public var recordDrops = 0
 
     public init() {}
+}
+
+/// What a `ControlCore` carries from one frame to the next besides the network: the encoders'
+/// comparator regions, the decoders' integrators and setpoints, which reward rules held, and
+/// the network clock. A recording that starts in the middle of a run (a replay's recording of
+/// a time range) stores it in its header so that its own replay goes on exactly
+/// (Docs/LOG-FORMAT.md, `start_state`).
+public struct ControlCoreState: Sendable, Equatable, Codable {
+    /// Each encoder's comparator regions (+1 upper, −1 lower, 0 dead band), in the mapping's
+    /// encoder order.
+    public var encoderRegions: [[Int8]]
+    /// Each decoder's leaky integrator y ∈ [−1, 1], in the mapping's decoder order.
+    public var decoderIntegrators: [Double]
+    /// Each decoder's slew-limited setpoint before rounding, in actuator units.
+    public var decoderPositions: [Double]
+    /// Whether each reward rule held at the last frame, in the mapping's order.
+    public var rewardsHeld: [Bool]
+    /// The last frame's firmware timestamp, µs; nil when the clock restarts at the next frame.
+    public var lastTimestampMicros: UInt64?
+    /// Network time not yet stepped, µs (less than one step).
+    public var pendingMicros: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case encoderRegions = "encoder_regions", decoderIntegrators = "decoder_integrators"
+        case decoderPositions = "decoder_positions", rewardsHeld = "rewards_held"
+        case lastTimestampMicros = "last_t_us", pendingMicros = "pending_us"
+    }
 }
 
 /// The encoder → network → decoder pipeline for one sensor frame, shared by the control loop
@@ -226,6 +265,37 @@ public final class ControlCore<Network: ControlledNetwork> {
         encoders = mapping.encoders.map(EncoderState.init)
         decoders = mapping.decoders.map { DecoderState($0, actuator: mapping.device.actuators[$0.channelIndex]) }
         rewardHeld = [Bool](repeating: false, count: mapping.rewards.count)
+    }
+
+    /// The state carried to the next frame (see `ControlCoreState`).
+    public var state: ControlCoreState {
+        ControlCoreState(encoderRegions: encoders.map(\.regions), decoderIntegrators: decoders.map(\.integrated),
+                         decoderPositions: decoders.map(\.position), rewardsHeld: rewardHeld,
+                         lastTimestampMicros: clockStarted ? lastTimestamp : nil, pendingMicros: clockStarted ? pendingMicros : 0)
+    }
+
+    /// Continues from a saved state, as if the frames before it had just been processed.
+    /// - Throws: `MappingError` when the state was saved with another mapping (other encoders,
+    ///   decoders or reward rules); nothing is changed then.
+    public func restore(_ saved: ControlCoreState) throws(MappingError) {
+        guard saved.encoderRegions.count == encoders.count, saved.decoderIntegrators.count == decoders.count,
+              saved.decoderPositions.count == decoders.count, saved.rewardsHeld.count == rewardHeld.count,
+              zip(saved.encoderRegions, encoders).allSatisfy({ $0.count == $1.regions.count && $0.allSatisfy { (-1...1).contains($0) } }),
+              (saved.decoderIntegrators + saved.decoderPositions).allSatisfy(\.isFinite) else {
+            throw MappingError(line: nil, "the recording's start state does not fit this mapping (it was saved with other sensors, actuators or reward rules, or it is damaged); replay with the recording's own mapping")
+        }
+        for e in 0..<encoders.count { encoders[e].restore(regions: saved.encoderRegions[e]) }
+        for d in 0..<decoders.count {
+            decoders[d].restore(integrated: saved.decoderIntegrators[d], position: saved.decoderPositions[d])
+        }
+        for r in 0..<rewardHeld.count { rewardHeld[r] = saved.rewardsHeld[r] }
+        if let t = saved.lastTimestampMicros {
+            clockStarted = true
+            lastTimestamp = t
+            pendingMicros = saved.pendingMicros
+        } else {
+            restartClock()
+        }
     }
 
     /// Forgets the clock so the next frame runs no step (after a link loss or reconnect).

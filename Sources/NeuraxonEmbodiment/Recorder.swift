@@ -65,6 +65,9 @@ func sleepNanos(_ nanos: Int64) {
 /// dropped and counted (`droppedRecords`) unless the recorder was made with
 /// `waitWhenFull: true` (replay, where nothing is real-time).
 ///
+/// Ticks are numbered from 0 in the order they are handed to the recorder, dropped ones
+/// included, so a recording's tick numbers have gaps only where records were dropped.
+///
 /// Call `finish()` at the end of a run to learn whether every write succeeded; a recorder that
 /// is dropped unfinished finishes itself (its file stays complete and readable).
 public final class Recorder: @unchecked Sendable {
@@ -73,6 +76,10 @@ public final class Recorder: @unchecked Sendable {
     public var path: String { writer.path }
 
     /// Creates (or truncates) `path`, writes the header line and starts the writer thread.
+    ///
+    /// The header's network path is stored relative to the folder that holds the recording
+    /// (`RecordingHeader.networkPath(_:relativeToFolderOf:)`), so the recording and its network
+    /// can move together and be replayed from any folder.
     ///
     /// - Parameters:
     ///   - capacity: ring slots; at 1 kHz the default holds 4 s of ticks.
@@ -107,6 +114,9 @@ public final class Recorder: @unchecked Sendable {
 private final class RecordWriter: @unchecked Sendable {
     private struct Slot {
         var event: RecordingEvent.Kind?
+        /// For an event: the ticks handed to the recorder before it, and the last one's firmware time.
+        var eventTick = 0
+        var eventTimestampMicros: UInt64 = 0
         var record: TickRecord
     }
 
@@ -125,6 +135,10 @@ private final class RecordWriter: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private var thread: Thread?
     private var closed = false
+    /// Ticks handed to `record` so far, kept or dropped (the tick thread's own): a tick's number
+    /// in this recording.
+    private var ticksOffered = 0
+    private var lastTimestampOffered: UInt64 = 0
 
     init(path: String, header: RecordingHeader, capacity: Int, waitWhenFull: Bool) throws(RecordingError) {
         self.path = path
@@ -135,6 +149,8 @@ private final class RecordWriter: @unchecked Sendable {
             throw RecordingError(path: path, "cannot create the recording (\(String(cString: strerror(errno)))): check the folder exists and is writable")
         }
         self.fd = fd
+        var header = header
+        header.network.path = RecordingHeader.networkPath(header.network.path, relativeToFolderOf: path)
         slots = .allocate(capacity: self.capacity)
         for i in 0..<self.capacity {
             // Each slot owns its own arrays, so filling one never copies another's.
@@ -173,10 +189,12 @@ private final class RecordWriter: @unchecked Sendable {
     var droppedRecords: Int { lock.withLock { dropped } }
 
     func record<N>(_ core: ControlCore<N>, frame: SensorFrame, sentNanos: UInt64) -> Bool {
+        let tick = ticksOffered
+        ticksOffered += 1
+        lastTimestampOffered = frame.timestampMicros
         guard let i = reserve() else { return false }
         let slot = slots + i
         slot.pointee.event = nil
-        let tick = core.counters.ticks - 1
         slot.pointee.record.tick = tick
         slot.pointee.record.timestampMicros = frame.timestampMicros
         slot.pointee.record.sequence = frame.sequence
@@ -199,6 +217,8 @@ private final class RecordWriter: @unchecked Sendable {
     func record(event: RecordingEvent.Kind) {
         guard let i = reserve() else { return }
         slots[i].event = event
+        slots[i].eventTick = ticksOffered
+        slots[i].eventTimestampMicros = lastTimestampOffered
         publish()
     }
 
@@ -207,6 +227,8 @@ private final class RecordWriter: @unchecked Sendable {
         closed = true
         if let i = reserve(force: true) {
             slots[i].event = .end
+            slots[i].eventTick = ticksOffered
+            slots[i].eventTimestampMicros = lastTimestampOffered
             publish()
         }
         lock.withLock { stopping = true }
@@ -253,11 +275,10 @@ private final class RecordWriter: @unchecked Sendable {
             for n in t..<h {
                 let slot = slots + (n % capacity)
                 if let event = slot.pointee.event {
-                    RecordingEvent(kind: event, tick: lastTickWritten, timestampMicros: lastTimestampWritten).appendJSON(to: &out)
+                    RecordingEvent(kind: event, tick: slot.pointee.eventTick, timestampMicros: slot.pointee.eventTimestampMicros)
+                        .appendJSON(to: &out)
                 } else {
                     slot.pointee.record.appendJSON(to: &out)
-                    lastTickWritten = slot.pointee.record.tick + 1
-                    lastTimestampWritten = slot.pointee.record.timestampMicros
                 }
             }
             lock.withLock { tail = h }
@@ -267,9 +288,6 @@ private final class RecordWriter: @unchecked Sendable {
         }
         finished.signal()
     }
-
-    private var lastTickWritten = 0
-    private var lastTimestampWritten: UInt64 = 0
 
     private func writeAll(_ bytes: [UInt8]) -> String? {
         var offset = 0

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Neuraxon
 
 /// The first line of a recording (Docs/LOG-FORMAT.md): what is needed to replay it.
@@ -19,6 +22,10 @@ public struct RecordingHeader: Sendable, Equatable, Codable {
     public var outputCount: Int
     /// One name per calibrated value column, in the mapping's encoder order.
     public var valueNames: [String]
+    /// The control core's state before the first tick, for a recording that starts in the
+    /// middle of a run (a replay's recording of a time range); nil for one that starts at the
+    /// beginning. Replay starts from it.
+    public var startState: ControlCoreState?
 
     public static let formatName = "neuraxon-recording"
     public static let currentVersion = 1
@@ -26,7 +33,7 @@ public struct RecordingHeader: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case type, format, version, mapping, device, network
         case startTime = "start_time", dtMillis = "dt_ms", inputCount = "input_count"
-        case outputCount = "output_count", valueNames = "value_names"
+        case outputCount = "output_count", valueNames = "value_names", startState = "start_state"
     }
 
     public init(mapping: Mapping, network: NetworkIdentity, dtMillis: Double, startTime: Date = Date()) {
@@ -62,6 +69,7 @@ public struct RecordingHeader: Sendable, Equatable, Codable {
         inputCount = try c.decode(Int.self, forKey: .inputCount)
         outputCount = try c.decode(Int.self, forKey: .outputCount)
         valueNames = try c.decode([String].self, forKey: .valueNames)
+        startState = try c.decodeIfPresent(ControlCoreState.self, forKey: .startState)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -77,6 +85,7 @@ public struct RecordingHeader: Sendable, Equatable, Codable {
         try c.encode(outputCount, forKey: .outputCount)
         try c.encode(valueNames, forKey: .valueNames)
         try c.encode(mapping, forKey: .mapping)
+        try c.encodeIfPresent(startState, forKey: .startState)
     }
 
     /// The header as one JSON line (without the newline).
@@ -84,6 +93,46 @@ public struct RecordingHeader: Sendable, Equatable, Codable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(self))
+    }
+
+    /// `networkPath` (as a run was given it: absolute, or relative to the current folder) as a
+    /// recording at `recordingPath` stores it: relative to the folder that holds the recording,
+    /// with `..` where needed (`net.json` beside it, `../nets/a.json`), both sides with symbolic
+    /// links resolved. "" stays "".
+    public static func networkPath(_ networkPath: String, relativeToFolderOf recordingPath: String) -> String {
+        guard !networkPath.isEmpty else { return "" }
+        let target = LexicalPath.components(LexicalPath.resolved(networkPath))
+        let folder = LexicalPath.components(LexicalPath.folder(of: LexicalPath.resolved(recordingPath)))
+        var common = 0
+        while common < min(target.count, folder.count), target[common] == folder[common] { common += 1 }
+        let up = [String](repeating: "..", count: folder.count - common)
+        let relative = (up + target[common...]).joined(separator: "/")
+        return relative.isEmpty ? "." : relative
+    }
+
+    /// The files `network.path` may name for a recording at `recordingPath`, most likely first:
+    /// the path relative to the recording's folder (how recordings are written), then the path
+    /// as stored, relative to the current folder (how older recordings were written). Empty when
+    /// the recording names no network file.
+    public func networkFileCandidates(recordingPath: String) -> [String] {
+        let stored = network.path
+        guard !stored.isEmpty else { return [] }
+        if stored.hasPrefix("/") { return [stored] }
+        let beside = LexicalPath.folder(of: recordingPath) + "/" + stored
+        return LexicalPath.resolved(beside) == LexicalPath.resolved(stored) ? [beside] : [beside, stored]
+    }
+
+    /// The network file this recording was made with, for a recording at `recordingPath`: the
+    /// first of `networkFileCandidates` whose SHA-256 equals `network.digest`, else the first
+    /// that exists (replay then warns that it differs); nil when none exists.
+    public func networkFile(recordingPath: String) -> String? {
+        let existing = networkFileCandidates(recordingPath: recordingPath).filter { FileManager.default.isReadableFile(atPath: $0) }
+        if !network.digest.isEmpty {
+            for path in existing {
+                if let data = FileManager.default.contents(atPath: path), SHA256.hex(of: Array(data)) == network.digest { return path }
+            }
+        }
+        return existing.first
     }
 
     /// The mapping of this recording, validated again against its own device and network sizes.
@@ -115,7 +164,7 @@ public struct TickCounters: Sendable, Equatable {
 
 /// One recorded control tick.
 public struct TickRecord: Sendable, Equatable {
-    /// The tick's number, from 0.
+    /// The tick's number in the recording, from 0 (see `Recorder`).
     public var tick: Int
     /// The firmware's sample time, µs.
     public var timestampMicros: UInt64
@@ -242,6 +291,46 @@ public struct RecordError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// Lexical path helpers for the network path a recording stores.
+enum LexicalPath {
+    /// `path` made absolute (against the current folder) and, as far as it exists, with symbolic
+    /// links resolved; `.` and `..` removed.
+    static func resolved(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var parts = components(absolute)
+        // Resolve symbolic links on the longest prefix that exists.
+        var keep = parts.count
+        while keep > 0 {
+            let prefix = "/" + parts[0..<keep].joined(separator: "/")
+            if let real = realpath(prefix, nil) {
+                let resolved = String(cString: real)
+                free(real)
+                parts = components(resolved) + parts[keep...]
+                break
+            }
+            keep -= 1
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// The folder of `path` ("." for a bare name).
+    static func folder(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// The components of an absolute path, with `.`, `..` and empty ones resolved lexically.
+    static func components(_ path: String) -> [String] {
+        var out: [String] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == ".." { if !out.isEmpty { out.removeLast() }; continue }
+            out.append(String(part))
+        }
+        return out
+    }
+}
+
 /// An event line of a recording.
 public struct RecordingEvent: Sendable, Equatable {
     public enum Kind: String, Sendable {
@@ -253,7 +342,8 @@ public struct RecordingEvent: Sendable, Equatable {
         case end
     }
     public var kind: Kind
-    /// The number of ticks recorded before the event.
+    /// The number of ticks before the event: every tick the recording holds before it, plus any
+    /// its recorder had to drop (`record_drops`). The `end` event's is the recording's length.
     public var tick: Int
     /// The last firmware timestamp before the event, µs.
     public var timestampMicros: UInt64

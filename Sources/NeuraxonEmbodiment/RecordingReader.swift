@@ -36,7 +36,10 @@ public enum ReadStop: Sendable, Equatable, CustomStringConvertible {
 /// Reads a recording line by line from its file, never holding more than one buffer of it.
 ///
 /// A line that is cut short (a run killed mid-write) or damaged ends the reading; `stop` then
-/// says where, and everything before it has been returned.
+/// says where, and everything before it has been returned. So does a tick out of order: tick
+/// numbers must rise by one from line to line, or by more only where the recorder counted
+/// dropped records (`record_drops`), so a repeated, swapped or deleted tick line is reported
+/// where it is. A line after the `end` record is reported too.
 public final class RecordingReader {
     public let path: String
     public let header: RecordingHeader
@@ -49,6 +52,8 @@ public final class RecordingReader {
     private var fileOffset = 0         // file offset of buffer[0]
     private var atEOF = false
     private(set) var lineNumber = 0
+    /// The last tick returned: its number and its `record_drops` counter.
+    private var previousTick: (tick: Int, recordDrops: Int)?
 
     /// Opens a recording and reads its header.
     /// - Throws: `RecordingError` when the file cannot be opened or its first line is not a
@@ -99,7 +104,7 @@ public final class RecordingReader {
         }
         lineNumber += 1
         if let tick = buffer.withUnsafeBufferPointer({ TickLineParser.parse(UnsafeBufferPointer(rebasing: $0[range])) }) {
-            return .tick(tick)
+            return checkedInOrder(tick, offset: offset)
         }
         let value: JSONValue
         do {
@@ -113,7 +118,7 @@ public final class RecordingReader {
         switch value["type"]?.string {
         case "tick":
             do {
-                return .tick(try TickRecord(json: value))
+                return checkedInOrder(try TickRecord(json: value), offset: offset)
             } catch {
                 stop = .damaged(line: lineNumber, byteOffset: offset, reason: "a bad tick record: \(error)")
                 return nil
@@ -125,12 +130,62 @@ public final class RecordingReader {
                 return nil
             }
             let event = RecordingEvent(kind: kind, tick: Int(tick), timestampMicros: UInt64(clamping: t))
-            if kind == .end { stop = .complete }
+            if kind == .end {
+                stop = .complete
+                if let (_, after) = Self.nextLine(fd: fd, buffer: &buffer, start: &start, fileOffset: &fileOffset, atEOF: &atEOF) {
+                    stop = .damaged(line: lineNumber + 1, byteOffset: after,
+                                    reason: "a line follows the end record (two recordings in one file?)")
+                } else if start < buffer.count {
+                    stop = .damaged(line: lineNumber + 1, byteOffset: fileOffset + start,
+                                    reason: "bytes follow the end record (two recordings in one file?)")
+                }
+            }
             return .event(event)
         default:
             stop = .damaged(line: lineNumber, byteOffset: offset, reason: "a record of unknown type")
             return nil
         }
+    }
+
+    /// `tick` if its number follows the previous tick's; otherwise ends the reading there.
+    private func checkedInOrder(_ tick: TickRecord, offset: Int) -> RecordingEntry? {
+        if let previous = previousTick {
+            let gap = tick.tick - previous.tick - 1
+            if tick.tick <= previous.tick {
+                stop = .damaged(line: lineNumber, byteOffset: offset,
+                                reason: "tick \(tick.tick) comes after tick \(previous.tick): a tick is repeated or out of order")
+                return nil
+            }
+            if gap > tick.counters.recordDrops - previous.recordDrops {
+                stop = .damaged(line: lineNumber, byteOffset: offset,
+                                reason: gap == 1 ? "tick \(previous.tick + 1) is missing (tick \(tick.tick) follows tick \(previous.tick))"
+                                    : "ticks \(previous.tick + 1)…\(tick.tick - 1) are missing (tick \(tick.tick) follows tick \(previous.tick))")
+                return nil
+            }
+        }
+        previousTick = (tick.tick, tick.counters.recordDrops)
+        return .tick(tick)
+    }
+
+    /// The `end` record on the file's last line, read without moving through the file (for the
+    /// length of a recording whose reading stopped early); nil when the last line is not one.
+    public func endRecordAtFileEnd() -> RecordingEvent? {
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_size > 0 else { return nil }
+        let size = Int(info.st_size)
+        let length = min(size, 4096)
+        var tail = [UInt8](repeating: 0, count: length)
+        let n = tail.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, length, off_t(size - length)) }
+        guard n == length else { return nil }
+        guard tail.last == 0x0a else { return nil }
+        let body = tail.dropLast()
+        let lineStart = (body.lastIndex(of: 0x0a).map { $0 + 1 }) ?? body.startIndex
+        guard lineStart > body.startIndex || length == size else { return nil }
+        let line = Array(body[lineStart...])
+        guard let value = try? line.withUnsafeBufferPointer({ (p) throws(JSONLineParser.Failure) in try JSONLineParser.parse(p) }),
+              value["type"]?.string == "event", value["event"]?.string == RecordingEvent.Kind.end.rawValue,
+              let tick = value["tick"]?.int, let t = value["t_us"]?.int else { return nil }
+        return RecordingEvent(kind: .end, tick: Int(tick), timestampMicros: UInt64(clamping: t))
     }
 
     /// The next tick record, skipping events; `nil` at the end.
@@ -165,14 +220,13 @@ public final class RecordingReader {
                 start = 0
             }
             scan = buffer.count
+            // Read into a heap buffer (1 MB does not belong on a thread's stack), then append.
             let chunk = 1 << 20
-            let old = buffer.count
-            buffer.append(contentsOf: repeatElement(0, count: chunk))
+            let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: chunk)
+            defer { scratch.deallocate() }
             var n: Int
-            repeat {
-                n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + old, chunk) }
-            } while n < 0 && errno == EINTR
-            buffer.removeLast(chunk - max(0, n))
+            repeat { n = read(fd, scratch, chunk) } while n < 0 && errno == EINTR
+            if n > 0 { buffer.append(contentsOf: UnsafeBufferPointer(start: scratch, count: n)) }
             if n <= 0 { atEOF = true }
         }
     }

@@ -14,6 +14,9 @@ public struct RecordingSummary: Sendable {
     public var latencyP50Micros = 0.0
     public var latencyP99Micros = 0.0
     public var stop: ReadStop = .complete
+    /// How many ticks the recording says it holds (its `end` record's count, read at the file's
+    /// end if reading stopped before it); nil when it has none.
+    public var recordedTicks: Int?
 
     /// Reads the whole recording at `path`.
     public init(path: String) throws(RecordingError) {
@@ -26,6 +29,7 @@ public struct RecordingSummary: Sendable {
             switch entry {
             case let .event(e):
                 if e.kind == .linkLost { linkLosses += 1 }
+                if e.kind == .end { recordedTicks = e.tick }
             case let .tick(t):
                 ticks += 1
                 steps += t.steps
@@ -42,6 +46,7 @@ public struct RecordingSummary: Sendable {
         latencyP50Micros = latency.quantileMicros(0.5)
         latencyP99Micros = latency.quantileMicros(0.99)
         stop = reader.stop ?? .complete
+        if recordedTicks == nil, case .damaged = stop { recordedTicks = reader.endRecordAtFileEnd()?.tick }
     }
 
     /// The summary as lines of text.
@@ -50,10 +55,10 @@ public struct RecordingSummary: Sendable {
             "format:        \(header.format) version \(header.version)",
             "started:       \(header.startTime)",
             "device:        \(header.device.name)\(header.device.firmwareVersion.isEmpty ? "" : " (firmware \(header.device.firmwareVersion))")",
-            "network:       \(header.network.path.isEmpty ? "(not from a file)" : header.network.path)  \(header.inputCount) inputs, \(header.outputCount) outputs, dt \(header.dtMillis) ms",
+            "network:       \(header.network.path.isEmpty ? "(not from a file)" : header.network.path + " (relative to the recording)")  \(header.inputCount) inputs, \(header.outputCount) outputs, dt \(header.dtMillis) ms",
             "  sha-256:     \(header.network.digest.isEmpty ? "-" : header.network.digest)",
             "  seed:        \(header.network.seed.map(String.init) ?? "-")",
-            "ticks:         \(ticks) over \(rounded(seconds, 3)) s\(seconds > 0 ? " (\(rounded(Double(max(0, ticks - 1)) / seconds, 1)) Hz)" : ""), \(steps) network steps",
+            "ticks:         \(ticks)\(recordedTicks.map { $0 != ticks ? " of \($0)" : "" } ?? "") over \(rounded(seconds, 3)) s\(seconds > 0 ? " (\(rounded(Double(max(0, ticks - 1)) / seconds, 1)) Hz)" : ""), \(steps) network steps",
             "latency:       p50 \(rounded(latencyP50Micros, 0)) µs, p99 \(rounded(latencyP99Micros, 0)) µs (sensor frame received → command sent)",
             "counters:      overruns \(counters.overruns), late \(counters.lateTicks), reading errors \(counters.readingErrors), clock resets \(counters.clockResets), dropped frames \(counters.droppedFrames), record drops \(counters.recordDrops), link losses \(linkLosses)",
         ]

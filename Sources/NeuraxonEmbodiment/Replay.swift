@@ -1,5 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Neuraxon
+import NeuraxonTransport
 
 /// How to replay a recording.
 public struct ReplayOptions: Sendable {
@@ -40,7 +44,8 @@ public struct Divergence: Sendable, Equatable, CustomStringConvertible {
 
 /// The outcome of a replay.
 public struct ReplayReport: Sendable, Equatable {
-    /// Ticks fed through the network (including those before `--from`).
+    /// Ticks fed through the network and checked against the recording (including those
+    /// before `--from`, which are checked too).
     public var ticks = 0
     /// Ticks inside the chosen range.
     public var ticksInRange = 0
@@ -51,15 +56,84 @@ public struct ReplayReport: Sendable, Equatable {
     public var firstDivergence: Divergence?
     /// Records the recording itself lost while it was made (its ring was full).
     public var recordDrops = 0
+    /// How many ticks the recording holds, from its `end` record (read at the file's end when
+    /// reading stopped before it); nil when it has none.
+    public var recordedTicks: Int?
     /// Where reading stopped; `.complete` or `.endedEarly` for a whole recording.
     public var stop: ReadStop = .complete
     /// Whether replay ended at `toSeconds` before the recording's end.
     public var reachedTo = false
+    /// Whether a stop request ended the replay before it was done.
+    public var stopped = false
     /// Firmware time covered, s.
     public var seconds = 0.0
+    /// The range asked for, s after the first tick (for the summary).
+    public var fromSeconds: Double?
+    public var toSeconds: Double?
 
     /// True when every replayed tick equals its recording.
     public var identical: Bool { divergentTicks == 0 }
+
+    /// Whether the replay checked what it was asked to, and what it found.
+    public var verdict: ReplayVerdict {
+        if divergentTicks > 0 { return .diverged }
+        if stopped { return .stopped }
+        if case let .damaged(line, offset, reason) = stop {
+            let unchecked = recordedTicks.map { $0 > ticks ? "; \($0 - ticks) of its \($0) ticks were not checked" : "" } ?? "; the ticks after it were not checked"
+            return .incomplete("reading stopped at line \(line) (byte \(offset)): \(reason)" + unchecked)
+        }
+        if ticks == 0 { return .incomplete("the recording holds no tick: nothing was checked") }
+        if ticksInRange == 0 { return .incomplete("no tick lies in the range asked for: nothing in it was checked") }
+        if !reachedTo, let recordedTicks, ticks < recordedTicks {
+            let missing = recordedTicks - ticks
+            return .incomplete("\(missing) of its \(recordedTicks) ticks are not in the file"
+                + (recordDrops > 0 ? " (the recording lost \(recordDrops) records while it was made)" : ""))
+        }
+        return .verified
+    }
+
+    /// The summary `neuraxon replay` prints: what was checked, of how much, and the verdict.
+    /// - Parameter wallSeconds: how long the replay took.
+    public func summary(wallSeconds: Double) -> [String] {
+        var lines: [String] = []
+        let of = recordedTicks.map { " of \($0)" } ?? ""
+        lines.append("checked \(ticks)\(of) ticks (up to t = \(fixed(seconds, 3)) s of firmware time, \(steps) network steps) in \(fixed(wallSeconds, 2)) s")
+        if fromSeconds != nil || toSeconds != nil {
+            let range = "t = \(fixed(fromSeconds ?? 0, 3)) … " + (toSeconds.map { "\(fixed($0, 3)) s" } ?? "the end")
+            lines.append("range \(range): \(ticksInRange) ticks" + (ticks > ticksInRange ? " (the \(ticks - ticksInRange) before it ran first, to reach the recorded state)" : ""))
+        }
+        switch verdict {
+        case .verified:
+            lines.append("every input trit, output trit and setpoint equals the recording")
+        case .diverged:
+            lines.append("\(firstDivergence.map(String.init(describing:)) ?? "diverged"); \(divergentTicks) of \(ticks) ticks differ")
+        case .stopped:
+            lines.append("stopped before the end: \(ticks)\(of) ticks checked, all equal to the recording so far")
+        case let .incomplete(why):
+            lines.append("not verified: \(why)")
+        }
+        if recordDrops > 0 && verdict == .diverged {
+            lines.append("note: the recording lost \(recordDrops) records while it was made; ticks after a lost record cannot match")
+        }
+        if case .endedEarly = stop, verdict == .verified {
+            lines.append("note: the recording has no end record (the run was interrupted); every tick it holds was checked")
+        }
+        return lines
+    }
+
+    private func fixed(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
+}
+
+/// What a replay established.
+public enum ReplayVerdict: Sendable, Equatable {
+    /// Every tick asked for was checked and equals the recording.
+    case verified
+    /// A tick differs from the recording (see `ReplayReport.firstDivergence`).
+    case diverged
+    /// Not every tick could be checked; the text says why and where.
+    case incomplete(String)
+    /// A stop request ended the replay; every tick checked so far was equal.
+    case stopped
 }
 
 /// Feeds a recording's sensor frames through encoder, network and decoder in lockstep and
@@ -67,97 +141,160 @@ public struct ReplayReport: Sendable, Equatable {
 ///
 /// With the network file and seed the recording was made with, nothing differs; otherwise the
 /// first divergence is reported. Link losses in the recording restart the network clock as
-/// they did in the run.
+/// they did in the run. A recording that starts in the middle of a run (its header has a
+/// `start_state`) starts from that state.
 public enum Replay {
-    /// Replays `reader` through `network` with `mapping`, optionally writing a new recording.
-    /// - Parameter shouldStop: polled once per tick; returning true ends the replay early.
+    /// Replays `reader` through `network` with `mapping`.
+    /// - Parameters:
+    ///   - stopRequest: ends the replay before the next tick (and wakes a paced wait at once).
+    ///   - shouldStop: polled once per tick (and every 100 ms of a paced wait); returning true
+    ///     ends the replay early, as a stop request does.
     public static func run<N: ControlledNetwork>(
         reader: RecordingReader, network: N, mapping: Mapping, options: ReplayOptions = ReplayOptions(),
-        recorder: Recorder? = nil, shouldStop: () -> Bool = { false }
+        stopRequest: StopRequest? = nil, shouldStop: () -> Bool = { false }
     ) throws -> ReplayReport {
-        try replay(reader: reader, network: network, mapping: mapping, options: options, recorder: recorder, shouldStop: shouldStop)
+        try replay(reader: reader, network: network, mapping: mapping, options: options, startRecording: nil,
+                   stopRequest: stopRequest, shouldStop: shouldStop)
     }
 
     /// Replays with the model's network; the same as the generic `run`, compiled for
     /// `NeuraxonNetwork` so no step goes through a generic call.
+    /// - Parameter record: write the ticks of the range to a new recording at this path. It
+    ///   starts at the range's first tick: the network as it stands then is saved beside it as
+    ///   `record + ".network.json"` (named in its header), and the header's `start_state`
+    ///   holds the encoders', decoders' and clock's state, so the new recording replays on its
+    ///   own. Its ticks are numbered from 0 and its `end` record counts them. The recording is
+    ///   finished (its `end` record written) before this returns, stopped or not.
     public static func run(
         reader: RecordingReader, network: NeuraxonNetwork, mapping: Mapping, options: ReplayOptions = ReplayOptions(),
-        recorder: Recorder? = nil, shouldStop: () -> Bool = { false }
+        record: String? = nil, stopRequest: StopRequest? = nil, shouldStop: () -> Bool = { false }
     ) throws -> ReplayReport {
-        try replay(reader: reader, network: network, mapping: mapping, options: options, recorder: recorder, shouldStop: shouldStop)
+        let start: ((ControlCore<NeuraxonNetwork>) throws -> Recorder)? = record.map { path in
+            { core in
+                let networkPath = path + ".network.json"
+                let bytes = Array(network.fileText().utf8)
+                do {
+                    try AtomicFile.replace(networkPath, with: bytes)
+                } catch let failure as AtomicFile.Failure {
+                    throw RecordingError(path: networkPath, "cannot write the network the new recording starts from: \(failure.message)")
+                }
+                var header = RecordingHeader(mapping: mapping, network: NetworkIdentity(path: networkPath, bytes: bytes, network: network),
+                                             dtMillis: network.dt)
+                if core.counters.ticks > 0 { header.startState = core.state }
+                return try Recorder(path: path, header: header, waitWhenFull: true)
+            }
+        }
+        return try replay(reader: reader, network: network, mapping: mapping, options: options, startRecording: start,
+                          stopRequest: stopRequest, shouldStop: shouldStop)
     }
 
     static func replay<N: ControlledNetwork>(
         reader: RecordingReader, network: N, mapping: Mapping, options: ReplayOptions,
-        recorder: Recorder?, shouldStop: () -> Bool
+        startRecording: ((ControlCore<N>) throws -> Recorder)?, stopRequest: StopRequest?, shouldStop: () -> Bool
     ) throws -> ReplayReport {
         let core = try ControlCore(mapping: mapping, network: network)
+        if let state = reader.header.startState { try core.restore(state) }
         var report = ReplayReport()
+        report.fromSeconds = options.fromSeconds
+        report.toSeconds = options.toSeconds
         var firstTimestamp: UInt64?
         var paceStart: (wall: UInt64, t: UInt64)?
         let fromMicros = options.fromSeconds.map { UInt64(max(0, $0) * 1e6) } ?? 0
         let toMicros = options.toSeconds.map { UInt64(max(0, $0) * 1e6) }
         var frame = SensorFrame(channelCount: mapping.device.sensors.count)
+        var recorder: Recorder?
+        func stopAsked() -> Bool { stopRequest?.isRequested == true || shouldStop() }
 
         // Reading and parsing run on a second thread, ahead of the network.
         let entries = PrefetchingReader(reader)
         defer { entries.finish() }
         var exhausted = false
-        while true {
-            guard let entry = entries.next() else { exhausted = true; break }
-            if shouldStop() { break }
-            let record: TickRecord
-            switch entry {
-            case let .event(e):
-                if e.kind == .linkLost {
-                    core.restartClock()
-                    recorder?.record(event: .linkLost)
-                } else if e.kind == .linkRestored {
-                    recorder?.record(event: .linkRestored)
+        do {
+            while true {
+                guard let entry = entries.next() else { exhausted = true; break }
+                if stopAsked() { report.stopped = true; break }
+                let record: TickRecord
+                switch entry {
+                case let .event(e):
+                    if e.kind == .linkLost {
+                        core.restartClock()
+                        recorder?.record(event: .linkLost)
+                    } else if e.kind == .linkRestored {
+                        recorder?.record(event: .linkRestored)
+                    } else if e.kind == .end {
+                        report.recordedTicks = e.tick
+                    }
+                    continue
+                case let .tick(t):
+                    record = t
                 }
-                continue
-            case let .tick(t):
-                record = t
-            }
-            let t0 = firstTimestamp ?? record.timestampMicros
-            firstTimestamp = t0
-            let since = record.timestampMicros &- t0
-            if let toMicros, since > toMicros { report.reachedTo = true; break }
+                let t0 = firstTimestamp ?? record.timestampMicros
+                firstTimestamp = t0
+                let since = record.timestampMicros &- t0
+                if let toMicros, since > toMicros { report.reachedTo = true; break }
 
-            frame.timestampMicros = record.timestampMicros
-            frame.sequence = record.sequence
-            frame.hostReceiveNanos = record.hostReceiveNanos
-            frame.droppedFrames = UInt64(record.counters.droppedFrames)
-            let n = min(record.raw.count, frame.readings.count)
-            for k in 0..<n { frame.readings[k] = record.raw[k] }
-            frame.count = n
+                frame.timestampMicros = record.timestampMicros
+                frame.sequence = record.sequence
+                frame.hostReceiveNanos = record.hostReceiveNanos
+                frame.droppedFrames = UInt64(record.counters.droppedFrames)
+                let n = min(record.raw.count, frame.readings.count)
+                for k in 0..<n { frame.readings[k] = record.raw[k] }
+                frame.count = n
 
-            let inRange = since >= fromMicros
-            if inRange, let rate = options.rate {
-                let start = paceStart ?? (monotonicNanos(), record.timestampMicros)
-                paceStart = start
-                let due = start.wall &+ UInt64(Double(record.timestampMicros &- start.t) * 1000 / rate)
-                sleepNanos(Int64(bitPattern: due &- monotonicNanos()))
-            }
+                let inRange = since >= fromMicros
+                if inRange, let rate = options.rate {
+                    let start = paceStart ?? (monotonicNanos(), record.timestampMicros)
+                    paceStart = start
+                    let due = start.wall &+ UInt64(Double(record.timestampMicros &- start.t) * 1000 / rate)
+                    if !wait(until: due, stopRequest: stopRequest, shouldStop: shouldStop) { report.stopped = true; break }
+                }
+                if inRange, recorder == nil, let startRecording { recorder = try startRecording(core) }
 
-            core.process(frame)
-            report.ticks += 1
-            report.steps += core.lastSteps
-            report.recordDrops = record.counters.recordDrops
-            report.seconds = Double(since) / 1e6
-            if inRange {
-                report.ticksInRange += 1
-                recorder?.record(core, frame: frame, sentNanos: 0)
+                core.process(frame)
+                report.ticks += 1
+                report.steps += core.lastSteps
+                report.recordDrops = record.counters.recordDrops
+                report.seconds = Double(since) / 1e6
+                if inRange {
+                    report.ticksInRange += 1
+                    recorder?.record(core, frame: frame, sentNanos: 0)
+                }
+                if let d = compare(core, record, seconds: Double(since) / 1e6) {
+                    report.divergentTicks += 1
+                    if report.firstDivergence == nil { report.firstDivergence = d }
+                }
             }
-            if let d = compare(core, record, seconds: Double(since) / 1e6) {
-                report.divergentTicks += 1
-                if report.firstDivergence == nil { report.firstDivergence = d }
+            // A range with no tick still gets its (empty) recording.
+            if recorder == nil, let startRecording { recorder = try startRecording(core) }
+            try recorder?.finish()
+        } catch {
+            try? recorder?.finish()
+            throw error
+        }
+        entries.finish()
+        // Stopping at `toSeconds` or on request is not damage: reading was not done.
+        report.stop = exhausted ? reader.stop ?? .complete : .complete
+        if report.recordedTicks == nil, exhausted, case .damaged = report.stop {
+            report.recordedTicks = reader.endRecordAtFileEnd()?.tick
+        }
+        return report
+    }
+
+    /// Waits until `due` (ns of CLOCK_MONOTONIC), waking at once for `stopRequest` and every
+    /// 100 ms for `shouldStop`. Returns false when a stop was asked for.
+    private static func wait(until due: UInt64, stopRequest: StopRequest?, shouldStop: () -> Bool) -> Bool {
+        while true {
+            if stopRequest?.isRequested == true || shouldStop() { return false }
+            let now = monotonicNanos()
+            guard due > now else { return true }
+            let millis = Int32(min((due - now + 999_999) / 1_000_000, 100))
+            if let fd = stopRequest?.fileDescriptor, fd >= 0 {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&p, 1, millis)
+            } else {
+                sleepNanos(Int64(min(due - now, 100_000_000)))
             }
         }
-        // Stopped on purpose (`toSeconds`, `shouldStop`) counts as complete.
-        entries.finish()
-        report.stop = exhausted ? reader.stop ?? .complete : .complete
-        return report
     }
 
     private static func compare<N>(_ core: ControlCore<N>, _ r: TickRecord, seconds: Double) -> Divergence? {

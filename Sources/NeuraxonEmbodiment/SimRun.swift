@@ -30,7 +30,9 @@ public enum SimulationRun {
     ///   - seed: seeds the world's noise and link (the network has its own seed).
     ///   - recorder: records every tick, as on the robot; finished when the run ends.
     ///   - realtime: pace the run to the wall clock instead of running as fast as possible.
-    ///   - stopRequest: ends the run early when asked (the outcome's end reason is `.stopped`).
+    ///   - stopRequest: ends the run early when asked, before the next tick: the actuators
+    ///     stop, the recording is finished (its `end` record written) and the outcome, with the
+    ///     metrics so far, has end reason `.stopped`.
     /// - Throws: `WorldError` for a bad world or starting pose, `MappingError` when the mapping
     ///   does not fit the network or the robot's channels. A mapping validated against another
     ///   device (e.g. `DeviceInfo.referenceRobot`) is validated again against the simulated robot's
@@ -66,7 +68,8 @@ public enum SimulationRun {
         stopRequest: StopRequest? = nil
     ) throws -> SimulationOutcome {
         try loop(body: SimulatedBody(robot: robot, realTime: realtime), robot: robot, network: network,
-                        mapping: mapping, durationSeconds: durationSeconds, recorder: recorder, stopRequest: stopRequest)
+                 mapping: mapping, durationSeconds: durationSeconds, recorder: recorder, realTime: realtime,
+                 stopRequest: stopRequest)
     }
 
     /// Runs `network` with `mapping` on `robot` reached through `throughFirmware`
@@ -77,19 +80,24 @@ public enum SimulationRun {
         stopRequest: StopRequest? = nil
     ) throws -> SimulationOutcome {
         try loop(body: try SimFirmwareBody(robot: robot, firmware: throughFirmware), robot: robot, network: network,
-                 mapping: mapping, durationSeconds: durationSeconds, recorder: recorder, stopRequest: stopRequest)
+                 mapping: mapping, durationSeconds: durationSeconds, recorder: recorder, realTime: false,
+                 stopRequest: stopRequest)
     }
 
+    /// Runs the control loop on `body`. Only a run paced to the wall clock (`realTime`) can
+    /// have late ticks: as fast as possible, or in lockstep with the firmware, there is no wall
+    /// clock to be late against, so two runs of the same simulation record the same bytes but
+    /// for the wall-clock fields (Docs/LOG-FORMAT.md).
     private static func loop<B: Body, N: ControlledNetwork>(
         body: B, robot: SimulatedRobot, network: N, mapping: Mapping, durationSeconds: Double, recorder: Recorder?,
-        stopRequest: StopRequest?
+        realTime: Bool, stopRequest: StopRequest?
     ) throws -> SimulationOutcome {
         let durationMicros = UInt64(max(0, durationSeconds) * 1e6)
         let mapping = mapping.device == body.device ? mapping
             : try Mapping(yaml: mapping.source, device: body.device, inputCount: mapping.inputCount, outputCount: mapping.outputCount)
         let loop = try ControlLoop(body: body, network: network, mapping: mapping, recorder: recorder,
                                    linkLossPolicy: .end, durationMicros: durationMicros,
-                                   stopRequest: stopRequest ?? StopRequest())
+                                   stopRequest: stopRequest ?? StopRequest(), countsLateTicks: realTime)
         let started = monotonicNanos()
         loop.start()
         let reason = loop.wait()

@@ -13,9 +13,14 @@ struct ReplayCommand: ParsableCommand {
         abstract: "Replay a recorded run through the network and check every tick against it.",
         discussion: """
             The network and the mapping default to those of the recording (the network file named in \
-            its header, the mapping stored in it). With the same network file, every output trit and \
-            setpoint equals the recorded one; otherwise the first divergence is reported and the exit \
-            status is 1. A truncated or damaged recording replays up to its last good record.
+            its header, found relative to the recording's folder, so it replays from any folder; the \
+            mapping stored in it). With the same network file, every output trit and setpoint equals \
+            the recorded one. The exit status is 0 only when every tick asked for was checked and \
+            equals the recording; it is 1 when a tick differs (the first divergence is reported) or \
+            not every tick could be checked: a damaged, cut or out-of-order recording replays up to \
+            its last good record and says where it stopped. The summary says how many ticks of how \
+            many were checked. --record writes the replayed range as a recording that replays on \
+            its own (the network at its start beside it, as FILE.network.json).
             """
     )
 
@@ -55,21 +60,18 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         let interrupted = Interruption()
         try InputFile.check(recording, what: "the recording")
-        let named = try RecordingReader(path: recording).header.network.path
+        let networkPath = try resolveNetworkPath(RecordingReader(path: recording).header)
         var files = FilePlan()
         files.input(recording, "the recording")
-        files.input(network ?? (named.isEmpty ? nil : named), "the network file")
+        files.input(networkPath, "the network file")
         files.input(mapping, "the mapping file")
-        files.recording(record)
+        files.recording(record, network: true)
         try files.check()
         var pass = 0
         repeat {
             pass += 1
             let reader = try RecordingReader(path: recording)
             let header = reader.header
-            guard let networkPath = network ?? (header.network.path.isEmpty ? nil : header.network.path) else {
-                throw CommandError.usage("\(recording) names no network file: pass --network FILE")
-            }
             let (net, bytes) = try loadNetwork(networkPath)
             let identity = NetworkIdentity(path: networkPath, bytes: bytes, network: net)
             if pass == 1, !header.network.digest.isEmpty, identity.digest != header.network.digest {
@@ -81,38 +83,36 @@ struct ReplayCommand: ParsableCommand {
             } else {
                 map = try Mapping(yaml: header.mapping, device: header.device, inputCount: net.inputCount, outputCount: net.outputCount)
             }
-            let recorder = try pass == 1 ? record.map {
-                try Recorder(path: $0, header: RecordingHeader(mapping: map, network: identity, dtMillis: net.dt), waitWhenFull: true)
-            } : nil
             let started = Date()
             let report = try Replay.run(reader: reader, network: net, mapping: map,
                                         options: ReplayOptions(rate: rate, fromSeconds: from, toSeconds: to),
-                                        recorder: recorder, shouldStop: { interrupted.happened })
-            try recorder?.finish()
+                                        record: pass == 1 ? record : nil, shouldStop: { interrupted.happened })
             let wall = Date().timeIntervalSince(started)
             print(Self.describe(report, wall: wall, pass: loop ? pass : nil))
             if interrupted.happened { print("stopped by Ctrl-C") }
-            if let record, pass == 1 { print("wrote \(report.ticksInRange) ticks to \(record)") }
-            if !report.identical { throw ExitCode(1) }
+            if let record, pass == 1 {
+                print("wrote \(report.ticksInRange) ticks to \(record) (its network as it stood at its first tick: \(record).network.json)")
+            }
+            if report.verdict != .verified { throw ExitCode(ExitStatus.failure) }
         } while loop && !interrupted.happened
     }
 
+    /// The network file to replay with: `--network`, or the one the recording names, looked for
+    /// relative to the recording's folder first (so a recording replays from any folder).
+    private func resolveNetworkPath(_ header: RecordingHeader) throws -> String {
+        if let network { return network }
+        guard !header.network.path.isEmpty else {
+            throw CommandError.usage("\(recording) names no network file: pass --network FILE")
+        }
+        guard let found = header.networkFile(recordingPath: recording) else {
+            throw CommandError(ExitStatus.noInput, "cannot find the network file \(header.network.path) that \(recording) names (looked in "
+                + header.networkFileCandidates(recordingPath: recording).joined(separator: " and ") + "): pass --network FILE")
+        }
+        return found
+    }
+
     static func describe(_ r: ReplayReport, wall: Double, pass: Int?) -> String {
-        var lines: [String] = []
         let prefix = pass.map { "pass \($0): " } ?? ""
-        lines.append(prefix + "replayed \(r.ticksInRange) ticks (up to t = \(String(format: "%.3f", r.seconds)) s of firmware time, \(r.steps) network steps) in \(String(format: "%.2f", wall)) s")
-        if r.identical {
-            lines.append("every input trit, output trit and setpoint equals the recording")
-        } else {
-            lines.append("\(r.firstDivergence.map(String.init(describing:)) ?? "diverged"); \(r.divergentTicks) of \(r.ticks) ticks differ")
-        }
-        if r.recordDrops > 0 {
-            lines.append("note: the recording lost \(r.recordDrops) records while it was made; ticks after a lost record cannot match")
-        }
-        switch r.stop {
-        case .complete: break
-        case .endedEarly, .damaged: lines.append("reading stopped early: \(r.stop)")
-        }
-        return lines.joined(separator: "\n")
+        return prefix + r.summary(wallSeconds: wall).joined(separator: "\n")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Neuraxon
 @testable import NeuraxonEmbodiment
+import Synchronization
 import Testing
 #if canImport(CAllocationCounter)
 import CAllocationCounter
@@ -234,4 +235,201 @@ private func frames(_ times: [UInt64], readings: (Int) -> [Int16] = sweepReading
         #expect(allocations == 0)
     }
     #endif
+
+    @Test func theRecentTickWindowGivesTheRateOfTheLastSecond() {
+        func ticks(_ times: [UInt64]) -> RecentTicks {
+            var r = RecentTicks()
+            for t in times { r.record(t) }
+            return r
+        }
+        let s: UInt64 = 1_000_000_000
+        let fast = ticks((0..<400).map { 10 * s + UInt64($0) * 5_000_000 })            // 200 Hz for 2 s
+        #expect(abs(fast.rate(now: fast.latest, windowNanos: s) - 200) < 0.5)
+        #expect(abs(fast.rate(now: fast.latest + s / 2, windowNanos: s) - 200) < 0.5)   // half the window still holds ticks
+        #expect(fast.rate(now: fast.latest + s + 1, windowNanos: s) == 0)              // none in the last second
+        let slow = ticks((0..<5).map { 10 * s + UInt64($0) * 2 * s })                  // 0.5 Hz
+        #expect(slow.rate(now: slow.latest + s / 2, windowNanos: s) == 0.5)
+        #expect(slow.rate(now: slow.latest + 3 * s / 2, windowNanos: s) == 0.5, "not overdue yet")
+        #expect(slow.rate(now: slow.latest + 5 * s, windowNanos: s) == 0, "the next tick is overdue")
+        let burst = ticks((0..<10_000).map { 10 * s + UInt64($0) * 100_000 })          // 10 kHz: more than the ring holds
+        #expect(abs(burst.rate(now: burst.latest, windowNanos: s) - 10_000) < 1)
+        #expect(ticks([]).rate(now: 5 * s, windowNanos: s) == 0 && ticks([s]).rate(now: s, windowNanos: s) == 0)
+    }
+
+    @Test func theRateIsTheRateOfTheLastSecondAndFallsToZeroWhenFramesStop() throws {
+        // 1.5 s at 200 Hz, then 50 Hz; then no frames at all while the loop goes on.
+        var times = (0..<300).map { UInt64($0) * 5000 }
+        times += (1...75).map { 1_495_000 + UInt64($0) * 20_000 }
+        let body = TimedBody(timestamps: times)
+        let loop = try ControlLoop(body: body, network: ProbeNetwork(), mapping: referenceMapping)
+        loop.start()
+        defer { body.end(); loop.stop() }
+        // 1.2 s into the 50 Hz part: the last second holds only 50 Hz frames.
+        #expect(holdsWithin(30) { loop.status().counters.ticks >= 360 })
+        let slow = loop.status()
+        #expect(slow.rate > 30 && slow.rate < 70, "current rate \(slow.rate) Hz, expected about 50")
+        #expect(slow.averageRate > 80, "the average since the first frame is \(slow.averageRate) Hz")
+        // The frames stop; within about a second the displayed rate is 0.
+        #expect(holdsWithin(30) { loop.status().counters.ticks == times.count })
+        usleep(1_300_000)
+        let stalled = loop.status()
+        #expect(stalled.state == .running)
+        #expect(stalled.rate == 0, "\(stalled.rate) Hz a second after the last frame")
+    }
+
+    @Test func noTickIsLateWhereFramesDoNotComeInRealTime() throws {
+        // Every tick takes about 10 ms of wall-clock time (5 steps of 2 ms) for frames 5 ms apart.
+        for counts in [true, false] {
+            let body = ScriptedBody(count: 40, periodMicros: 5000, readings: sweepReadings)
+            let loop = try ControlLoop(body: body, network: SlowNetwork(stepMicros: 2000), mapping: referenceMapping,
+                                       countsLateTicks: counts)
+            loop.start()
+            #expect(loop.wait() == .finished)
+            let late = loop.status().counters.lateTicks
+            if counts {
+                #expect(late > 20, "frames in real time: \(late) of 40 ticks late")
+            } else {
+                #expect(late == 0, "frames as fast as possible: \(late) late ticks")
+            }
+        }
+    }
+
+    @Test func aStatusIsACopyThatTheLoopDoesNotChange() throws {
+        let body = ScriptedBody(count: 400, periodMicros: 5000, paced: true, readings: sweepReadings)
+        let loop = try ControlLoop(body: body, network: ProbeNetwork(), mapping: referenceMapping)
+        loop.start()
+        #expect(holdsWithin(30) { loop.status().counters.ticks >= 50 })
+        let early = loop.status()
+        let count = early.latency.count
+        let p99 = early.latency.quantileMicros(0.99)
+        loop.wait()
+        #expect(early.latency.count == count && early.latency.quantileMicros(0.99) == p99)
+        #expect(loop.status().latency.count == 400)
+    }
+
+    #if canImport(CAllocationCounter)
+    /// The tick thread itself is counted (the counter is per thread): a body that starts and
+    /// stops the count from inside `nextFrame`, while another thread polls `status()` as fast
+    /// as it can.
+    @Test func theTickThreadAllocatesNothingWhileAnotherThreadPollsStatus() throws {
+        let folder = TemporaryFolder()
+        let recorder = try Recorder(path: folder.file("run.jsonl"), header: RecordingHeader(mapping: referenceMapping, network: NetworkIdentity(), dtMillis: 1))
+        let body = AllocationCountingBody(ScriptedBody(count: 900, periodMicros: 1000, paced: true, readings: sweepReadings),
+                                          from: 100, to: 850)
+        let loop = try ControlLoop(body: body, network: ProbeNetwork(), mapping: referenceMapping, recorder: recorder)
+        let poller = Thread {
+            while !body.pollerShouldEnd.load(ordering: .relaxed) {
+                let s = loop.status()
+                if s.latency.count >= 0 && !s.outputs.isEmpty { body.polls.add(1, ordering: .relaxed) }
+            }
+        }
+        poller.start()
+        loop.start()
+        #expect(loop.wait() == .finished)
+        body.pollerShouldEnd.store(true, ordering: .relaxed)
+        #expect(loop.recordingError == nil)
+        let counted = try #require(body.result)
+        #expect(counted.pollsDuring > 50, "only \(counted.pollsDuring) status polls while the ticks were counted")
+        #expect(counted.allocations == 0, "\(counted.allocations) allocations on the tick thread in 750 ticks")
+        print("status: \(counted.allocations) allocations on the tick thread over 750 ticks while another thread polled status \(counted.pollsDuring) times")
+    }
+    #endif
 }
+
+/// Frames at given firmware timestamps, paced to the wall clock; after the last one the body
+/// answers `.timeout` (after waiting) until `end()`, like a board that went quiet.
+final class TimedBody: Body, @unchecked Sendable {
+    let device = DeviceInfo.referenceRobot
+    private let timestamps: [UInt64]
+    private var position = 0
+    private var startNanos: UInt64 = 0
+    private let ended = Atomic<Bool>(false)
+
+    init(timestamps: [UInt64]) { self.timestamps = timestamps }
+
+    func end() { ended.store(true, ordering: .relaxed) }
+
+    func nextFrame(into frame: inout SensorFrame, timeoutMicros: Int) -> BodyEvent {
+        guard position < timestamps.count else {
+            if ended.load(ordering: .relaxed) { return .finished }
+            usleep(10_000)
+            return .timeout
+        }
+        let t = timestamps[position]
+        if position == 0 { startNanos = monotonicNanos() }
+        sleepNanos(Int64(bitPattern: startNanos &+ (t - timestamps[0]) &* 1000 &- monotonicNanos()))
+        let readings = sweepReadings(position)
+        for k in 0..<7 { frame.readings[k] = readings[k] }
+        frame.count = 7
+        frame.timestampMicros = t
+        frame.sequence = UInt32(position)
+        frame.hostReceiveNanos = monotonicNanos()
+        position += 1
+        return .frame
+    }
+
+    func send(_ setpoints: [Int16]) -> Bool { true }
+    func stopActuators() {}
+}
+
+/// A `ProbeNetwork` whose step takes `stepMicros` of wall-clock time.
+final class SlowNetwork: ControlledNetwork {
+    let inner = ProbeNetwork()
+    let stepMicros: UInt32
+    init(stepMicros: UInt32) { self.stepMicros = stepMicros }
+    var inputCount: Int { inner.inputCount }
+    var outputCount: Int { inner.outputCount }
+    var dt: Double { inner.dt }
+    func setInputState(_ index: Int, _ state: Trit) { inner.setInputState(index, state) }
+    func simulateStep() { usleep(stepMicros); inner.simulateStep() }
+    func outputState(_ index: Int) -> Trit { inner.outputState(index) }
+    func modulate(_ modulator: Neuromodulator, to level: Double) { inner.modulate(modulator, to: level) }
+    func level(of modulator: Neuromodulator) -> Double { inner.level(of: modulator) }
+}
+
+/// Waits up to `seconds` for `condition`.
+private func holdsWithin(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(5_000)
+    }
+    return condition()
+}
+
+#if canImport(CAllocationCounter)
+/// Counts the heap allocations of the thread that calls `nextFrame` (the loop's tick thread)
+/// from frame `from` to frame `to` of a scripted body, and the status polls made meanwhile.
+final class AllocationCountingBody: Body, @unchecked Sendable {
+    let inner: ScriptedBody
+    let from: Int, to: Int
+    let polls = Atomic<Int>(0)
+    let pollerShouldEnd = Atomic<Bool>(false)
+    private var frames = 0
+    private var pollsAtStart = 0
+    private(set) var result: (allocations: UInt64, pollsDuring: Int)?
+    let device: DeviceInfo
+
+    init(_ inner: ScriptedBody, from: Int, to: Int) {
+        self.inner = inner
+        self.from = from
+        self.to = to
+        device = inner.device
+    }
+
+    func nextFrame(into frame: inout SensorFrame, timeoutMicros: Int) -> BodyEvent {
+        if frames == from {
+            pollsAtStart = polls.load(ordering: .relaxed)
+            nx_alloc_counter_start()
+        } else if frames == to {
+            let allocations = nx_alloc_counter_stop()
+            result = (allocations, polls.load(ordering: .relaxed) - pollsAtStart)
+        }
+        frames += 1
+        return inner.nextFrame(into: &frame, timeoutMicros: timeoutMicros)
+    }
+
+    func send(_ setpoints: [Int16]) -> Bool { inner.send(setpoints) }
+    func stopActuators() { inner.stopActuators() }
+}
+#endif

@@ -1,6 +1,7 @@
 import Foundation
 import Neuraxon
 @testable import NeuraxonEmbodiment
+import NeuraxonTransport
 import Testing
 
 /// Runs the reference mapping with a saved "flowing" network over `count` frames at 5 ms through
@@ -35,7 +36,9 @@ private func ticks(of path: String) throws -> [TickRecord] {
         let reader = try RecordingReader(path: run)
         #expect(reader.header.format == "neuraxon-recording" && reader.header.version == 1)
         #expect(reader.header.mapping == referenceMappingYAML)
-        #expect(reader.header.network.path == networkPath)
+        // Stored relative to the recording's folder (both are in `folder`), found from anywhere.
+        #expect(reader.header.network.path == "net.json")
+        #expect(reader.header.networkFile(recordingPath: run).map(LexicalPath.resolved) == LexicalPath.resolved(networkPath))
         #expect(reader.header.network.digest.count == 64)
         #expect(reader.header.network.seed == 11)
         #expect(reader.header.device == .referenceRobot)
@@ -51,6 +54,7 @@ private func ticks(of path: String) throws -> [TickRecord] {
         #expect(reader.stop == .complete)
         #expect(records.count == 300)
         #expect(events == [.linkLost, .linkRestored, .end])
+        #expect(reader.endRecordAtFileEnd() == RecordingEvent(kind: .end, tick: 300, timestampMicros: records[299].timestampMicros))
         #expect(records.map(\.tick) == Array(0..<300))
         #expect(records[1].timestampMicros == 2_005_000 && records[1].steps == 5)
         #expect(records[150].steps == 0)            // first frame after the link loss
@@ -113,6 +117,20 @@ private func ticks(of path: String) throws -> [TickRecord] {
         #expect(reader.stop == .complete)
     }
 
+    @Test func theSummaryOfADamagedRecordingSaysHowManyTicksOfHowMany() throws {
+        let folder = TemporaryFolder()
+        let run = folder.file("run.jsonl")
+        try recordRun(in: folder, count: 300, recording: run)
+        #expect(try RecordingSummary(path: run).lines.contains { $0.hasPrefix("ticks:         300 over") })
+        var lines = try String(contentsOfFile: run, encoding: .utf8).components(separatedBy: "\n")
+        lines[101] = "{\"type\":\"tick\",#"
+        try lines.joined(separator: "\n").write(toFile: run, atomically: true, encoding: .utf8)
+        let summary = try RecordingSummary(path: run)
+        #expect(summary.ticks == 100 && summary.recordedTicks == 300)
+        #expect(summary.lines.contains { $0.hasPrefix("ticks:         100 of 300 over") }, "\(summary.lines)")
+        #expect(summary.lines.contains { $0.hasPrefix("network:       net.json (relative to the recording)") })
+    }
+
     @Test func theCSVExportHasOneRowPerTick() throws {
         let folder = TemporaryFolder()
         let run = folder.file("run.jsonl")
@@ -129,6 +147,50 @@ private func ticks(of path: String) throws -> [TickRecord] {
         #expect(header.contains("raw_range_left") && header.contains("set_servo") && header.contains("dopamine"))
         #expect(lines.allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == header.count })
         #expect(lines[11].hasPrefix("10,2050000,10,"))
+    }
+}
+
+@Suite struct RecordingPathTests {
+    @Test func theNetworkPathIsStoredRelativeToTheRecordingsFolder() throws {
+        let folder = TemporaryFolder()
+        try FileManager.default.createDirectory(atPath: folder.file("runs/today"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: folder.file("nets"), withIntermediateDirectories: true)
+        #expect(RecordingHeader.networkPath(folder.file("nets/a.json"), relativeToFolderOf: folder.file("runs/today/run.jsonl")) == "../../nets/a.json")
+        #expect(RecordingHeader.networkPath(folder.file("runs/today/a.json"), relativeToFolderOf: folder.file("runs/today/run.jsonl")) == "a.json")
+        #expect(RecordingHeader.networkPath(folder.file("runs/./today/../today/a.json"), relativeToFolderOf: folder.file("runs/today/r.jsonl")) == "a.json")
+        #expect(RecordingHeader.networkPath("", relativeToFolderOf: folder.file("r.jsonl")) == "")
+
+        // Written so, and found again from the recording's folder whatever the current folder is.
+        let networkPath = try savedFlowingNetwork(in: folder, name: "nets/a.json")
+        let (network, identity) = try loadNetwork(networkPath)
+        let run = folder.file("runs/today/run.jsonl")
+        let recorder = try Recorder(path: run, header: RecordingHeader(mapping: referenceMapping, network: identity, dtMillis: network.dt))
+        try recorder.finish()
+        let header = try RecordingReader(path: run).header
+        #expect(header.network.path == "../../nets/a.json")
+        #expect(header.networkFileCandidates(recordingPath: run) == [folder.file("runs/today") + "/../../nets/a.json", "../../nets/a.json"])
+        #expect(header.networkFile(recordingPath: run).map(LexicalPath.resolved) == LexicalPath.resolved(networkPath))
+    }
+
+    @Test func olderRecordingsAreStillRead() throws {
+        let folder = TemporaryFolder()
+        let networkPath = try savedFlowingNetwork(in: folder, name: "net.json")
+        let (network, identity) = try loadNetwork(networkPath)
+        var header = RecordingHeader(mapping: referenceMapping, network: identity, dtMillis: network.dt)
+        // An absolute path, as older recordings often hold, is used as it is.
+        #expect(header.networkFileCandidates(recordingPath: "/elsewhere/run.jsonl") == [networkPath])
+        #expect(header.networkFile(recordingPath: "/elsewhere/run.jsonl") == networkPath)
+        // A relative one is looked for beside the recording first, then from the current folder
+        // (where an older recording's run was started).
+        header.network.path = "nets/net.json"
+        #expect(header.networkFileCandidates(recordingPath: "/elsewhere/run.jsonl") == ["/elsewhere/nets/net.json", "nets/net.json"])
+        #expect(header.networkFile(recordingPath: "/elsewhere/run.jsonl") == nil)
+        // Of the files that exist, one with the recorded SHA-256 is preferred; another is still
+        // returned (replay then warns that it differs).
+        header.network.path = "net.json"
+        #expect(header.networkFile(recordingPath: folder.file("run.jsonl")) == folder.file("net.json"))
+        header.network.digest = String(repeating: "0", count: 64)
+        #expect(header.networkFile(recordingPath: folder.file("run.jsonl")) == folder.file("net.json"))
     }
 }
 
@@ -229,31 +291,154 @@ private func ticks(of path: String) throws -> [TickRecord] {
         #expect(line == 102)
         #expect(reason.contains("not valid JSON"))
         #expect(report.stop.description.contains("line 102"))
+        // Every tick it read was equal, but it did not check them all: not verified.
+        #expect(report.identical)
+        #expect(report.recordedTicks == 300, "the end record at the file's end gives the length")
+        guard case let .incomplete(why) = report.verdict else { Issue.record("\(report.verdict)"); return }
+        #expect(why.contains("line 102") && why.contains("200 of its 300 ticks were not checked"), "\(why)")
+        let summary = report.summary(wallSeconds: 0.1)
+        #expect(summary[0].hasPrefix("checked 100 of 300 ticks"), "\(summary)")
+        #expect(summary.contains { $0.hasPrefix("not verified:") })
+        #expect(!summary.contains { $0.contains("equals the recording") })
     }
 
-    @Test func aTimeRangeAndANewRecording() throws {
+    @Test func aHeaderOnlyRecordingVerifiesNothing() throws {
+        let folder = TemporaryFolder()
+        let run = folder.file("run.jsonl")
+        let networkPath = try recordRun(in: folder, count: 50, recording: run)
+        let header = try String(contentsOfFile: run, encoding: .utf8).split(separator: "\n")[0]
+        for (name, text) in [("header-only.jsonl", header + "\n"),
+                             ("empty-run.jsonl", header + "\n{\"type\":\"event\",\"event\":\"end\",\"tick\":0,\"t_us\":0}\n")] {
+            let path = folder.file(name)
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let reader = try RecordingReader(path: path)
+            let report = try Replay.run(reader: reader, network: try loadNetwork(networkPath).0, mapping: try reader.header.resolvedMapping())
+            #expect(report.ticks == 0)
+            #expect(report.verdict == .incomplete("the recording holds no tick: nothing was checked"), "\(name)")
+        }
+    }
+
+    @Test func aRepeatedSwappedOrMissingTickStopsReadingWhereItIs() throws {
+        let folder = TemporaryFolder()
+        let run = folder.file("run.jsonl")
+        let networkPath = try recordRun(in: folder, count: 200, recording: run)
+        let lines = try String(contentsOfFile: run, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // lines[0] is the header, lines[k] tick k − 1 (no event before tick 100).
+        var repeated = lines; repeated.insert(lines[41], at: 42)
+        var swapped = lines; swapped.swapAt(41, 42)
+        var missing = lines; missing.remove(at: 41)
+        var afterEnd = lines; afterEnd.insert(lines[5], at: afterEnd.count - 1)
+        let cases: [(String, [String], Int, String)] = [
+            ("repeated", repeated, 43, "tick 40 comes after tick 40: a tick is repeated or out of order"),
+            ("swapped", swapped, 42, "tick 40 is missing (tick 41 follows tick 39)"),
+            ("missing", missing, 42, "tick 40 is missing (tick 41 follows tick 39)"),
+            ("after-end", afterEnd, afterEnd.count - 1, "a line follows the end record"),
+        ]
+        for (name, text, line, reason) in cases {
+            let path = folder.file(name + ".jsonl")
+            try text.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            let reader = try RecordingReader(path: path)
+            let report = try Replay.run(reader: reader, network: try loadNetwork(networkPath).0, mapping: try reader.header.resolvedMapping())
+            guard case let .damaged(at, _, why) = report.stop else { Issue.record("\(name): \(report.stop)"); continue }
+            #expect(at == line, "\(name)")
+            #expect(why.contains(reason), "\(name): \(why)")
+            #expect(report.verdict != .verified, "\(name)")
+        }
+    }
+
+    @Test func ticksTheRecorderDroppedAreAllowedButNotVerified() throws {
+        let folder = TemporaryFolder()
+        let run = folder.file("run.jsonl")
+        let networkPath = try recordRun(in: folder, count: 200, recording: run)
+        var lines = try String(contentsOfFile: run, encoding: .utf8).split(separator: "\n").map(String.init)
+        // As a full ring leaves it: tick 59's record gone, the ticks after it counting the drop.
+        lines.remove(at: 60)
+        for k in 60..<lines.count { lines[k] = lines[k].replacingOccurrences(of: "\"record_drops\":0", with: "\"record_drops\":1") }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: run, atomically: true, encoding: .utf8)
+        let reader = try RecordingReader(path: run)
+        let report = try Replay.run(reader: reader, network: try loadNetwork(networkPath).0, mapping: try reader.header.resolvedMapping())
+        #expect(report.stop == .complete)
+        #expect(report.ticks == 199 && report.recordedTicks == 200)
+        #expect(report.verdict != .verified, "one tick of 200 was never checked")
+    }
+
+    @Test func aTimeRangeAndANewRecordingThatReplaysOnItsOwn() throws {
         let folder = TemporaryFolder()
         let run = folder.file("run.jsonl")
         let networkPath = try recordRun(in: folder, count: 1000, recording: run)
         let reader = try RecordingReader(path: run)
-        let (network, identity) = try loadNetwork(networkPath)
+        let (network, _) = try loadNetwork(networkPath)
         let mapping = try reader.header.resolvedMapping()
         let out = folder.file("again.jsonl")
-        let recorder = try Recorder(path: out, header: RecordingHeader(mapping: mapping, network: identity, dtMillis: network.dt), waitWhenFull: true)
         let report = try Replay.run(reader: reader, network: network, mapping: mapping,
-                                    options: ReplayOptions(fromSeconds: 1, toSeconds: 2), recorder: recorder)
-        try recorder.finish()
+                                    options: ReplayOptions(fromSeconds: 1, toSeconds: 2), record: out)
         #expect(report.identical)
         #expect(report.reachedTo)
+        #expect(report.verdict == .verified)
         #expect(report.ticksInRange == 201)         // t = 1.000 … 2.000 s at 5 ms
         #expect(report.ticks == 401)                // earlier ticks still ran through the network
         let original = try ticks(of: run)
         let again = try ticks(of: out)
         #expect(again.count == 201)
-        #expect(again.first?.tick == 200)
-        for t in again {
-            #expect(t.outputs == original[t.tick].outputs && t.setpoints == original[t.tick].setpoints)
+        #expect(again.map(\.tick) == Array(0..<201), "its own ticks, numbered from 0")
+        for (k, t) in again.enumerated() {
+            #expect(t.outputs == original[200 + k].outputs && t.setpoints == original[200 + k].setpoints && t.raw == original[200 + k].raw)
         }
+        let newReader = try RecordingReader(path: out)
+        #expect(newReader.header.network.path == "again.jsonl.network.json")
+        #expect(newReader.header.startState != nil)
+        var end: RecordingEvent?
+        while let entry = newReader.next() { if case let .event(e) = entry, e.kind == .end { end = e } }
+        #expect(end?.tick == 201, "its end record counts its own ticks")
+
+        // The new recording replays by itself, from its own network file and start state.
+        let replayAgain = try RecordingReader(path: out)
+        let startNetwork = try #require(replayAgain.header.networkFile(recordingPath: out))
+        let again2 = try Replay.run(reader: replayAgain, network: try loadNetwork(startNetwork).0,
+                                    mapping: try replayAgain.header.resolvedMapping())
+        #expect(again2.verdict == .verified, "\(again2.summary(wallSeconds: 0))")
+        #expect(again2.ticks == 201 && again2.recordedTicks == 201)
+
+        // Without its start state it would not: the state is what makes it replay.
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        let firstNewline = text.firstIndex(of: "\n")!
+        var headerObject = try JSONSerialization.jsonObject(with: Data(text[..<firstNewline].utf8)) as! [String: Any]
+        headerObject["start_state"] = nil
+        let headerLine = String(decoding: try JSONSerialization.data(withJSONObject: headerObject, options: [.sortedKeys]), as: UTF8.self)
+        let stripped = folder.file("stripped.jsonl")
+        try (headerLine + text[firstNewline...]).write(toFile: stripped, atomically: true, encoding: .utf8)
+        let strippedReader = try RecordingReader(path: stripped)
+        #expect(strippedReader.header.startState == nil)
+        let without = try Replay.run(reader: strippedReader, network: try loadNetwork(startNetwork).0,
+                                     mapping: try strippedReader.header.resolvedMapping())
+        #expect(without.verdict == .diverged)
+    }
+
+    @Test func aStopRequestEndsAPacedReplayPromptlyAndFinishesItsRecording() throws {
+        let folder = TemporaryFolder()
+        let run = folder.file("run.jsonl")
+        let networkPath = try recordRun(in: folder, count: 2000, recording: run)   // 10 s of firmware time
+        let reader = try RecordingReader(path: run)
+        let stop = StopRequest()
+        let asked = RequestTime()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) {
+            asked.set(Date())
+            stop.request()
+        }
+        let out = folder.file("part.jsonl")
+        // At 0.1× the whole replay would take 100 s.
+        let report = try Replay.run(reader: reader, network: try loadNetwork(networkPath).0, mapping: try reader.header.resolvedMapping(),
+                                    options: ReplayOptions(rate: 0.1), record: out, stopRequest: stop)
+        let late = Date().timeIntervalSince(try #require(asked.value, "the replay ended before the stop request"))
+        #expect(late < 2, "the replay ended \(late) s after the stop request")
+        #expect(report.stopped && report.verdict == .stopped)
+        #expect(report.ticks > 0 && report.ticks < 2000)
+        let partial = try RecordingReader(path: out)
+        var count = 0
+        while partial.nextTick() != nil { count += 1 }
+        #expect(partial.stop == .complete, "the recording was finished")
+        #expect(count == report.ticksInRange)
+        print("replay: stop request honoured after \(Int(late * 1000)) ms")
     }
 
     @Test func aRateSlowsReplayToTheRecordedPace() throws {
@@ -293,4 +478,12 @@ private func ticks(of path: String) throws -> [TickRecord] {
         }
         #expect(throws: RecordingError.self) { try RecordingReader(path: folder.file("missing.jsonl")) }
     }
+}
+
+/// When a stop was requested, set from another thread.
+private final class RequestTime: @unchecked Sendable {
+    private let lock = NSLock()
+    private var date: Date?
+    func set(_ d: Date) { lock.withLock { date = d } }
+    var value: Date? { lock.withLock { date } }
 }

@@ -93,7 +93,9 @@ private func readAll(_ path: String) throws -> [TickRecord] {
         #expect(Set(recorded.flatMap { $0.outputs }).count > 1, "the outputs must change during the run")
 
         let reader = try RecordingReader(path: path)
-        let (fresh, _) = try loadNetwork(reader.header.network.path)
+        // The header names the network relative to the recording's folder.
+        #expect(reader.header.network.path == "avoid.json")
+        let (fresh, _) = try loadNetwork(try #require(reader.header.networkFile(recordingPath: path)))
         let replayMapping = try reader.header.resolvedMapping()
         let report = try Replay.run(reader: reader, network: fresh, mapping: replayMapping)
         #expect(report.ticks == recorded.count)
