@@ -94,6 +94,6 @@ let package = Package(
         .testTarget(name: "NeuraxonEvolutionTests", dependencies: ["NeuraxonEvolution"]),
         .testTarget(name: "NeuraxonEvolutionTasksTests", dependencies: ["NeuraxonEvolutionTasks"]),
         // Runs the built `neuraxon` command as a user does.
-        .testTarget(name: "NeuraxonCLITests", dependencies: ["Neuraxon"]),
+        .testTarget(name: "NeuraxonCLITests", dependencies: ["Neuraxon", "NeuraxonTransport"]),
     ]
 )

@@ -16,6 +16,9 @@ public enum ProtocolLimits {
     public static let maxFrameLength = 130
     /// Most sensor or actuator channels a device may have.
     public static let maxChannels = 16
+    /// Failsafe timeouts a device must accept, ms (`failsafe_min_ms`…`failsafe_max_ms` of
+    /// DEVICE_INFO lie within it).
+    public static let failsafeMilliseconds: ClosedRange<UInt16> = 10...250
 }
 
 /// Message types (Docs/PROTOCOL.md section 5). The top bit set means device → host.

@@ -9,11 +9,12 @@ import NeuraxonTransport
 struct BenchLink: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "link",
-        abstract: "Round-trip time to the host-built firmware, and host CPU while streaming at 200 Hz and while the device is gone.",
+        abstract: "Round-trip time to the host-built firmware, and host CPU while streaming and while the device is gone.",
         discussion: "Starts the host build of the firmware (make -C Firmware host), connects through its "
-            + "pseudo-terminal, times PING → PONG round trips, runs a 200 Hz sensor → command loop, then ends the "
+            + "pseudo-terminal (with the link options --period, --failsafe, --baud of `probe` and `run`), times PING → PONG "
+            + "round trips, runs a sensor → command loop at the sampling period, then ends the "
             + "firmware and measures the CPU the session uses while it waits for the board to come back. "
-            + "Targets: p99 round trip ≤ 1 ms; ≤ 5% of one core at 200 Hz; about 0% while the device is gone."
+            + "Targets: p99 round trip ≤ 1 ms; ≤ 5% of one core at 200 Hz (--period 5); about 0% while the device is gone."
     )
 
     @Option(help: "The host-built firmware executable.")
@@ -22,8 +23,10 @@ struct BenchLink: ParsableCommand {
     @Option(help: "PINGs to time.")
     var pings: Int = 2000
 
-    @Option(help: "Seconds of each CPU measurement.")
+    @Option(name: .customLong("duration"), parsing: .unconditional, help: "Seconds of each CPU measurement.")
     var seconds: Double = 5
+
+    @OptionGroup var link: LinkArguments
 
     func validate() throws {
         guard access(firmware, X_OK) == 0 else {
@@ -31,13 +34,15 @@ struct BenchLink: ParsableCommand {
                 + "or pass --firmware PATH")
         }
         guard pings >= 10 && pings <= 1_000_000 else { throw ValidationError("--pings must be 10…1000000") }
-        guard seconds >= 0.5 && seconds <= 600 else { throw ValidationError("--seconds must be 0.5…600") }
+        guard seconds >= 0.5 && seconds <= 600 else { throw ValidationError("--duration must be 0.5…600 seconds") }
+        guard link.port == nil && link.board == nil else {
+            throw ValidationError("bench link starts its own firmware: --port and --board do not apply (use `neuraxon probe` for a board)")
+        }
     }
 
     func run() throws {
         let board = try FirmwareProcess(executable: firmware, keepsLines: false)
-        var options = SessionOptions(selector: .path(board.path),
-                                     config: LinkConfig(periodMilliseconds: 5, failsafeMilliseconds: 100, sensorMask: 0x7F))
+        var options = link.sessionOptions(selector: .path(board.path), stopRequest: nil)
         options.monitor = nil
         let session = LinkSession(options: options)
         let info = try session.connect()
@@ -60,8 +65,8 @@ struct BenchLink: ParsableCommand {
                 }
             }
         }
-        print(String(format: "streaming at 200 Hz: %d sensor frames + %d commands in %.1f s; host CPU %.2f%% of one core "
-                     + "(target ≤ 5%%); dropped %d, CRC errors %d", frames, frames, seconds, streaming,
+        print(String(format: "streaming at %.0f Hz: %d sensor frames + %d commands in %.1f s; host CPU %.2f%% of one core "
+                     + "(target ≤ 5%% at 200 Hz); dropped %d, CRC errors %d", 1000 / Double(link.period), frames, frames, seconds, streaming,
                      session.counters.droppedFrames, session.counters.crcErrors))
 
         board.quit()

@@ -16,7 +16,7 @@ struct BenchLoopCommand: ParsableCommand {
             + "with a network whose step costs nothing (EmbodimentBenchmarks.loop). Then it starts the host build of "
             + "the firmware (make -C Firmware host), connects through its pseudo-terminal with a 1 ms sampling period, "
             + "and runs the full loop (SerialRobotBody → encoders → network → decoders → COMMAND, every tick recorded) "
-            + "for --seconds of firmware time: first with the 30-neuron network, then with a network whose step costs "
+            + "for --duration seconds of firmware time: first with the 30-neuron network, then with a network whose step costs "
             + "nothing, which leaves the loop's own cost per tick over a real link (sensor frame received → command "
             + "written). A missed tick is a frame lost on the link (sequence gap), a sample the board could not take "
             + "on time (its loop_overruns), or a command that left after the next frame was due. Targets: no missed "
@@ -26,7 +26,7 @@ struct BenchLoopCommand: ParsableCommand {
     @Option(help: "The host-built firmware executable.")
     var firmware: String = "Firmware/build/host/neuraxon-firmware"
 
-    @Option(help: "Seconds of firmware time per run.")
+    @Option(name: .customLong("duration"), parsing: .unconditional, help: "Seconds of firmware time per run.")
     var seconds: Double = 10
 
     @Option(help: "The board's sampling period in ms.")
@@ -43,7 +43,7 @@ struct BenchLoopCommand: ParsableCommand {
             throw ValidationError("no firmware executable at \(firmware): build it with `make -C Firmware host` "
                 + "or pass --firmware PATH")
         }
-        guard seconds >= 0.5 && seconds <= 3600 else { throw ValidationError("--seconds must be 0.5…3600") }
+        guard seconds >= 0.5 && seconds <= 3600 else { throw ValidationError("--duration must be 0.5…3600 seconds") }
         guard (1...1000).contains(period) else { throw ValidationError("--period must be 1…1000 ms") }
     }
 

@@ -9,24 +9,24 @@ struct BenchReplay: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Time the replay of a long recording (default: 10 minutes at 200 Hz, 30-neuron network).",
-        discussion: "Records SECONDS of the reference robot at RATE Hz driven by the 'flowing' preset (5/20/5, "
+        discussion: "Records --duration seconds of the reference robot at --frequency Hz driven by the 'flowing' preset (5/20/5, "
             + "embodied dynamics, seed 1) from a fixed synthetic sensor script, then replays the recording through "
             + "a fresh copy of that network, comparing every tick. Prints wall and CPU time of the replay alone. "
             + "Target: 10 minutes at 200 Hz in at most 2 s."
     )
 
     @Option(help: "Seconds of recording.")
-    var seconds: Double = 600
+    var duration: Double = 600
 
-    @Option(help: "Sensor frames per second.")
-    var rate: Double = 200
+    @Option(help: "Sensor frames per second, in Hz (`replay --rate` is a pace, a multiple of real time).")
+    var frequency: Double = 200
 
     @Option(help: "Where to write the recording (removed afterwards).")
     var path: String = FileManager.default.temporaryDirectory.appendingPathComponent("neuraxon-bench-replay-\(getpid()).jsonl").path
 
     func validate() throws {
-        guard seconds > 0, seconds <= 7200 else { throw ValidationError("--seconds must be in (0, 7200]") }
-        guard rate >= 1, rate <= 1000 else { throw ValidationError("--rate must be 1…1000 Hz") }
+        guard duration > 0, duration <= 7200 else { throw ValidationError("--duration must be in (0, 7200] seconds") }
+        guard frequency >= 1, frequency <= 1000 else { throw ValidationError("--frequency must be 1…1000 Hz") }
     }
 
     func run() throws {
@@ -35,7 +35,7 @@ struct BenchReplay: ParsableCommand {
         try files.check()
         defer { unlink(path) }
         var replayCPU = 0.0
-        let result = try EmbodimentBenchmarks.replay(seconds: seconds, rateHz: rate, recordingPath: path) {
+        let result = try EmbodimentBenchmarks.replay(seconds: duration, rateHz: frequency, recordingPath: path) {
             // Called twice: to record, then (after the recording is written) to replay.
             replayCPU = processCPUSeconds()
             return try NetworkPreset.flowing.build(seed: 1)

@@ -21,7 +21,7 @@ struct BenchSimCommand: ParsableCommand {
     @Option(help: "The robot preset to run (seek, avoid).")
     var network: String = "avoid"
 
-    @Option(help: "Simulated seconds per run.")
+    @Option(name: .customLong("duration"), parsing: .unconditional, help: "Simulated seconds per run.")
     var seconds: Double = 60
 
     @Option(help: "Runs (seeds 1…N).")
@@ -34,7 +34,7 @@ struct BenchSimCommand: ParsableCommand {
         guard RobotPreset.named(network) != nil else {
             throw ValidationError("--network must be a preset: \(RobotPreset.all.map(\.name).joined(separator: ", "))")
         }
-        guard seconds.isFinite, seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be more than 0 and at most 3600") }
+        guard seconds.isFinite, seconds > 0, seconds <= 3600 else { throw ValidationError("--duration must be more than 0 and at most 3600 simulated seconds") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         if physicsOnly && throughFirmware != nil { throw ValidationError("--physics-only runs no firmware: drop --through-firmware") }
     }

@@ -19,8 +19,10 @@ struct EvolveCommand: ParsableCommand {
             Tasks: avoid (obstacle avoidance: distance travelled, 1 m off per collision) and seek (light \
             seeking: reach the light fast and stay near it). Each genome runs in the closed loop with the \
             task's preset mapping on several worlds and seeds per generation. A checkpoint is written after \
-            every generation (default OUTPUT.checkpoint.json); Ctrl-C stops after the current generation and \
-            --resume continues with nothing lost. An existing checkpoint is never replaced without --resume or --force. The result is an ordinary network file; its mapping is \
+            every generation (default OUTPUT.checkpoint.json); Ctrl-C, SIGTERM and SIGHUP stop after the \
+            current generation (a second one quits at once), save the best so far, exit with status 130, \
+            143 or 129, and --resume continues with nothing lost. An existing checkpoint is never replaced \
+            without --resume or --force. The result is an ordinary network file; its mapping is \
             saved next to it (OUTPUT without .json, plus .mapping.yaml). --held-out N then compares it with \
             the hand-wired preset and random networks of the same size on N worlds never used in training. \
             Licence: the evolution layer and what it produces carry the Aigarth restrictions \
@@ -86,6 +88,7 @@ struct EvolveCommand: ParsableCommand {
     }
 
     func run() throws {
+        let stop = StopSignals(notice: "stopping after this generation's checkpoint", secondQuits: true)
         let checkpointPath = checkpoint ?? output + ".checkpoint.json"
         var files = FilePlan()
         if case .file(let path) = SimulatorTask.Ancestry(from) { files.input(path, "the --from network file") }
@@ -123,11 +126,9 @@ struct EvolveCommand: ParsableCommand {
             say("evolving \(task.name): population \(population), \(settings.generations) generations, \(task.trials) trials of \(task.episodeSeconds) s, seed \(seed), from \(from), \(evaluator.workers) workers")
         }
 
-        let stop = Interruption(notice: "stopping after this generation's checkpoint (Ctrl-C again to quit now)", secondQuits: true)
         try run.run(progress: { s in
             say(Self.progressLine(s, of: run.state.settings.generations))
-        }, shouldContinue: { !stop.happened })
-        stop.release()
+        }, shouldContinue: { !stop.isRequested })
 
         if run.state.best != nil {
             try run.saveBest(to: output)
@@ -138,9 +139,12 @@ struct EvolveCommand: ParsableCommand {
             say("try it: neuraxon sim --network \(output) --mapping \(mappingPath) --world \(task.preset.world)")
         }
         if !run.isFinished {
-            say("stopped after generation \(run.state.generation) of \(run.state.settings.generations); continue with the same command and --resume")
-            throw ExitCode(130)
+            say("\(stop.cause ?? "stopped") after generation \(run.state.generation) of \(run.state.settings.generations); continue with the same command and --resume")
+            throw ExitStatus.code(stop.exitStatus ?? ExitStatus.stopped(by: SIGINT))
         }
+        try stop.exitIfStopped()
+        // The comparison saves nothing: a signal may end it at once.
+        stop.release()
         if heldOut > 0 { try compare(task: task, best: output) }
     }
 

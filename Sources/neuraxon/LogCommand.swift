@@ -23,10 +23,36 @@ struct LogInfo: ParsableCommand {
     @Argument(help: "The recording (JSON Lines).")
     var recording: String
 
+    @Flag(help: "Print the summary as one JSON object instead of text.")
+    var json = false
+
     func run() throws {
         try InputFile.check(recording, what: "the recording")
         let summary = try RecordingSummary(path: recording)
-        print(summary.lines.joined(separator: "\n"))
+        if json { printJSON(Self.report(summary)) } else { print(summary.lines.joined(separator: "\n")) }
+    }
+
+    /// What the text shows, as one JSON object (`--json`).
+    static func report(_ s: RecordingSummary) -> [String: Any] {
+        let h = s.header
+        let c = s.counters
+        var network: [String: Any] = ["path": h.network.path, "sha256": h.network.digest, "inputs": h.inputCount,
+                                      "outputs": h.outputCount, "dt_ms": h.dtMillis]
+        network["seed"] = h.network.seed.map { NSNumber(value: $0) } ?? NSNull()
+        return [
+            "format": h.format, "version": h.version, "started": h.startTime,
+            "device": ["name": h.device.name, "firmware_version": h.device.firmwareVersion],
+            "network": network,
+            "ticks": s.ticks, "seconds": s.seconds, "network_steps": s.steps,
+            "rate_hz": s.seconds > 0 ? Double(max(0, s.ticks - 1)) / s.seconds : 0,
+            "latency_us": ["p50": s.latencyP50Micros.isFinite ? s.latencyP50Micros : 0,
+                           "p99": s.latencyP99Micros.isFinite ? s.latencyP99Micros : 0],
+            "counters": ["overruns": c.overruns, "late_ticks": c.lateTicks, "reading_errors": c.readingErrors,
+                         "clock_resets": c.clockResets, "dropped_frames": c.droppedFrames, "record_drops": c.recordDrops,
+                         "link_losses": s.linkLosses],
+            "outputs": s.outputHistogram.map { ["minus": $0[0], "zero": $0[1], "plus": $0[2]] },
+            "end": "\(s.stop)",
+        ]
     }
 }
 

@@ -79,10 +79,22 @@ struct NetInfo: ParsableCommand {
     @Argument(help: "A network file.")
     var file: String
 
+    @Flag(help: "Print the summary as one JSON object instead of text.")
+    var json = false
+
     func run() throws {
         let net = try loadNetwork(file).network
         for warning in net.loadWarnings { printError("warning: \(warning)") }
         let s = net.summary()
+        var notes: [String] = []
+        if s.fadingSynapses > 0 { notes.append("\(s.fadingSynapses) synapses are fading (|w_fast|, |w_slow| < 0.01) and will be pruned") }
+        if s.neuronsNearDeath > 0 { notes.append("\(s.neuronsNearDeath) neurons have low health") }
+        if s.activeNeurons < net.neuronCount { notes.append("\(net.neuronCount - s.activeNeurons) neurons have died") }
+        if s.synapses == 0 { notes.append("no synapses: nothing reaches the outputs") }
+        if json {
+            printJSON(Self.report(net, file: file, summary: s, notes: notes))
+            return
+        }
         print("network      \(net.parameters.networkName) (\(file))")
         print("dynamics     \(net.dynamics.name) (held inputs \(onOff(net.dynamics.heldInputs)), resting weights \(onOff(net.dynamics.restingWeights)), norepinephrine gain \(onOff(net.dynamics.norepinephrineGain)))")
         print("neurons      \(s.inputs) input, \(s.hidden) hidden, \(s.outputs) output; \(s.activeNeurons) active")
@@ -94,12 +106,33 @@ struct NetInfo: ParsableCommand {
         print("seed         \(net.seed.map(String.init) ?? "unknown")")
         let firing = NeuronRole.allCases.map { r in "\(r.rawValue) +\(s.firing[r]?.plus ?? 0)/−\(s.firing[r]?.minus ?? 0)" }.joined(separator: ", ")
         print("firing now   \(firing)")
-        var notes: [String] = []
-        if s.fadingSynapses > 0 { notes.append("\(s.fadingSynapses) synapses are fading (|w_fast|, |w_slow| < 0.01) and will be pruned") }
-        if s.neuronsNearDeath > 0 { notes.append("\(s.neuronsNearDeath) neurons have low health") }
-        if s.activeNeurons < net.neuronCount { notes.append("\(net.neuronCount - s.activeNeurons) neurons have died") }
-        if s.synapses == 0 { notes.append("no synapses: nothing reaches the outputs") }
         print("health       " + (notes.isEmpty ? "ok" : notes.joined(separator: "; ")))
+    }
+
+    /// What the text shows, as one JSON object (`--json`).
+    static func report(_ net: NeuraxonNetwork, file: String, summary s: NetworkSummary, notes: [String]) -> [String: Any] {
+        var object: [String: Any] = [
+            "file": file,
+            "name": net.parameters.networkName,
+            "dynamics": [
+                "name": net.dynamics.name, "held_inputs": net.dynamics.heldInputs,
+                "resting_weights": net.dynamics.restingWeights, "norepinephrine_gain": net.dynamics.norepinephrineGain,
+            ] as [String: Any],
+            "neurons": ["input": s.inputs, "hidden": s.hidden, "output": s.outputs, "active": s.activeNeurons],
+            "synapses": ["total": s.synapses]
+                .merging(SynapseKind.allCases.map { ($0.fileName, s.synapsesByKind[$0] ?? 0) }) { a, _ in a },
+            "modulators": Dictionary(uniqueKeysWithValues: Neuromodulator.allCases.map { ($0.rawValue, net.level(of: $0)) }),
+            "time_ms": net.time,
+            "step_count": net.stepCount,
+            "dt_ms": net.dt,
+            "firing": Dictionary(uniqueKeysWithValues: NeuronRole.allCases.map { r in
+                (r.rawValue, ["plus": s.firing[r]?.plus ?? 0, "minus": s.firing[r]?.minus ?? 0])
+            }),
+            "health": notes,
+            "warnings": net.loadWarnings.map { "\($0)" },
+        ]
+        object["seed"] = net.seed.map { NSNumber(value: $0) } ?? NSNull()
+        return object
     }
 
     private func onOff(_ b: Bool) -> String { b ? "on" : "off" }
@@ -110,7 +143,9 @@ struct NetRun: ParsableCommand {
         commandName: "run",
         abstract: "Run a network for N steps, continuing its random generator from the file.",
         discussion: "SCHEDULE is JSON Lines: {\"step\": 0, \"inputs\": [1,-1,0], \"external\": {\"7\": 0.5}, \"modulate\": {\"dopamine\": 0.8}} "
-            + "or {\"steps\": [first, last], ...}; see Docs/MODEL.md. TRACE gets one JSON object per step."
+            + "or {\"steps\": [first, last], ...}; see Docs/MODEL.md. TRACE gets one JSON object per step. "
+            + "Ctrl-C, SIGTERM and SIGHUP stop after the current step: the trace is complete up to it, -o saves the "
+            + "network as it is then (and says so), and the exit status is 130, 143 or 129."
     )
 
     @Argument(help: "A network file.")
@@ -133,6 +168,7 @@ struct NetRun: ParsableCommand {
     }
 
     func run() throws {
+        let stop = StopSignals()
         var files = FilePlan()
         files.input(file, "the network file")
         files.input(inputs, "the schedule")
@@ -156,7 +192,10 @@ struct NetRun: ParsableCommand {
             traceHandle = h
         }
         var buffer = ""
+        let progress = ProgressLine(total: steps, unit: "steps")
+        var done = 0
         for step in 0..<steps {
+            if stop.isRequested { break }
             let external = schedule.apply(before: step, to: net)
             if external.isEmpty { net.simulateStep() } else { net.simulateStep(externalCurrents: external) }
             if let traceHandle {
@@ -164,10 +203,20 @@ struct NetRun: ParsableCommand {
                 buffer += "\n"
                 if buffer.utf8.count > 1 << 20 { traceHandle.write(Data(buffer.utf8)); buffer = "" }
             }
+            done = step + 1
+            progress.update(done)
         }
+        progress.finish()
         if let traceHandle { traceHandle.write(Data(buffer.utf8)); try traceHandle.close() }
         if let output { try net.save(to: output) }
-        print("ran \(steps) steps: t = \(net.time) ms, \(net.synapseCount) synapses, outputs \(net.outputStates().map(\.description).joined(separator: " "))")
+        let outputs = net.outputStates().map(\.description).joined(separator: " ")
+        if let cause = stop.cause {
+            print("\(cause) after \(done) of \(steps) steps: t = \(net.time) ms, \(net.synapseCount) synapses, outputs \(outputs)")
+            if let output { print("saved the network as it is after step \(done) to \(output)") }
+        } else {
+            print("ran \(steps) steps: t = \(net.time) ms, \(net.synapseCount) synapses, outputs \(outputs)")
+        }
+        try stop.exitIfStopped()
     }
 }
 

@@ -7,6 +7,7 @@ struct NeuraxonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "neuraxon",
         abstract: "A trinary neural network that drives a serial-attached robot.",
+        version: NeuraxonVersion.description,
         subcommands: [
             // In the order a user meets them: simulate, drive a robot, look back, then tools.
             SimCommand.self,

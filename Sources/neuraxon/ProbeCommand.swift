@@ -3,116 +3,74 @@ import Foundation
 import Glibc
 import NeuraxonProtocol
 import NeuraxonTransport
-import Synchronization
-
-/// Link settings shared by the commands that open a board.
-struct LinkArguments: ParsableArguments {
-    @Option(help: "Line speed in bits per second (standard or custom).")
-    var baud: UInt32 = 115_200
-
-    @Option(help: "Sampling period in ms.")
-    var period: UInt16 = 10
-
-    @Option(help: "Failsafe timeout in ms: the board stops its actuators this long after the last command or heartbeat.")
-    var failsafe: UInt16 = 100
-
-    @Option(help: "Enabled sensors as a bit mask (bit i = sensor i), e.g. 0x7f.")
-    var mask: String = "0x7f"
-
-    @Flag(help: "Do not drop DTR when the port closes (clears HUPCL), so the next open does not reset the board.")
-    var noReset = false
-
-    @Option(help: "Handshake timeout in ms (2500 covers a board that resets on open).")
-    var handshakeTimeout: Double = 2500
-
-    func validate() throws {
-        guard sensorMask != nil else { throw ValidationError("--mask must be a number such as 0x7f or 127") }
-        guard baud >= 50 else { throw ValidationError("--baud must be a line speed such as 115200") }
-        guard period >= 1 else { throw ValidationError("--period must be at least 1 ms") }
-    }
-
-    var sensorMask: UInt16? {
-        mask.hasPrefix("0x") ? UInt16(mask.dropFirst(2), radix: 16) : UInt16(mask)
-    }
-
-    func sessionOptions(selector: BoardSelector) -> SessionOptions {
-        var options = SessionOptions(
-            selector: selector,
-            serial: SerialConfiguration(baudRate: baud, hangUpOnClose: !noReset),
-            config: LinkConfig(periodMilliseconds: period, failsafeMilliseconds: failsafe, sensorMask: sensorMask ?? 0x7F))
-        options.handshakeTimeoutMilliseconds = handshakeTimeout
-        return options
-    }
-}
-
-/// Ctrl-C as a flag the loops check, so they stop the actuators before the port closes.
-enum Interrupt {
-    static let requested = Atomic<Bool>(false)
-
-    static func install() {
-        signal(SIGINT) { _ in Interrupt.requested.store(true, ordering: .relaxed) }
-        signal(SIGTERM) { _ in Interrupt.requested.store(true, ordering: .relaxed) }
-    }
-
-    static var isRequested: Bool { requested.load(ordering: .relaxed) }
-}
 
 /// `neuraxon probe`: handshake, device info, round trips, a few seconds of sensor frames, counters.
 struct ProbeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",
         abstract: "Connect to a board, print its device info, measure round trips and stream its sensors.",
-        discussion: "BOARD is a path (/dev/ttyACM0, a /dev/serial/by-id link, a pty), a tty name (ttyACM0), "
+        discussion: "--port is a path (/dev/ttyACM0, a /dev/serial/by-id link, a pty) or a tty name (ttyACM0); --board is "
             + "serial:NUMBER, vendor:product in hex (2341:0043), or auto (the only known board present). "
-            + "Ctrl-C stops the actuators before the port closes."
+            + "Ctrl-C, SIGTERM and SIGHUP stop the actuators and send STOP before the port closes (exit status 130, 143, 129)."
     )
 
-    @Argument(help: "The board to probe (default: auto).")
-    var board: String = "auto"
-
-    @Option(help: "PINGs to time.")
+    @Option(parsing: .unconditional, help: "PINGs to time.")
     var pings: Int = 100
 
-    @Option(help: "Seconds of sensor frames to stream.")
-    var seconds: Double = 3
+    @Option(parsing: .unconditional, help: "Seconds of sensor frames to stream.")
+    var duration: Double = 3
+
+    @Flag(help: "Print one JSON object (device info, round trips, stream, counters, status) instead of text.")
+    var json = false
 
     @OptionGroup var link: LinkArguments
 
     func validate() throws {
         guard pings >= 0 && pings <= 100_000 else { throw ValidationError("--pings must be 0…100000") }
-        guard seconds >= 0 && seconds <= 3600 else { throw ValidationError("--seconds must be 0…3600") }
+        guard duration.isFinite && duration >= 0 && duration <= 3600 else { throw ValidationError("--duration must be 0…3600 seconds") }
     }
 
     func run() throws {
-        Interrupt.install()
-        let selector = try BoardSelector(parsing: board)
-        let session = LinkSession(options: link.sessionOptions(selector: selector))
+        let stop = StopSignals(notice: "stopping: actuators to their safe values, then STOP…")
+        let selector = try link.selector()
+        let session = LinkSession(options: link.sessionOptions(selector: selector, stopRequest: stop.request))
+        let json = self.json
         session.onEvent = { event in
             if case .state = event { return }
-            print("· \(event)")
+            if json { printError("· \(event)") } else { print("· \(event)"); fflush(nil) }
         }
-        let info = try session.connect()
-        print(Self.describe(info, path: session.devicePath ?? board))
-        if pings > 0 {
-            let rtts = try session.ping(count: pings)
-            print(Self.roundTrips(rtts, asked: pings))
+        let info: BoardInfo
+        do { info = try session.connect() } catch {
+            try stop.exitIfStopped()
+            throw error
         }
+        let path = session.devicePath ?? selector.description
+        if !json { print(Self.describe(info, path: path)) }
+        var rtts: [Double] = []
+        var asked = 0
+        while asked < pings && !stop.isRequested {   // in tens, so a stop is seen between them
+            let batch = min(10, pings - asked)
+            rtts += try session.ping(count: batch)
+            asked += batch
+        }
+        if asked > 0 && !json { print(Self.roundTrips(rtts, asked: asked)) }
         var sample = SensorSample()
         let start = MonotonicTime.now()
-        let end = start.adding(milliseconds: seconds * 1000)
+        let end = start.adding(milliseconds: duration * 1000)
         var frames = 0
         var nextPrint = start
         var firstStamp: UInt32?
         var lastStamp: UInt32 = 0
-        while MonotonicTime.now() < end && !Interrupt.isRequested {
+        while MonotonicTime.now() < end && !stop.isRequested {
             let tick = min(end, MonotonicTime.now().adding(milliseconds: 100))
             switch session.nextSensors(into: &sample, deadline: tick) {
             case .sample(let seq):
                 frames += 1
                 if firstStamp == nil { firstStamp = sample.timestampMicros }
                 lastStamp = sample.timestampMicros
-                if MonotonicTime.now() >= nextPrint {
+                if !json && MonotonicTime.now() >= nextPrint {
                     print(Self.describe(sample, sequence: seq, sensors: info.sensors.count))
+                    fflush(nil)   // the stream shows as it comes through a pipe too
                     nextPrint = MonotonicTime.now().adding(milliseconds: 500)
                 }
             case .timeout, .linkLost, .reconnected:
@@ -120,17 +78,71 @@ struct ProbeCommand: ParsableCommand {
             }
         }
         let elapsed = MonotonicTime.now().milliseconds(since: start) / 1000
-        if elapsed > 0 {
-            let boardSpan = Double(lastStamp &- (firstStamp ?? lastStamp)) / 1e6
+        let boardSpan = Double(lastStamp &- (firstStamp ?? lastStamp)) / 1e6
+        let boardRate = boardSpan > 0 ? Double(max(0, frames - 1)) / boardSpan : 0
+        if !json && elapsed > 0 {
             print(String(format: "streamed %d sensor frames in %.2f s (%.1f Hz host clock, %.1f Hz board clock)", frames,
-                         elapsed, Double(frames) / elapsed, boardSpan > 0 ? Double(max(0, frames - 1)) / boardSpan : 0))
+                         elapsed, Double(frames) / elapsed, boardRate))
         }
-        let status = try? session.status()
+        let status = stop.isRequested ? nil : try? session.status()
         let stopped = session.stop()
-        print(Self.counters(session.counters, roundTrip: session.roundTrip))
-        if let status { print(Self.describe(status)) }
-        print(stopped.map { "stopped: board reports failsafe \($0.failsafeState?.description ?? String($0.failsafe))" }
-              ?? "stop: the board did not acknowledge STOP (its failsafe stops the actuators within the timeout)")
+        if json {
+            printJSON(Self.report(info: info, path: path, pings: asked, rtts: rtts, frames: frames, seconds: elapsed,
+                                  boardRate: boardRate, counters: session.counters, status: status, stopped: stopped,
+                                  stoppedBy: stop.signalName))
+        } else {
+            print(Self.counters(session.counters, roundTrip: session.roundTrip))
+            if let status { print(Self.describe(status)) }
+            print(stopped.map { "stopped: board reports failsafe \($0.failsafeState?.description ?? String($0.failsafe))" }
+                  ?? "stop: the board did not acknowledge STOP (its failsafe stops the actuators within the timeout)")
+            if let cause = stop.cause { print(cause) }
+        }
+        try stop.exitIfStopped()
+    }
+
+    /// Everything `probe` found, as one JSON object (`--json`).
+    static func report(info: BoardInfo, path: String, pings: Int, rtts: [Double], frames: Int, seconds: Double,
+                       boardRate: Double, counters c: LinkCounters, status: BoardStatus?, stopped: BoardStatus?,
+                       stoppedBy: String?) -> [String: Any] {
+        func channel(_ d: ChannelDescriptor, _ name: String) -> [String: Any] {
+            ["name": name, "kind": "\(d.kind)", "unit": unit(d.unit), "minimum": Int(d.minimum), "maximum": Int(d.maximum),
+             "safe": Int(d.safe)]
+        }
+        let sorted = rtts.sorted()
+        func pct(_ p: Double) -> Double { sorted[max(0, min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))] }
+        let actuatorNames = ["motor_left", "motor_right", "servo"]
+        var object: [String: Any] = [
+            "port": path,
+            "board": info.board,
+            "firmware": info.firmwareVersionString,
+            "unique_id": info.uniqueIDHex,
+            "period_ms": ["min": Int(info.periodMinMilliseconds), "max": Int(info.periodMaxMilliseconds)],
+            "failsafe_ms": ["min": Int(info.failsafeMinMilliseconds), "max": Int(info.failsafeMaxMilliseconds)],
+            "sensors": info.sensors.enumerated().map { channel($1, $0 < sensorNames.count ? sensorNames[$0] : "-") },
+            "actuators": info.actuators.enumerated().map { channel($1, $0 < actuatorNames.count ? actuatorNames[$0] : "-") },
+            "round_trip": (sorted.isEmpty ? ["pings": pings, "answered": 0]
+                : ["pings": pings, "answered": sorted.count, "p50_ms": pct(50), "p99_ms": pct(99),
+                   "min_ms": sorted.first!, "max_ms": sorted.last!]) as [String: Any],
+            "stream": ["frames": frames, "seconds": seconds, "board_rate_hz": boardRate],
+            "counters": [
+                "frames_received": c.framesReceived, "sensor_frames": c.sensorFrames, "frames_sent": c.framesSent,
+                "commands_sent": c.commandsSent, "pings_sent": c.pingsSent, "pongs_received": c.pongsReceived,
+                "bytes_received": c.bytesReceived, "bytes_sent": c.bytesSent, "dropped_frames": c.droppedFrames,
+                "crc_errors": c.crcErrors, "malformed_frames": c.malformedFrames, "rejected_frames": c.rejectedFrames,
+                "board_errors": c.boardErrors, "link_losses": c.linkLosses, "reconnects": c.reconnects,
+            ],
+            "stop_acknowledged": stopped != nil,
+        ]
+        if let s = status {
+            object["status"] = [
+                "failsafe": s.failsafeState?.description ?? String(s.failsafe), "uptime_ms": s.uptimeMilliseconds,
+                "reset_cause": Int(s.resetCause), "crc_errors": s.crcErrors, "malformed_frames": s.malformedFrames,
+                "rejected_frames": s.rejectedFrames, "dropped_frames": s.droppedFrames, "rx_overflows": s.rxOverflows,
+                "failsafe_trips": s.failsafeTrips, "loop_overruns": s.loopOverruns,
+            ] as [String: Any]
+        }
+        if let stoppedBy { object["stopped_by"] = stoppedBy }
+        return object
     }
 
     static let sensorNames = ["range_left", "range_right", "light_left", "light_right", "bumper", "wheel_left", "wheel_right"]

@@ -21,6 +21,8 @@ struct ReplayCommand: ParsableCommand {
             its last good record and says where it stopped. The summary says how many ticks of how \
             many were checked. --record writes the replayed range as a recording that replays on \
             its own (the network at its start beside it, as FILE.network.json).
+            Ctrl-C, SIGTERM and SIGHUP stop it the same way: the summary of what was checked, a \
+            --record file finished with its end record, exit status 130, 143 or 129.
             """
     )
 
@@ -33,7 +35,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "A mapping file to replay with instead of the recording's own.")
     var mapping: String?
 
-    @Option(parsing: .unconditional, help: "Pace: 1 for real time, 0.1…10 (default: as fast as possible).")
+    @Option(parsing: .unconditional, help: "Pace as a multiple of real time: 1 for real time, 2 for twice as fast, 0.1…10 (default: as fast as possible).")
     var rate: Double?
 
     @Option(parsing: .unconditional, help: "Start at this many seconds after the first tick (earlier ticks still run, unpaced).")
@@ -58,7 +60,7 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func run() throws {
-        let interrupted = Interruption()
+        let stop = StopSignals()
         try InputFile.check(recording, what: "the recording")
         let networkPath = try resolveNetworkPath(RecordingReader(path: recording).header)
         var files = FilePlan()
@@ -84,17 +86,25 @@ struct ReplayCommand: ParsableCommand {
                 map = try Mapping(yaml: header.mapping, device: header.device, inputCount: net.inputCount, outputCount: net.outputCount)
             }
             let started = Date()
+            let progress = ProgressLine(total: 0, unit: "ticks replayed")
+            var polled = 0
             let report = try Replay.run(reader: reader, network: net, mapping: map,
                                         options: ReplayOptions(rate: rate, fromSeconds: from, toSeconds: to),
-                                        record: pass == 1 ? record : nil, shouldStop: { interrupted.happened })
+                                        record: pass == 1 ? record : nil, shouldStop: {
+                                            polled += 1
+                                            progress.update(polled)
+                                            return stop.isRequested
+                                        })
+            progress.finish()
             let wall = Date().timeIntervalSince(started)
             print(Self.describe(report, wall: wall, pass: loop ? pass : nil))
-            if interrupted.happened { print("stopped by Ctrl-C") }
+            if let cause = stop.cause { print(cause) }
             if let record, pass == 1 {
                 print("wrote \(report.ticksInRange) ticks to \(record) (its network as it stood at its first tick: \(record).network.json)")
             }
+            try stop.exitIfStopped()
             if report.verdict != .verified { throw ExitCode(ExitStatus.failure) }
-        } while loop && !interrupted.happened
+        } while loop
     }
 
     /// The network file to replay with: `--network`, or the one the recording names, looked for

@@ -13,19 +13,17 @@ struct RunCommand: ParsableCommand {
         abstract: "Drive a serial robot with a network: sensors → encoders → network → decoders → motors.",
         discussion: """
             Connects to the board (handshake, then the sampling period and failsafe timeout), runs the \
-            loop until Ctrl-C or --duration, and shows a live status line (rate, latency, drops, outputs). \
-            On Ctrl-C the actuators are stopped (safe values, then STOP) before the port closes. If the \
+            loop until --duration or a stop, and shows a live status line (rate, latency, drops, outputs). \
+            Ctrl-C, SIGTERM and SIGHUP all stop it the same way: the actuators go to their safe values, \
+            STOP goes to the board, the recording gets its end record, the summary is printed and -o saves \
+            the network; the exit status is then 130, 143 or 129. If the \
             link is lost the loop waits for the same board to come back and carries on (--no-reconnect \
             ends the run instead, with exit status 1). The mapping file is described in Docs/MAPPING.md, \
             the recording format in Docs/LOG-FORMAT.md.
             """
     )
 
-    @Option(help: "The serial port, e.g. /dev/ttyACM0 or a pseudo-terminal.")
-    var port: String?
-
-    @Option(help: "Which board instead of a port: serial:NUMBER, vvvv:pppp (USB ids) or auto (the only known board).")
-    var board: String?
+    @OptionGroup var link: LinkArguments
 
     @Option(help: "The network file (neuraxon net create).")
     var network: String
@@ -39,14 +37,8 @@ struct RunCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Stop after this many seconds of firmware time.")
     var duration: Double?
 
-    @Option(help: "The board's sampling period in ms (one control tick per sample).")
-    var period: Int = 5
-
-    @Option(help: "The board's failsafe timeout in ms: it stops the actuators when commands stop for this long.")
-    var failsafe: Int = 100
-
-    @Option(help: "Line speed in bits per second.")
-    var baud: UInt32 = 115_200
+    @Option(name: [.customShort("o"), .long], help: "Save the network after the run, as plasticity left it (JSON, written atomically).")
+    var output: String?
 
     @Flag(help: "End the run when the link is lost instead of waiting for the board to come back.")
     var noReconnect = false
@@ -55,33 +47,18 @@ struct RunCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if port != nil && board != nil {
-            throw ValidationError("give --port or --board, not both")
-        }
-        if let board {
-            do { _ = try BoardSelector(parsing: board) } catch { throw ValidationError("--board: \(error)") }
-        }
         if let duration, !(duration > 0 && duration <= 86_400 * 365) {
             throw ValidationError("--duration must be a positive number of seconds")
         }
-        guard (1...1000).contains(period) else {
-            throw ValidationError("--period \(period) is outside 1…1000 ms (`neuraxon probe` shows the board's own limits)")
-        }
-        guard (10...60_000).contains(failsafe) else {
-            throw ValidationError("--failsafe \(failsafe) is outside 10…60000 ms")
-        }
-        if failsafe <= period {
-            throw ValidationError("--failsafe (\(failsafe) ms) must be longer than --period (\(period) ms), or the board stops between two commands")
-        }
-        guard baud >= 50 else { throw ValidationError("--baud \(baud) is not a line speed; give one such as 115200") }
     }
 
     func run() throws {
-        let interrupted = Interruption()
+        let stop = StopSignals(notice: "stopping: actuators to their safe values, then STOP…")
         var files = FilePlan()
         files.input(network, "the network file")
         files.input(mapping, "the mapping file")
         files.recording(record)
+        files.output(output, "-o")
         try files.check()
 
         let (net, bytes) = try loadNetwork(network)
@@ -92,15 +69,18 @@ struct RunCommand: ParsableCommand {
             printError("warning: \(warning)")
         }
 
-        let selector = try BoardSelector(parsing: port ?? board ?? "auto")
-        var options = SessionOptions(selector: selector, serial: SerialConfiguration(baudRate: baud),
-                                     config: LinkConfig(periodMilliseconds: UInt16(period), failsafeMilliseconds: UInt16(failsafe)))
+        let selector = try link.selector()
+        var options = link.sessionOptions(selector: selector, stopRequest: stop.request)
         options.reconnect = !noReconnect
         printError("connecting to \(selector)…")
-        let body = try SerialRobotBody(options: options)
+        let body: SerialRobotBody
+        do { body = try SerialRobotBody(options: options) } catch {
+            try stop.exitIfStopped()
+            throw error
+        }
         for event in body.takeEvents() { printError(event) }
         printError("\(body.device.name) firmware \(body.device.firmwareVersion): \(body.device.sensors.count) sensors, "
-            + "\(body.device.actuators.count) actuators, sampling every \(period) ms, failsafe \(failsafe) ms")
+            + "\(body.device.actuators.count) actuators, sampling every \(link.period) ms, failsafe \(link.failsafe) ms")
 
         let map: Mapping
         let recorder: Recorder?
@@ -112,7 +92,7 @@ struct RunCommand: ParsableCommand {
             }
             loop = try ControlLoop(body: body, network: net, mapping: map, recorder: recorder,
                                    linkLossPolicy: noReconnect ? .end : .awaitReconnect,
-                                   durationMicros: duration.map { UInt64(($0 * 1e6).rounded()) })
+                                   durationMicros: duration.map { UInt64(($0 * 1e6).rounded()) }, stopRequest: stop.request)
         } catch {
             body.stopActuators()
             throw error
@@ -120,13 +100,19 @@ struct RunCommand: ParsableCommand {
 
         loop.start()
         let live = !quiet && isatty(STDERR_FILENO) == 1
-        let reason = SerialRunReport.monitor(loop, body: body, live: live, alsoStopWhen: { interrupted.happened }) { text in
+        let reason = SerialRunReport.monitor(loop, body: body, live: live) { text in
             FileHandle.standardError.write(Data(text.utf8))
         }
         if let error = loop.recordingError { printError("recording failed: \(error)") }
         print(SerialRunReport.summary(reason: reason, status: loop.status(), link: body.link,
                                       roundTrip: body.session.roundTrip, boardStatus: body.finalStatus,
                                       recording: recorder.map { ($0.path, $0.droppedRecords) }))
+        if let output {
+            try net.save(to: output)
+            print("network saved to \(output) (as plasticity left it after \(net.stepCount) steps)")
+        }
+        if let cause = stop.cause { print(cause) }
+        try stop.exitIfStopped()
         if reason == .linkLost { throw ExitCode(1) }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Glibc
 import Neuraxon
 import NeuraxonEmbodiment
 import NeuraxonSimulation
@@ -17,7 +18,9 @@ struct SimCommand: ParsableCommand {
             Presets: \(RobotPreset.all.map { "\($0.name) (\($0.summary), world \($0.world))" }.joined(separator: "; ")). \
             Built-in worlds: \(World.builtinNames.joined(separator: ", ")); any other name is read as a world file \
             (Docs/SIMULATION.md). The same world, network, mapping and seed give the same run, bit for bit. \
-            A recording is an ordinary recording: `neuraxon replay FILE` replays it.
+            A recording is an ordinary recording: `neuraxon replay FILE` replays it. Ctrl-C, SIGTERM and \
+            SIGHUP end the run early the same way: the recording gets its end record, the metrics are \
+            printed and written, and the exit status is 130, 143 or 129.
             """
     )
 
@@ -48,6 +51,9 @@ struct SimCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run the controller through the firmware over a pseudo-terminal: host (the host-built firmware, NEURAXON_FIRMWARE or Firmware/build/host/neuraxon-firmware) or avr (the AVR build under the emulation harness, NEURAXON_AVR_ELF and NEURAXON_AVR_HARNESS or their builds in Firmware/build).", valueName: "host|avr"))
     var throughFirmware: FirmwareChoice?
 
+    @Flag(help: "Print the run's metrics as one JSON object (the fields of FILE.metrics.json) instead of text.")
+    var json = false
+
     func validate() throws {
         guard duration.isFinite, duration > 0, duration <= 86_400 else {
             throw ValidationError("--duration must be more than 0 and at most 86400 simulated seconds, e.g. --duration 30")
@@ -62,6 +68,7 @@ struct SimCommand: ParsableCommand {
     }
 
     func run() throws {
+        let stop = StopSignals()
         let preset = RobotPreset.named(network)
         var files = FilePlan()
         files.input(preset == nil ? network : nil, "the network file")
@@ -115,29 +122,60 @@ struct SimCommand: ParsableCommand {
             try Recorder(path: $0, header: RecordingHeader(mapping: map, network: identity, dtMillis: net.dt), waitWhenFull: true)
         }
 
+        // Metrics left from an earlier run must never sit beside this recording looking current.
+        let summaryPath = record.map { $0 + ".metrics.json" }
+        if let summaryPath { try Self.removeStale(summaryPath) }
+
         let firmware = throughFirmware?.firmware
+        let progress = ElapsedProgress("simulating \(String(format: "%g", duration)) s in \(theWorld.name)"
+                                       + (firmware == nil ? "" : " through the firmware"),
+                                       expectedSeconds: realtime ? duration : nil)
+        defer { progress.stop() }
         let outcome = try firmware.map {
-            try SimulationRun.run(robot: robot, network: net, mapping: map, durationSeconds: duration, recorder: recorder, throughFirmware: $0)
-        } ?? SimulationRun.run(robot: robot, network: net, mapping: map, durationSeconds: duration, recorder: recorder, realtime: realtime)
-        print(Self.describe(outcome, world: theWorld.name, network: preset.map { "\($0.name) (preset)" } ?? network,
-                            seed: seed, start: start))
-        if let firmware { print("through \(firmware)") }
+            try SimulationRun.run(robot: robot, network: net, mapping: map, durationSeconds: duration, recorder: recorder,
+                                  throughFirmware: $0, stopRequest: stop.request)
+        } ?? SimulationRun.run(robot: robot, network: net, mapping: map, durationSeconds: duration, recorder: recorder,
+                               realtime: realtime, stopRequest: stop.request)
+        progress.stop()
+        // Ctrl-C on a terminal reaches a firmware child too, which may end the link first: a
+        // stop that was asked for is a stop, whichever ended the run.
+        let stopped = stop.isRequested && outcome.endReason != .durationReached
+        let summary = SimulationSummary(outcome, world: theWorld.name, start: start, seed: seed,
+                                        network: preset?.name ?? network, throughFirmware: firmware)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            FileHandle.standardOutput.write(try encoder.encode(summary) + Data("\n".utf8))
+        } else {
+            print(Self.describe(outcome, world: theWorld.name, network: preset.map { "\($0.name) (preset)" } ?? network,
+                                seed: seed, start: start))
+            if let firmware { print("through \(firmware)") }
+        }
         if let error = outcome.recordingError { throw CommandError.ioError("the recording failed: \(error)") }
-        if outcome.endReason != .durationReached {
+        if outcome.endReason != .durationReached && !stopped {
             let why = firmware.map { "\($0) stopped answering" } ?? "\(outcome.endReason)"
             fflush(nil)
             FileHandle.standardError.write(Data("error: the run ended after \(String(format: "%.1f", outcome.metrics.simulatedSeconds)) of \(duration) simulated seconds: \(why)\n".utf8))
         }
-        if let record {
-            let summaryPath = record + ".metrics.json"
-            let summary = SimulationSummary(outcome, world: theWorld.name, start: start, seed: seed,
-                                            network: preset?.name ?? network, throughFirmware: firmware)
+        if let record, let summaryPath {
             do { try summary.write(to: summaryPath) } catch { throw CommandError.cannotCreate("cannot write the run's metrics: \(error)") }
-            print("recording: \(record) (\(outcome.counters.ticks) ticks)" + (networkFile.map { ", network: \($0)" } ?? "")
-                  + ", metrics: \(summaryPath)")
-            print("replay it with: neuraxon replay \(record)")
+            let text = "recording: \(record) (\(outcome.counters.ticks) ticks)" + (networkFile.map { ", network: \($0)" } ?? "")
+                + ", metrics: \(summaryPath)\nreplay it with: neuraxon replay \(record)"
+            if json { printError(text) } else { print(text) }
         }
+        if stopped, let cause = stop.cause {
+            let text = String(format: "%@ after %.1f of %g simulated seconds", cause, outcome.metrics.simulatedSeconds, duration)
+            if json { printError(text) } else { print(text) }
+        }
+        try stop.exitIfStopped()
         if outcome.endReason != .durationReached { throw ExitCode.failure }
+    }
+
+    /// Removes a file left by an earlier run; a missing file is fine.
+    static func removeStale(_ path: String) throws {
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw CommandError.cannotCreate("cannot remove the earlier run's \(path) (\(String(cString: strerror(errno)))): remove it or record elsewhere")
+        }
     }
 
     static func describe(_ o: SimulationOutcome, world: String, network: String, seed: UInt64, start: Int) -> String {

@@ -174,10 +174,10 @@ import Testing
     func benchReplayKeepsExistingFile() throws {
         let dir = CLI.folder()
         try "keep me\n".write(toFile: "\(dir)/notes.txt", atomically: true, encoding: .utf8)
-        let r = try CLI.run(["bench", "replay", "--seconds", "1", "--path", "notes.txt"], folder: dir)
+        let r = try CLI.run(["bench", "replay", "--duration", "1", "--path", "notes.txt"], folder: dir)
         #expect(r.status == Self.cannotCreate, "\(r.stderr)")
         #expect(Self.bytes("\(dir)/notes.txt") == Data("keep me\n".utf8))
-        let fresh = try CLI.run(["bench", "replay", "--seconds", "1", "--path", "bench.jsonl"], folder: dir)
+        let fresh = try CLI.run(["bench", "replay", "--duration", "1", "--path", "bench.jsonl"], folder: dir)
         #expect(fresh.status == 0, "\(fresh.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/bench.jsonl"))
     }
