@@ -94,6 +94,7 @@ import Testing
         let log = try #require(Self.json(info.stdout) as? [String: Any], "\(info.stdout)")
         #expect(log["ticks"] as? Int == written["ticks"] as? Int)
         #expect(log["end"] as? String == "complete")
+        #expect(log["recorded_ticks"] as? Int == written["ticks"] as? Int)
 
         let net = try CLI.run(["net", "info", recording + ".network.json", "--json"])
         #expect(net.status == 0, "\(net.stderr)")
