@@ -5,6 +5,7 @@
 #   simavr, libsimavr-dev, libelf-dev  running the real AVR build under emulation
 #   umockdev, libumockdev-dev       fake USB boards for the discovery tests
 #   socat                           linked pseudo-terminal pairs for link tests
+#   PyYAML (pip, when python3 lacks it)  the robot description generator (Firmware/tools/robotgen.py)
 set -euo pipefail
 packages=(pkg-config libudev-dev gcc-avr avr-libc binutils-avr simavr libsimavr-dev libelf-dev
           umockdev libumockdev-dev socat)
@@ -18,4 +19,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing: ${missing[*]}"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! python3 -c 'import yaml' 2>/dev/null; then
+    echo "Installing: PyYAML (python3 -m pip)"
+    python3 -m pip install --quiet --user pyyaml 2>/dev/null || python3 -m pip install --quiet pyyaml
 fi

@@ -29,6 +29,7 @@ step() {
     [ "$status" -eq 0 ] || echo "FAIL: $name"
 }
 
+step "robot descriptions: the checker and the generator" make --no-print-directory test-generator
 step "both ports build, AVR within 16 KB flash and 1 KB RAM" make --no-print-directory all
 step "host tests under ASan and UBSan" make --no-print-directory test
 step "fuzzing the decoder and the device" make --no-print-directory fuzz
