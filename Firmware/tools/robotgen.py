@@ -843,8 +843,9 @@ def random_description(seed):
                 return p
         return None
 
-    adc = lambda p: pins[p][2] is not None
-    digital = lambda p: not adc(p) or board == "atmega2560"
+    # analog inputs on ADC0..ADC7 only: the emulator (simavr 1.6) has no ADC8..ADC15 (A8..A15)
+    adc = lambda p: pins[p][2] is not None and pins[p][2] < 8
+    digital = lambda p: pins[p][2] is None or board == "atmega2560"
     timer_roles = {}
 
     def pwm_pin(role):
