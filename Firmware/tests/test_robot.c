@@ -188,6 +188,55 @@ static void test_sensors(void)
     CHECK(link_stop(L) == 0, "exits 0 on quit");
 }
 
+/* Sampling every sensor at the robot's shortest period keeps the schedule: rangers pinging,
+ * encoders counting and the ADC converting never hold the main loop up (Docs/PROTOCOL.md,
+ * SENSORS: consecutive stamps period_ms ± 1 ms apart, no loop overruns). */
+static void test_schedule(void)
+{
+    char *argv[] = {(char *)harness, (char *)elf, NULL};
+    if (!link_start(L, argv)) {
+        CHECK(0, "the harness starts");
+        return;
+    }
+    if (!hello()) {
+        link_stop(L);
+        return;
+    }
+    for (int k = 0; k < NX_SENSOR_COUNT; k++) {
+        if (nx_sensor_pin_table[k].drive == NX_DRIVE_ULTRASONIC) {
+            link_say(L, "sensor %d 1000", k); /* a 5.8 ms echo every ping */
+        } else if (nx_sensor_pin_table[k].drive == NX_DRIVE_ENCODER) {
+            link_say(L, "sensor %d 500", k);  /* edges all through the run */
+        }
+    }
+    uint16_t period = NX_ROBOT_PERIOD_MIN_MS;
+    config(period, 250, (uint16_t)((1u << NX_SENSOR_COUNT) - 1u));
+    uint32_t last = 0;
+    int32_t lo = 0, hi = 0;
+    int samples = 0;
+    for (int i = 0; i < 60; i++) {
+        int n = link_recv(L, NX_SENSORS, pkt, 3000);
+        if (n != (int)(3 + 6 + 2 * NX_SENSOR_COUNT + 2)) {
+            break;
+        }
+        uint32_t t = nx_get_u32(pkt + 3);
+        if (i > 0) {
+            int32_t off = (int32_t)(t - last) - (int32_t)period * 1000;
+            lo = off < lo ? off : lo;
+            hi = off > hi ? off : hi;
+        }
+        last = t;
+        samples++;
+    }
+    CHECK(samples == 60, "%d of 60 samples", samples);
+    CHECK(lo > -1000 && hi < 1000, "consecutive stamps %d..%d µs off the %u ms period", lo, hi, period);
+    link_send(L, NX_GET_STATUS, NULL, 0);
+    int n = link_recv(L, NX_STATUS, pkt, 3000);
+    CHECK(n == 39 && nx_get_u32(pkt + 3 + 30) == 0, "no loop overruns (%u)", n == 39 ? nx_get_u32(pkt + 3 + 30) : 0);
+    printf("  info: %d samples at %u ms, stamps %d..%d µs off the period\n", samples, period, lo, hi);
+    CHECK(link_stop(L) == 0, "exits 0 on quit");
+}
+
 /* The pin and PWM lines a setpoint must cause, e.g. "pwm D6 128 " and "pin D4 1 ". */
 static int expected_lines(int a, int16_t value, char lines[][48])
 {
@@ -287,5 +336,6 @@ int main(int argc, char **argv)
     t_run("the handshake declares exactly the described channels", test_handshake);
     t_run("each sensor set on its emulated pins comes back in SENSORS", test_sensors);
     t_run("a COMMAND moves each actuator's emulated pins", test_actuators);
+    t_run("every sensor sampled at the shortest period keeps the schedule", test_schedule);
     return t_summary(suite);
 }

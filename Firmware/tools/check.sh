@@ -31,6 +31,7 @@ step() {
 
 step "robot descriptions: the checker and the generator" make --no-print-directory test-generator
 step "both ports build, the reference AVR build within its budget" make --no-print-directory all
+step "an AVR build over its budget fails" make --no-print-directory test-budget
 step "host tests under ASan and UBSan" make --no-print-directory test
 step "fuzzing the decoder and the device" make --no-print-directory fuzz
 step "the AVR build end to end under emulation" make --no-print-directory e2e-avr
