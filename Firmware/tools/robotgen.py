@@ -45,19 +45,20 @@ US_PER_MM = 2000.0 / 343.0  # echo time per millimetre of distance, µs
 RANGER_GAP_MS = 1           # quiet time after each ping before the next one
 
 # --- boards ---------------------------------------------------------------------------------
-# Each pin: Arduino name -> (port letter, bit, ADC channel or None, PWM (timer, channel) or None,
-# external interrupt number or None, reserved-for). Timer channel C (OCnC) is not offered: the
-# emulator cannot observe it. Timer2 is the millisecond tick and Timer0 runs at 976 Hz only.
+# Each board: its pins (Arduino name -> (port letter, bit, ADC channel or None)), its PWM outputs
+# (name -> (timer, output 0 = A, 1 = B)) and its external interrupts (name -> INTn). Timer
+# output C (OCnC) is not offered: the emulator cannot observe it. Timer2 is the millisecond tick
+# and Timer0 runs at 976 Hz only.
 
 
 def _uno():
     pins = {}
     for n in range(8):
-        pins["D%d" % n] = ("D", n, None, None, None)
+        pins["D%d" % n] = ("D", n, None)
     for n in range(8, 14):
-        pins["D%d" % n] = ("B", n - 8, None, None, None)
+        pins["D%d" % n] = ("B", n - 8, None)
     for n in range(6):
-        pins["A%d" % n] = ("C", n, n, None, None)
+        pins["A%d" % n] = ("C", n, n)
     pwm = {"D3": (2, 1), "D5": (0, 1), "D6": (0, 0), "D9": (1, 0), "D10": (1, 1), "D11": (2, 0)}
     ints = {"D2": 0, "D3": 1}
     return pins, pwm, ints
@@ -73,9 +74,9 @@ def _mega():
              49: "L0", 50: "B3", 51: "B2", 52: "B1", 53: "B0"}
     pins = {}
     for n, pb in ports.items():
-        pins["D%d" % n] = (pb[0], int(pb[1]), None, None, None)
+        pins["D%d" % n] = (pb[0], int(pb[1]), None)
     for n in range(16):
-        pins["A%d" % n] = ("F" if n < 8 else "K", n % 8, n, None, None)
+        pins["A%d" % n] = ("F" if n < 8 else "K", n % 8, n)
     pwm = {"D2": (3, 1), "D4": (0, 1), "D5": (3, 0), "D6": (4, 0), "D7": (4, 1), "D9": (2, 1),
            "D10": (2, 0), "D11": (1, 0), "D12": (1, 1), "D13": (0, 0), "D45": (5, 1),
            "D46": (5, 0)}
@@ -186,7 +187,7 @@ class Checker:
                 self.error(node.line, "%s needs '%s'" % (what, key))
         return node.value
 
-    def integer(self, m, key, what, lo, hi, unit, default=None, parent_line=0):
+    def integer(self, m, key, what, lo, hi, unit, default=None):
         n = m.get(key)
         if n is None:
             return default
@@ -290,16 +291,13 @@ def check(node, path):
         pins, pwm, ints = BOARDS[board]["make"]()
     used = {}  # pin name -> (line, what)
 
-    def pin(m, key, what, need=None, optional=False):
-        """A pin of the board, reserved for `what`; need: 'adc', 'pwm', 'int' or None."""
+    def pin(m, key, what, need=None):
+        """A pin of the board, reserved for `what`; need: 'adc', 'pwm', 'int' or None. A missing
+        required pin is reported by mapping()."""
         n = m.get(key)
-        if n is None:
-            if not optional:
-                pass  # reported as missing by mapping()
+        if n is None or not board:
             return None
         v = n.value
-        if not board:
-            return None
         if not isinstance(v, str) or v not in pins:
             names = "D0..D13, A0..A5" if board == "atmega328p" else "D0..D53, A0..A15"
             c.error(n.line, "%s '%s' is %r: the %s has pins %s" % (what, key, v, board, names))
@@ -786,7 +784,7 @@ def generate(r, source, outdir):
              '/** The emulated board: simavr\'s model name and its pins. */',
              'const char nx_board_mcu[] = "%s";' % r.board, "",
              "const nx_board_pin nx_board_pins[] = {"]
-    for name, (port, bit, adc, _, _) in r.pins.items():
+    for name, (port, bit, adc) in r.pins.items():
         lines.append('    {"%s", \'%s\', %d, %d},' % (name, port, bit, -1 if adc is None else adc))
     lines += ["};", "const unsigned nx_board_pin_count = sizeof nx_board_pins / sizeof nx_board_pins[0];", ""]
     files["nx_board_map.c"] = "\n".join(lines)
