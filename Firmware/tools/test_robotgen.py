@@ -253,6 +253,22 @@ class Generated(unittest.TestCase):
             except robotgen.DescriptionError as e:
                 self.fail("seed %d:\n%s\n%s" % (seed, text, e))
 
+    def test_generated_c_keeps_the_firmware_discipline(self):
+        """No allocation, no printf, no conditional compilation, sizes fixed by the counts."""
+        texts = [robotgen.random_description(seed) for seed in range(40)]
+        d = os.path.join(FIRMWARE, "robots")
+        texts += [open(os.path.join(d, f)).read() for f in sorted(os.listdir(d)) if f.endswith(".yaml")]
+        for text in texts:
+            with tempfile.TemporaryDirectory() as out:
+                files = robotgen.generate(check_text(text), "robot.yaml", out)
+            for name, code in files.items():
+                if not name.endswith((".c", ".h")):
+                    continue
+                for word in ("malloc", "calloc", "free(", "printf", "#if "):
+                    self.assertNotIn(word, code, name)
+            self.assertIn("nx_sensor_channels[NX_SENSOR_COUNT]", files["nx_robot_table.c"])
+            self.assertIn("nx_actuator_pin_table[NX_ACTUATOR_COUNT]", files["nx_robot_pins.c"])
+
     def test_generation_is_atomic_and_stable(self):
         r = check_text(GOOD)
         with tempfile.TemporaryDirectory() as d:
