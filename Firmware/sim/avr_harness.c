@@ -34,6 +34,7 @@ static avr_t *avr;
 static int master = -1;
 static bool realtime = true;
 static bool lockstep;
+static bool channels; /* --channels: also report each actuator's value in its unit */
 static bool quitting;
 static bool cpu_stopped;
 
@@ -132,6 +133,51 @@ static void report_pin(struct avr_irq_t *irq, uint32_t value, void *param)
 {
     (void)irq;
     printf("pin %s %u t=%llu\n", (const char *)param, value, emulated_us());
+}
+
+/* --channels: what each actuator's pins stand for, reported as "actuator <k> <value>" on change.
+ * A motor is +-round(duty * 1000 / 255) per mille when exactly one of IN1, IN2 is high, else 0;
+ * a servo the degrees its pulse stands for; an output 1 at its active level. */
+enum { ROLE_PWM, ROLE_IN1, ROLE_IN2, ROLE_PIN };
+static struct {
+    unsigned pwm;
+    bool in1, in2, pin;
+    long reported;
+    bool known;
+} actuator_state[NX_ACTUATOR_COUNT];
+
+static long actuator_value(unsigned a)
+{
+    const nx_actuator_pins *p = &nx_actuator_pin_table[a];
+    if (p->drive == NX_DRIVE_MOTOR) {
+        long permille = ((long)actuator_state[a].pwm * 1000 + 127) / 255;
+        return actuator_state[a].in1 == actuator_state[a].in2 ? 0 : actuator_state[a].in1 ? permille : -permille;
+    }
+    if (p->drive == NX_DRIVE_SERVO) {
+        long pulse2 = (long)actuator_state[a].pwm - 2L * p->pulse_min_us; /* in 0.5 µs ticks */
+        long span2 = 2L * (p->pulse_max_us - p->pulse_min_us), degrees = p->hi - p->lo;
+        long value = p->lo + (pulse2 * degrees + span2 / 2) / span2;
+        return value < p->lo ? p->lo : value > p->hi ? p->hi : value;
+    }
+    return actuator_state[a].pin != ((p->flags & NX_FLAG_ACTIVE_LOW) != 0);
+}
+
+static void note_actuator(struct avr_irq_t *irq, uint32_t value, void *param)
+{
+    (void)irq;
+    unsigned a = (unsigned)(uintptr_t)param >> 2, role = (unsigned)(uintptr_t)param & 3u;
+    switch (role) {
+    case ROLE_PWM: actuator_state[a].pwm = value; break;
+    case ROLE_IN1: actuator_state[a].in1 = value != 0; break;
+    case ROLE_IN2: actuator_state[a].in2 = value != 0; break;
+    default: actuator_state[a].pin = value != 0; break;
+    }
+    long v = actuator_value(a);
+    if (!actuator_state[a].known || v != actuator_state[a].reported) {
+        actuator_state[a].known = true;
+        actuator_state[a].reported = v;
+        printf("actuator %u %ld t=%llu\n", a, v, emulated_us());
+    }
 }
 
 static void report_pwm(struct avr_irq_t *irq, uint32_t value, void *param)
@@ -578,9 +624,10 @@ static bool run_cpu(void)
 
 static int usage(const char *why)
 {
-    fprintf(stderr, "nx-avr-harness: %s\nusage: nx-avr-harness [--fast | --lockstep] FIRMWARE.elf\n"
+    fprintf(stderr, "nx-avr-harness: %s\nusage: nx-avr-harness [--fast | --lockstep] [--channels] FIRMWARE.elf\n"
                     "  --fast      run as fast as the host allows instead of at wall-clock pace\n"
-                    "  --lockstep  emulated time moves only on advance, sensors and deliver lines\n", why);
+                    "  --lockstep  emulated time moves only on advance, sensors and deliver lines\n"
+                    "  --channels  also report \"actuator <index> <value>\" when an actuator's pins change its value\n", why);
     return 2;
 }
 
@@ -590,6 +637,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--fast") == 0) {
             realtime = false;
+        } else if (strcmp(argv[i], "--channels") == 0) {
+            channels = true;
         } else if (strcmp(argv[i], "--lockstep") == 0) {
             realtime = false;
             lockstep = true;
@@ -657,13 +706,20 @@ int main(int argc, char **argv)
                 continue;
             }
             char port = "ABCDEFGHJKL"[NX_PIN_PORT(pins[i])];
-            avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(port), IOPORT_IRQ_PIN0 + NX_PIN_BIT(pins[i])),
-                                    report_pin, (void *)pin_name(pins[i]));
+            avr_irq_t *irq = avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(port), IOPORT_IRQ_PIN0 + NX_PIN_BIT(pins[i]));
+            avr_irq_register_notify(irq, report_pin, (void *)pin_name(pins[i]));
+            if (channels) {
+                unsigned role = p->drive == NX_DRIVE_OUTPUT ? ROLE_PIN : i == 0 ? ROLE_IN1 : ROLE_IN2;
+                avr_irq_register_notify(irq, note_actuator, (void *)(uintptr_t)(a << 2 | role));
+            }
         }
         if (p->pwm != NX_NO_PWM) {
-            avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_TIMER_GETIRQ('0' + NX_PWM_TIMER(p->pwm)),
-                                                  TIMER_IRQ_OUT_PWM0 + NX_PWM_OUTPUT(p->pwm)),
-                                    report_pwm, (void *)pin_name(p->pin));
+            avr_irq_t *irq = avr_io_getirq(avr, AVR_IOCTL_TIMER_GETIRQ('0' + NX_PWM_TIMER(p->pwm)),
+                                           TIMER_IRQ_OUT_PWM0 + NX_PWM_OUTPUT(p->pwm));
+            avr_irq_register_notify(irq, report_pwm, (void *)pin_name(p->pin));
+            if (channels) {
+                avr_irq_register_notify(irq, note_actuator, (void *)(uintptr_t)(a << 2 | ROLE_PWM));
+            }
         }
     }
     for (unsigned i = 0; i < NX_SENSOR_COUNT; i++) {

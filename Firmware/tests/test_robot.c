@@ -323,6 +323,72 @@ static void test_actuators(void)
     CHECK(link_stop(L) == 0, "exits 0 on quit");
 }
 
+/* The first "actuator <k> <value>" line of each actuator since `reported` was cleared. */
+typedef struct {
+    long values[NX_ACTUATOR_COUNT];
+    bool reported[NX_ACTUATOR_COUNT];
+    bool last; /* keep the last line of each instead */
+} actuator_lines;
+
+static void note_actuator_line(const char *line, void *context)
+{
+    actuator_lines *seen = context;
+    unsigned k;
+    long v;
+    if (sscanf(line, "actuator %u %ld", &k, &v) == 2 && k < NX_ACTUATOR_COUNT && (seen->last || !seen->reported[k])) {
+        seen->values[k] = v;
+        seen->reported[k] = true;
+    }
+}
+
+/* With --channels the harness turns the actuators' pins back into values in their units: the
+ * safe values at start, then each COMMAND (a motor within the 8-bit duty's step of 4 ‰). */
+static void test_actuator_lines(void)
+{
+    char *argv[] = {(char *)harness, "--channels", (char *)elf, NULL};
+    if (!link_start(L, argv)) {
+        CHECK(0, "the harness starts");
+        return;
+    }
+    if (!hello()) {
+        link_stop(L);
+        return;
+    }
+    actuator_lines seen;
+    memset(&seen, 0, sizeof seen);
+    seen.last = true; /* where the boot left them */
+    char line[256];
+    link_send(L, NX_GET_STATUS, NULL, 0); /* the boot's lines have come by the time STATUS does */
+    CHECK(link_recv(L, NX_STATUS, pkt, 3000) == 39, "STATUS");
+    while (link_line(L, "\n", line, sizeof line, 300, note_actuator_line, &seen)) {
+    }
+    for (int a = 0; a < NX_ACTUATOR_COUNT; a++) {
+        CHECK(seen.reported[a] && seen.values[a] == nx_actuator_channels[a].safe,
+              "actuator %d reported %ld at start, safe is %d", a, seen.values[a], nx_actuator_channels[a].safe);
+    }
+    int16_t want[NX_ACTUATOR_COUNT];
+    uint8_t body[2 * NX_ACTUATOR_COUNT];
+    for (int a = 0; a < NX_ACTUATOR_COUNT; a++) {
+        const nx_channel *c = &nx_actuator_channels[a];
+        want[a] = (int16_t)(c->kind == NX_KIND_MOTOR ? -700 + 300 * (a % 5)
+                            : c->kind == NX_KIND_SERVO ? c->min + (c->max - c->min) / 3 : 1 - c->safe);
+        nx_put_i16(body + 2 * a, want[a]);
+    }
+    memset(&seen, 0, sizeof seen); /* the first line of each: the failsafe brings the safe values back later */
+    seen.last = false;
+    link_send(L, NX_COMMAND, body, sizeof body);
+    link_send(L, NX_GET_STATUS, NULL, 0);
+    CHECK(link_recv(L, NX_STATUS, pkt, 3000) == 39, "STATUS");
+    while (link_line(L, "\n", line, sizeof line, 300, note_actuator_line, &seen)) {
+    }
+    for (int a = 0; a < NX_ACTUATOR_COUNT; a++) {
+        long slack = nx_actuator_channels[a].kind == NX_KIND_MOTOR ? 2 : 0;
+        CHECK(seen.reported[a] && seen.values[a] >= want[a] - slack && seen.values[a] <= want[a] + slack,
+              "actuator %d reported %ld for %d commanded", a, seen.values[a], want[a]);
+    }
+    CHECK(link_stop(L) == 0, "exits 0 on quit");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -337,5 +403,6 @@ int main(int argc, char **argv)
     t_run("each sensor set on its emulated pins comes back in SENSORS", test_sensors);
     t_run("a COMMAND moves each actuator's emulated pins", test_actuators);
     t_run("every sensor sampled at the shortest period keeps the schedule", test_schedule);
+    t_run("--channels reports each actuator's value from its pins", test_actuator_lines);
     return t_summary(suite);
 }

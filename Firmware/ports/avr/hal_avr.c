@@ -309,6 +309,9 @@ static void channels_init(void)
     for (uint8_t a = 0; a < NX_ACTUATOR_COUNT; a++) {
         const nx_actuator_pins *p = &nx_actuator_pin_table[a];
         motor_direction[a] = 1;
+        if (p->drive == NX_DRIVE_OUTPUT) { /* its safe level before it drives the pin: no glitch at start */
+            hal_actuator_write(a, nx_actuator_channels[a].safe);
+        }
         pin_output(p->pin);
         if (p->drive == NX_DRIVE_MOTOR) {
             pin_output(p->in1);
