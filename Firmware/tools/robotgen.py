@@ -272,7 +272,7 @@ def check(node, path):
     r.name = rn.value if rn is not None else "robot"
     if rn is not None and (not isinstance(rn.value, str) or not ROBOT_RE.match(rn.value)):
         c.error(rn.line, "robot %r: use 1..32 lower-case letters, digits and '-', starting with a "
-                         "letter (it names the build directory)" % (rn.value,))
+                         "letter" % (rn.value,))
     board = c.choice(top, "board", "the description", tuple(BOARDS), None)
     r.board = board
     bn = top.get("board_name")

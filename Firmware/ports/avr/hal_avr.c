@@ -459,8 +459,11 @@ int16_t hal_sensor_read(uint8_t channel)
 {
     const nx_sensor_pins *s = &nx_sensor_pin_table[channel];
     switch (s->drive) {
-    case NX_DRIVE_ANALOG:
-        return read_millivolts(s->channel);
+    case NX_DRIVE_ANALOG: { /* held within the range the description declares */
+        int16_t mv = read_millivolts(s->channel);
+        const nx_channel *c = &nx_sensor_channels[channel];
+        return mv < c->min ? c->min : mv > c->max ? c->max : mv;
+    }
     case NX_DRIVE_DIGITAL:
         return (pin_read(s->pin) != ((s->flags & NX_FLAG_ACTIVE_LOW) != 0)) ? 1 : 0;
     case NX_DRIVE_ULTRASONIC:
