@@ -5,6 +5,9 @@
 #   simavr, libsimavr-dev, libelf-dev  running the real AVR build under emulation
 #   umockdev, libumockdev-dev       fake USB boards for the discovery tests
 #   socat                           linked pseudo-terminal pairs for link tests
+#   PyYAML                          the robot description generator (Firmware/tools/robotgen.py),
+#                                   when python3 lacks it: python3-yaml for Debian's python3,
+#                                   else pip for the python3 on PATH
 set -euo pipefail
 packages=(pkg-config libudev-dev gcc-avr avr-libc binutils-avr simavr libsimavr-dev libelf-dev
           umockdev libumockdev-dev socat)
@@ -18,4 +21,16 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing: ${missing[*]}"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! python3 -c 'import yaml' 2>/dev/null; then
+    if [ "$(command -v python3)" = /usr/bin/python3 ]; then
+        sudo=""
+        [ "$(id -u)" -ne 0 ] && sudo="sudo"
+        echo "Installing: python3-yaml"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-yaml >/dev/null
+    else
+        echo "Installing: PyYAML (python3 -m pip)"
+        python3 -m pip install --quiet pyyaml
+    fi
 fi

@@ -1,15 +1,13 @@
-/* The reference robot's channels: a contract shared by the firmware, the simulator and the
- * host (Docs/PROTOCOL.md, DEVICE_INFO). Index order is fixed. */
+/* The robot's channels: a contract shared by the firmware, the simulator and the host
+ * (Docs/PROTOCOL.md, DEVICE_INFO). The tables and counts are generated at build time from the
+ * robot's description (Firmware/robots/<robot>.yaml, Docs/ROBOTS.md) into build/gen/<robot>/:
+ * nx_robot_config.h (counts, indices, board name, limits) and nx_robot_table.c (the tables).
+ * Index order is fixed by the description. */
 #ifndef NX_ROBOT_H
 #define NX_ROBOT_H
 
 #include "nx_proto.h"
-
-enum nx_sensor_index {
-    NX_RANGE_LEFT = 0, NX_RANGE_RIGHT = 1, NX_LIGHT_LEFT = 2, NX_LIGHT_RIGHT = 3,
-    NX_BUMPER = 4, NX_WHEEL_LEFT = 5, NX_WHEEL_RIGHT = 6, NX_SENSOR_COUNT = 7
-};
-enum nx_actuator_index { NX_MOTOR_LEFT = 0, NX_MOTOR_RIGHT = 1, NX_SERVO = 2, NX_ACTUATOR_COUNT = 3 };
+#include "nx_robot_config.h"
 
 extern const nx_channel nx_sensor_channels[NX_SENSOR_COUNT];
 extern const nx_channel nx_actuator_channels[NX_ACTUATOR_COUNT];

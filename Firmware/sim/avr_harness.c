@@ -1,6 +1,7 @@
-/* nx-avr-harness: runs the real AVR build of the firmware under simavr, with its UART on a
- * pseudo-terminal, injected ADC millivolts and digital inputs on stdin, and PWM duty and
- * motor direction pins reported on stdout. Emulated time runs at wall-clock pace, as fast as
+/* nx-avr-harness: runs the real AVR build of a robot's firmware under simavr, with its UART on a
+ * pseudo-terminal, injected ADC millivolts, digital inputs, encoder pulses and ultrasonic echoes
+ * on stdin, and the actuators' PWM duty and pins reported on stdout. It is built per robot: the
+ * board and the pin map come from the tables generated from the robot's description (nx_pins.h). Emulated time runs at wall-clock pace, as fast as
  * possible (--fast), or only when told (--lockstep, for firmware in the loop of a simulation).
  * Command line and link: Docs/FIRMWARE.md. */
 #define _GNU_SOURCE
@@ -24,6 +25,7 @@
 #include <sim_elf.h>
 
 #include "nx_frame.h"
+#include "nx_pins.h"
 #include "nx_proto.h"
 
 #define FREQUENCY 16000000u
@@ -32,6 +34,7 @@ static avr_t *avr;
 static int master = -1;
 static bool realtime = true;
 static bool lockstep;
+static bool channels; /* --channels: also report each actuator's value in its unit */
 static bool quitting;
 static bool cpu_stopped;
 
@@ -64,9 +67,18 @@ static char line[256];
 static size_t line_len;
 static unsigned line_number;
 
-/* pending encoder pulses on D2 and D3 */
-static unsigned pulses_left[2];
-static bool pulse_high[2];
+/* simavr 1.6 emulates ADC0..ADC7 only: on the ATmega2560, A8..A15 (ADC8..ADC15) always read 0 */
+#define ADC_EMULATED 8
+
+/* pending encoder pulses, by sensor channel */
+static unsigned pulses_left[NX_SENSOR_COUNT];
+static bool pulse_high[NX_SENSOR_COUNT];
+
+/* the HC-SR04 model, by sensor channel: the distance it answers (mm; negative: no echo, the echo
+ * pin stays high 38 ms as the module's does), the trigger's last level, and an echo under way */
+static long ranger_mm[NX_SENSOR_COUNT];
+static bool trigger_level[NX_SENSOR_COUNT];
+static bool echo_busy[NX_SENSOR_COUNT];
 
 static struct timespec wall_start;
 
@@ -123,53 +135,172 @@ static void report_pin(struct avr_irq_t *irq, uint32_t value, void *param)
     printf("pin %s %u t=%llu\n", (const char *)param, value, emulated_us());
 }
 
+/* --channels: what each actuator's pins stand for, reported as "actuator <k> <value>" on change.
+ * A motor is +-round(duty * 1000 / 255) per mille when exactly one of IN1, IN2 is high, else 0;
+ * a servo the degrees its pulse stands for; an output 1 at its active level. */
+enum { ROLE_PWM, ROLE_IN1, ROLE_IN2, ROLE_PIN };
+static struct {
+    unsigned pwm;
+    bool in1, in2, pin;
+    long reported;
+    bool known;
+} actuator_state[NX_ACTUATOR_COUNT];
+
+static long actuator_value(unsigned a)
+{
+    const nx_actuator_pins *p = &nx_actuator_pin_table[a];
+    if (p->drive == NX_DRIVE_MOTOR) {
+        long permille = ((long)actuator_state[a].pwm * 1000 + 127) / 255;
+        return actuator_state[a].in1 == actuator_state[a].in2 ? 0 : actuator_state[a].in1 ? permille : -permille;
+    }
+    if (p->drive == NX_DRIVE_SERVO) {
+        long pulse2 = (long)actuator_state[a].pwm - 2L * p->pulse_min_us; /* in 0.5 µs ticks */
+        long span2 = 2L * (p->pulse_max_us - p->pulse_min_us), degrees = p->hi - p->lo;
+        long value = p->lo + (pulse2 * degrees + span2 / 2) / span2;
+        return value < p->lo ? p->lo : value > p->hi ? p->hi : value;
+    }
+    return actuator_state[a].pin != ((p->flags & NX_FLAG_ACTIVE_LOW) != 0);
+}
+
+static void note_actuator(struct avr_irq_t *irq, uint32_t value, void *param)
+{
+    (void)irq;
+    unsigned a = (unsigned)(uintptr_t)param >> 2, role = (unsigned)(uintptr_t)param & 3u;
+    switch (role) {
+    case ROLE_PWM: actuator_state[a].pwm = value; break;
+    case ROLE_IN1: actuator_state[a].in1 = value != 0; break;
+    case ROLE_IN2: actuator_state[a].in2 = value != 0; break;
+    default: actuator_state[a].pin = value != 0; break;
+    }
+    long v = actuator_value(a);
+    if (!actuator_state[a].known || v != actuator_state[a].reported) {
+        actuator_state[a].known = true;
+        actuator_state[a].reported = v;
+        printf("actuator %u %ld t=%llu\n", a, v, emulated_us());
+    }
+}
+
 static void report_pwm(struct avr_irq_t *irq, uint32_t value, void *param)
 {
     (void)irq;
     printf("pwm %s %u t=%llu\n", (const char *)param, value, emulated_us());
 }
 
-/* Arduino pin name D0..D13 to port letter and bit. */
+/* A board pin by its Arduino name (D2, A0, ...): port letter and bit. */
 static bool arduino_pin(const char *name, char *port, int *bit)
 {
-    char *end;
-    if (name[0] != 'D') {
-        return false;
+    for (unsigned i = 0; i < nx_board_pin_count; i++) {
+        if (strcmp(nx_board_pins[i].name, name) == 0) {
+            *port = nx_board_pins[i].port;
+            *bit = nx_board_pins[i].bit;
+            return true;
+        }
     }
-    long n = strtol(name + 1, &end, 10);
-    if (*end != '\0' || end == name + 1 || n < 0 || n > 13) {
-        return false;
-    }
-    *port = n < 8 ? 'D' : 'B';
-    *bit = (int)(n < 8 ? n : n - 8);
-    return true;
+    return false;
 }
+
+/* The Arduino name of a generated pin byte (NX_PIN). */
+static const char *pin_name(uint8_t pin)
+{
+    char port = "ABCDEFGHJKL"[NX_PIN_PORT(pin) < 11 ? NX_PIN_PORT(pin) : 0];
+    for (unsigned i = 0; i < nx_board_pin_count; i++) {
+        if (nx_board_pins[i].port == port && nx_board_pins[i].bit == NX_PIN_BIT(pin)) {
+            return nx_board_pins[i].name;
+        }
+    }
+    return "?";
+}
+
+/* Inputs the harness drives, by port (A..L): simavr raises an input pin to 1 whenever the
+ * firmware writes its PORT register while its pull-up is on, as if nothing drove it; a driven
+ * pin is declared external so that it keeps the level the harness gave it, as on a board. */
+static uint8_t driven_mask[12], driven_value[12];
 
 static void set_input(const char *pin, uint32_t value)
 {
     char port;
     int bit;
-    arduino_pin(pin, &port, &bit);
+    if (!arduino_pin(pin, &port, &bit)) {
+        return;
+    }
+    unsigned p = (unsigned)(port - 'A');
+    if (p < sizeof driven_mask) {
+        driven_mask[p] |= (uint8_t)(1u << bit);
+        driven_value[p] = (uint8_t)((driven_value[p] & ~(1u << bit)) | ((value ? 1u : 0u) << bit));
+        avr_ioport_external_t external = {.name = (unsigned long)port & 0x7Fu, .mask = driven_mask[p],
+                                          .value = driven_value[p]};
+        avr_ioctl(avr, AVR_IOCTL_IOPORT_SET_EXTERNAL(port), &external);
+    }
     avr_raise_irq(avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(port), IOPORT_IRQ_PIN0 + bit), value);
 }
 
 static avr_cycle_count_t pulse_timer(avr_t *a, avr_cycle_count_t when, void *param)
 {
     (void)a;
+    (void)param;
     bool any = false;
-    for (int i = 0; i < 2; i++) {
+    for (unsigned i = 0; i < NX_SENSOR_COUNT; i++) {
+        const char *pin = pin_name(nx_sensor_pin_table[i].pin);
         if (pulse_high[i]) {
-            set_input(i == 0 ? "D2" : "D3", 0);
+            set_input(pin, 0);
             pulse_high[i] = false;
             pulses_left[i]--;
         } else if (pulses_left[i] > 0) {
-            set_input(i == 0 ? "D2" : "D3", 1);
+            set_input(pin, 1);
             pulse_high[i] = true;
         }
         any |= pulses_left[i] > 0;
     }
-    (void)param;
     return any ? when + FREQUENCY / 10000u : 0; /* a pulse edge every 100 µs */
+}
+
+/* Queues `count` pulses on encoder channel `channel`; a quadrature encoder's channel B is held
+ * low for positive counts (forward) and high for negative ones. */
+static void queue_pulses(unsigned channel, long count)
+{
+    const nx_sensor_pins *s = &nx_sensor_pin_table[channel];
+    if (s->flags & NX_FLAG_QUADRATURE) {
+        set_input(pin_name(s->pin2), count < 0 ? 1u : 0u);
+    }
+    pulses_left[channel] += (unsigned)(count < 0 ? -count : count); /* keep_timers starts them */
+}
+
+/* The HC-SR04 model: 450 µs after the trigger's falling edge the echo pin rises, and falls after
+ * the sound's round trip, 2000/343 µs per mm (38 ms when nothing answers). A trigger while an
+ * echo is under way is ignored, as by the module. */
+static avr_cycle_count_t echo_fall(avr_t *a, avr_cycle_count_t when, void *param)
+{
+    (void)a;
+    (void)when;
+    unsigned channel = (unsigned)(uintptr_t)param;
+    set_input(pin_name(nx_sensor_pin_table[channel].pin), 0);
+    echo_busy[channel] = false;
+    return 0;
+}
+
+static avr_cycle_count_t echo_rise(avr_t *a, avr_cycle_count_t when, void *param)
+{
+    (void)a;
+    unsigned channel = (unsigned)(uintptr_t)param;
+    set_input(pin_name(nx_sensor_pin_table[channel].pin), 1);
+    long mm = ranger_mm[channel];
+    avr_cycle_count_t echo = mm < 0 ? FREQUENCY / 1000u * 38u
+                                    : (avr_cycle_count_t)mm * 2000u * (FREQUENCY / 1000000u) / 343u;
+    avr_cycle_timer_register(avr, echo > 0 ? echo : 1, echo_fall, param);
+    (void)when;
+    return 0;
+}
+
+static void trigger_changed(struct avr_irq_t *irq, uint32_t value, void *param)
+{
+    (void)irq;
+    unsigned channel = (unsigned)(uintptr_t)param;
+    bool was = trigger_level[channel];
+    trigger_level[channel] = value != 0;
+    if (was && value == 0 && !echo_busy[channel]) {
+        echo_busy[channel] = true;
+        avr_cycle_timer_register_usec(avr, 450, echo_rise, param);
+    }
 }
 
 /* Makes the firmware hang as a runaway program would: interrupts off and the CPU in an endless
@@ -267,6 +398,58 @@ static bool lockstep_command(const char *verb, const char *text)
     return true;
 }
 
+/* The encoder channel whose channel A is on pin `name`, or -1. */
+static int encoder_on(const char *name)
+{
+    for (unsigned i = 0; i < NX_SENSOR_COUNT; i++) {
+        if (nx_sensor_pin_table[i].drive == NX_DRIVE_ENCODER && strcmp(pin_name(nx_sensor_pin_table[i].pin), name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* "sensor <index> <value>": sets sensor channel `index` on its emulated pins, in the channel's
+ * unit: analog mV on its ADC input, digital 0/1 through its active level, encoder pulses (signed
+ * for quadrature), ultrasonic the distance in mm the echo stands for (negative: no echo). */
+static bool sensor_line(const char *index, long value)
+{
+    char *end;
+    long k = strtol(index, &end, 10);
+    if (*end != '\0' || k < 0 || k >= (long)NX_SENSOR_COUNT) {
+        return false;
+    }
+    const nx_sensor_pins *s = &nx_sensor_pin_table[k];
+    switch (s->drive) {
+    case NX_DRIVE_ANALOG:
+        if (value < 0 || value > 5000 || s->channel >= ADC_EMULATED) {
+            return false;
+        }
+        avr_raise_irq(adc_in + ADC_IRQ_ADC0 + s->channel, (uint32_t)value);
+        return true;
+    case NX_DRIVE_DIGITAL:
+        if (value != 0 && value != 1) {
+            return false;
+        }
+        set_input(pin_name(s->pin), (uint32_t)((value != 0) != ((s->flags & NX_FLAG_ACTIVE_LOW) != 0)));
+        return true;
+    case NX_DRIVE_ENCODER:
+        if (value == 0 || value < -100000 || value > 100000 || (value < 0 && !(s->flags & NX_FLAG_QUADRATURE))) {
+            return false;
+        }
+        queue_pulses((unsigned)k, value);
+        return true;
+    case NX_DRIVE_ULTRASONIC:
+        if (value > 4000) {
+            return false;
+        }
+        ranger_mm[k] = value;
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void command(char *text)
 {
     char verb[32], arg[32];
@@ -289,24 +472,29 @@ static void command(char *text)
     int fields = sscanf(text, "%31s %31s %ld", verb, arg, &value);
     char port;
     int bit;
+    long adc_max = ADC_EMULATED - 1;
     if (strcmp(verb, "adc") == 0 && fields == 3) {
         long channel = strtol(arg, NULL, 10);
-        if (channel < 0 || channel > 7 || value < 0 || value > 5000) {
-            fprintf(stderr, "nx-avr-harness: stdin line %u: adc needs a channel 0..7 and 0..5000 mV, "
-                            "got \"%s\"\n", line_number, text);
+        if (channel < 0 || channel > adc_max || value < 0 || value > 5000) {
+            fprintf(stderr, "nx-avr-harness: stdin line %u: adc needs a channel 0..%ld and 0..5000 mV, "
+                            "got \"%s\"\n", line_number, adc_max, text);
             return;
         }
         avr_raise_irq(adc_in + ADC_IRQ_ADC0 + channel, (uint32_t)value);
     } else if (strcmp(verb, "pin") == 0 && fields == 3 && arduino_pin(arg, &port, &bit) &&
                (value == 0 || value == 1)) {
         set_input(arg, (uint32_t)value);
-    } else if (strcmp(verb, "pulses") == 0 && fields == 3 &&
-               (strcmp(arg, "D2") == 0 || strcmp(arg, "D3") == 0) && value > 0 && value <= 100000) {
-        pulses_left[arg[1] == '2' ? 0 : 1] += (unsigned)value; /* keep_timers starts them */
+    } else if (strcmp(verb, "pulses") == 0 && fields == 3 && encoder_on(arg) >= 0 && value != 0 &&
+               value >= -100000 && value <= 100000 &&
+               (value > 0 || (nx_sensor_pin_table[encoder_on(arg)].flags & NX_FLAG_QUADRATURE))) {
+        queue_pulses((unsigned)encoder_on(arg), value);
+    } else if (strcmp(verb, "sensor") == 0 && fields == 3 && sensor_line(arg, value)) {
+        /* done */
     } else {
         fprintf(stderr, "nx-avr-harness: stdin line %u: cannot read \"%s\"; expected "
-                        "\"adc <0..7> <mV>\", \"pin <D0..D13> <0|1>\", \"pulses <D2|D3> <count>\", "
-                        "\"hang\" or \"quit\"%s\n", line_number, text,
+                        "\"adc <0..%ld> <mV>\", \"pin <pin> <0|1>\", \"pulses <encoder pin> <count>\", "
+                        "\"sensor <index 0..%u> <value>\", \"hang\" or \"quit\"%s\n", line_number, text,
+                adc_max, NX_SENSOR_COUNT - 1u,
                 lockstep ? ", or \"advance <us>\", \"sensors <max us>\", \"deliver <bytes> <us>\", "
                            "\"settle <wait ms>\"" : "");
     }
@@ -407,7 +595,11 @@ static void keep_timers(void)
     if (inbox_len > 0 && avr_cycle_timer_status(avr, feed_uart, NULL) == 0) {
         avr_cycle_timer_register(avr, BYTE_CYCLES, feed_uart, NULL);
     }
-    if ((pulses_left[0] || pulses_left[1]) && avr_cycle_timer_status(avr, pulse_timer, NULL) == 0) {
+    bool pulses = false;
+    for (unsigned i = 0; i < NX_SENSOR_COUNT; i++) {
+        pulses |= pulses_left[i] > 0;
+    }
+    if (pulses && avr_cycle_timer_status(avr, pulse_timer, NULL) == 0) {
         avr_cycle_timer_register(avr, FREQUENCY / 10000u, pulse_timer, NULL);
     }
 }
@@ -432,9 +624,10 @@ static bool run_cpu(void)
 
 static int usage(const char *why)
 {
-    fprintf(stderr, "nx-avr-harness: %s\nusage: nx-avr-harness [--fast | --lockstep] FIRMWARE.elf\n"
+    fprintf(stderr, "nx-avr-harness: %s\nusage: nx-avr-harness [--fast | --lockstep] [--channels] FIRMWARE.elf\n"
                     "  --fast      run as fast as the host allows instead of at wall-clock pace\n"
-                    "  --lockstep  emulated time moves only on advance, sensors and deliver lines\n", why);
+                    "  --lockstep  emulated time moves only on advance, sensors and deliver lines\n"
+                    "  --channels  also report \"actuator <index> <value>\" when an actuator's pins change its value\n", why);
     return 2;
 }
 
@@ -444,6 +637,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--fast") == 0) {
             realtime = false;
+        } else if (strcmp(argv[i], "--channels") == 0) {
+            channels = true;
         } else if (strcmp(argv[i], "--lockstep") == 0) {
             realtime = false;
             lockstep = true;
@@ -468,9 +663,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "nx-avr-harness: cannot read %s: build it with make -C Firmware\n", path);
         return 1;
     }
-    avr = avr_make_mcu_by_name("atmega328p");
+    avr = avr_make_mcu_by_name(nx_board_mcu);
     if (avr == NULL) {
-        fprintf(stderr, "nx-avr-harness: simavr has no atmega328p model\n");
+        fprintf(stderr, "nx-avr-harness: simavr has no %s model\n", nx_board_mcu);
         return 1;
     }
     avr_init(avr);
@@ -494,7 +689,7 @@ int main(int argc, char **argv)
         }
     }
     if (uart0 == NULL) {
-        fprintf(stderr, "nx-avr-harness: simavr's atmega328p has no UART0\n");
+        fprintf(stderr, "nx-avr-harness: simavr's %s has no UART0\n", nx_board_mcu);
         return 1;
     }
     avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUTPUT), uart_output, NULL);
@@ -502,16 +697,40 @@ int main(int argc, char **argv)
     avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUT_XOFF), uart_xoff, NULL);
     adc_in = avr_io_getirq(avr, AVR_IOCTL_ADC_GETIRQ, 0);
 
-    static const struct { char port; int bit; const char *name; } outputs[] = {
-        {'D', 4, "D4"}, {'D', 7, "D7"}, {'B', 0, "D8"}, {'B', 4, "D12"}};
-    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
-        avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(outputs[i].port),
-                                              IOPORT_IRQ_PIN0 + outputs[i].bit),
-                                report_pin, (void *)outputs[i].name);
+    /* the actuators' pins and PWM outputs, and the rangers' triggers, from the robot's tables */
+    for (unsigned a = 0; a < NX_ACTUATOR_COUNT; a++) {
+        const nx_actuator_pins *p = &nx_actuator_pin_table[a];
+        uint8_t pins[2] = {p->drive == NX_DRIVE_OUTPUT ? p->pin : p->in1, p->in2};
+        for (unsigned i = 0; i < 2; i++) {
+            if (pins[i] == NX_NO_PIN || p->drive == NX_DRIVE_SERVO) {
+                continue;
+            }
+            char port = "ABCDEFGHJKL"[NX_PIN_PORT(pins[i])];
+            avr_irq_t *irq = avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(port), IOPORT_IRQ_PIN0 + NX_PIN_BIT(pins[i]));
+            avr_irq_register_notify(irq, report_pin, (void *)pin_name(pins[i]));
+            if (channels) {
+                unsigned role = p->drive == NX_DRIVE_OUTPUT ? ROLE_PIN : i == 0 ? ROLE_IN1 : ROLE_IN2;
+                avr_irq_register_notify(irq, note_actuator, (void *)(uintptr_t)(a << 2 | role));
+            }
+        }
+        if (p->pwm != NX_NO_PWM) {
+            avr_irq_t *irq = avr_io_getirq(avr, AVR_IOCTL_TIMER_GETIRQ('0' + NX_PWM_TIMER(p->pwm)),
+                                           TIMER_IRQ_OUT_PWM0 + NX_PWM_OUTPUT(p->pwm));
+            avr_irq_register_notify(irq, report_pwm, (void *)pin_name(p->pin));
+            if (channels) {
+                avr_irq_register_notify(irq, note_actuator, (void *)(uintptr_t)(a << 2 | ROLE_PWM));
+            }
+        }
     }
-    avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_TIMER_GETIRQ('0'), TIMER_IRQ_OUT_PWM0), report_pwm, (void *)"D6");
-    avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_TIMER_GETIRQ('0'), TIMER_IRQ_OUT_PWM1), report_pwm, (void *)"D5");
-    avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_TIMER_GETIRQ('1'), TIMER_IRQ_OUT_PWM0), report_pwm, (void *)"D9");
+    for (unsigned i = 0; i < NX_SENSOR_COUNT; i++) {
+        const nx_sensor_pins *s = &nx_sensor_pin_table[i];
+        ranger_mm[i] = -1;
+        if (s->drive == NX_DRIVE_ULTRASONIC) {
+            char port = "ABCDEFGHJKL"[NX_PIN_PORT(s->pin2)];
+            avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(port), IOPORT_IRQ_PIN0 + NX_PIN_BIT(s->pin2)),
+                                    trigger_changed, (void *)(uintptr_t)i);
+        }
+    }
 
     int slave;
     char name[128];

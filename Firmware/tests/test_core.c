@@ -1098,6 +1098,38 @@ static void test_fuzz_regressions(void)
     CHECK(files >= 1, "no regression inputs in %s", regression_dir);
 }
 
+/* The reference robot's description (robots/reference.yaml) generates exactly the channel
+ * table the firmware carried by hand before descriptions existed (protocol version 1, the
+ * reference robot of Docs/PROTOCOL.md), in the same order. */
+static void test_reference_description_generates_the_v1_table(void)
+{
+    static const nx_channel sensors[7] = {
+        {NX_KIND_ANALOG, NX_UNIT_MILLIVOLT, 0, 5000, 0},   {NX_KIND_ANALOG, NX_UNIT_MILLIVOLT, 0, 5000, 0},
+        {NX_KIND_ANALOG, NX_UNIT_MILLIVOLT, 0, 5000, 0},   {NX_KIND_ANALOG, NX_UNIT_MILLIVOLT, 0, 5000, 0},
+        {NX_KIND_DIGITAL, NX_UNIT_NONE, 0, 1, 0},          {NX_KIND_ENCODER, NX_UNIT_TICK, -32768, 32767, 0},
+        {NX_KIND_ENCODER, NX_UNIT_TICK, -32768, 32767, 0}};
+    static const nx_channel actuators[3] = {
+        {NX_KIND_MOTOR, NX_UNIT_PER_MILLE, -1000, 1000, 0}, {NX_KIND_MOTOR, NX_UNIT_PER_MILLE, -1000, 1000, 0},
+        {NX_KIND_SERVO, NX_UNIT_DEGREE, 0, 180, 90}};
+    CHECK(NX_SENSOR_COUNT == 7 && NX_ACTUATOR_COUNT == 3, "7 sensors and 3 actuators, got %d and %d",
+          NX_SENSOR_COUNT, NX_ACTUATOR_COUNT);
+    for (int i = 0; i < 7 && i < NX_SENSOR_COUNT; i++) {
+        const nx_channel *a = &nx_sensor_channels[i], *b = &sensors[i];
+        CHECK(a->kind == b->kind && a->unit == b->unit && a->min == b->min && a->max == b->max && a->safe == b->safe,
+              "sensor %d: %d %d %d %d %d", i, a->kind, a->unit, a->min, a->max, a->safe);
+    }
+    for (int i = 0; i < 3 && i < NX_ACTUATOR_COUNT; i++) {
+        const nx_channel *a = &nx_actuator_channels[i], *b = &actuators[i];
+        CHECK(a->kind == b->kind && a->unit == b->unit && a->min == b->min && a->max == b->max && a->safe == b->safe,
+              "actuator %d: %d %d %d %d %d", i, a->kind, a->unit, a->min, a->max, a->safe);
+    }
+    CHECK(NX_SENSOR_RANGE_LEFT == 0 && NX_SENSOR_BUMPER == 4 && NX_SENSOR_WHEEL_RIGHT == 6 &&
+          NX_ACTUATOR_MOTOR_LEFT == 0 && NX_ACTUATOR_SERVO == 2, "channel indices by name");
+    CHECK(strcmp(NX_ROBOT_BOARD_NAME, "neuraxon-uno") == 0 && NX_ROBOT_PERIOD_MIN_MS == 4u &&
+          NX_FAILSAFE_MIN_MS == 10u && NX_FAILSAFE_MAX_MS == 250u && NX_DEFAULT_PERIOD_MS == 10u &&
+          NX_DEFAULT_FAILSAFE_MS == 100u, "board name, period and failsafe limits as before");
+}
+
 static int write_corpus(const char *dir)
 {
     for (int i = 0; i < case_count; i++) {
@@ -1139,6 +1171,7 @@ int main(int argc, char **argv)
         current = &cases[i];
         t_run(name, run_vector_case);
     }
+    t_run("the reference description generates the v1 reference table", test_reference_description_generates_the_v1_table);
     t_run("vectors cover every message and error", test_vectors_cover_every_message);
     t_run("device builds the vector frames", test_device_builds_vector_frames);
     t_run("decoder round trips every length and byte", test_decoder_round_trips_every_length_and_byte);

@@ -359,7 +359,7 @@ static void test_avr_end_to_end(void)
     bool followed = false;
     for (int i = 0; i < 50 && !followed; i++) {
         int16_t v = sensors_reading(0);
-        followed = v >= 1490 && v <= 1510 && nx_get_i16(pkt + 9 + 2 * NX_BUMPER) == 1;
+        followed = v >= 1490 && v <= 1510 && nx_get_i16(pkt + 9 + 2 * NX_SENSOR_BUMPER) == 1;
     }
     CHECK(followed, "range_left follows 1500 mV and the bumper reads pressed");
 

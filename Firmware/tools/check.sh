@@ -29,9 +29,13 @@ step() {
     [ "$status" -eq 0 ] || echo "FAIL: $name"
 }
 
-step "both ports build, AVR within 16 KB flash and 1 KB RAM" make --no-print-directory all
+step "robot descriptions: the checker and the generator" make --no-print-directory test-generator
+step "both ports build, the reference AVR build within its budget" make --no-print-directory all
+step "an AVR build over its budget fails" make --no-print-directory test-budget
 step "host tests under ASan and UBSan" make --no-print-directory test
 step "fuzzing the decoder and the device" make --no-print-directory fuzz
 step "the AVR build end to end under emulation" make --no-print-directory e2e-avr
+step "every shipped robot: its AVR build within budget, end to end under emulation" make --no-print-directory robots
+step "a robot with a random valid channel set, end to end under emulation" make --no-print-directory e2e-random
 echo "firmware: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,14 +1,17 @@
-/* The ATmega328P port at 16 MHz on an Arduino Uno pin map (wiring: Docs/HARDWARE.md).
+/* The AVR port at 16 MHz on an Arduino Uno (ATmega328P) or Mega 2560 (ATmega2560). The robot's
+ * pins come from the tables generated from its description (nx_pins.h, Docs/ROBOTS.md); the
+ * reference robot's wiring is in Docs/HARDWARE.md.
  *
  *   UART0    115200 8N1 (U2X, UBRR 16), interrupt-driven ring buffers
  *   Timer2   CTC at 1 kHz: the millisecond tick; micros = ms * 1000 + TCNT2 * 4
- *   Timer0   fast PWM, 976 Hz: OC0A (D6) left motor, OC0B (D5) right motor
- *   Timer1   fast PWM mode 14, 50 Hz (ICR1 = 39999, 0.5 µs ticks): OC1A (D9) servo
- *   ADC      AVcc reference, A0..A3 for sensors 0..3
- *   INT0/1   D2/D3 wheel encoders, rising edges
- *   D10      bumper to ground, internal pull-up (low = pressed)
+ *   Timer0   fast PWM, 976 Hz, for motors (OC0A, OC0B)
+ *   Timer1, 3, 4, 5 (16-bit) either motors (fast PWM 8-bit, mode 5, 976 Hz) or servos (mode 14,
+ *            50 Hz, ICR = 39999, 0.5 µs ticks), as the description assigns them
+ *   ADC      AVcc reference, prescaler 128: one conversion per analog channel read (104 µs)
+ *   INTn     encoders (rising edges) and ultrasonic echoes (both edges)
  *   WDT      WDTO_120MS (16k cycles of the 128 kHz oscillator, 125 ms nominal)
- * The interrupt handlers only move bytes and count edges; the main loop does the work. */
+ * The interrupt handlers only move bytes, count edges and stamp echo edges; the main loop does the
+ * work. Ultrasonic rangers are pinged one at a time from the idle routine, never blocking. */
 #include "hal_avr.h"
 
 #include <avr/eeprom.h>
@@ -16,11 +19,23 @@
 #include <avr/io.h>
 #include <avr/sleep.h>
 #include <avr/wdt.h>
+#include <stddef.h>
 #include <util/atomic.h>
+#include <util/delay.h>
 
 #include "hal.h"
+#include "nx_pins.h"
 #include "nx_proto.h"
 #include "nx_robot.h"
+
+/* the ATmega2560 numbers its first UART */
+#if defined(USART0_RX_vect)
+#define NX_UART_RX_vect USART0_RX_vect
+#define NX_UART_UDRE_vect USART0_UDRE_vect
+#else
+#define NX_UART_RX_vect USART_RX_vect
+#define NX_UART_UDRE_vect USART_UDRE_vect
+#endif
 
 #define RX_SIZE 64u /* powers of two */
 #define TX_SIZE 64u
@@ -29,8 +44,21 @@ static volatile uint8_t rx_buf[RX_SIZE], tx_buf[TX_SIZE];
 static volatile uint8_t rx_head, rx_tail, tx_head, tx_tail;
 static volatile uint32_t rx_overflows;
 static volatile uint32_t millis_count;
-static volatile int16_t wheel[2];
-static volatile int8_t wheel_direction[2] = {1, 1};
+/* encoder counts by sensor index; the direction of each motor's last non-zero command */
+static volatile int16_t counts[NX_SENSOR_COUNT];
+static volatile int8_t motor_direction[NX_ACTUATOR_COUNT];
+/* the sensor each external interrupt serves (NX_NO_PIN: none) */
+#define INTERRUPTS 8u
+static uint8_t interrupt_sensor[INTERRUPTS];
+
+/* Ultrasonic rangers, pinged one at a time: the one pinged, its state, and the echo's edges. */
+enum ranger_state { RANGER_IDLE, RANGER_WAIT_RISE, RANGER_WAIT_FALL, RANGER_DONE };
+static volatile uint8_t ranger_state;
+static volatile uint32_t echo_rise_us, echo_us;
+static uint8_t ranger_current = NX_NO_PIN;
+static uint32_t ranger_since_us; /* the trigger, or the end of the last ping */
+static int16_t ranger_mm[NX_SENSOR_COUNT];
+static bool have_rangers;
 /* MCUSR as it was at reset; .noinit because .bss is cleared after .init3 runs */
 static uint8_t reset_flags __attribute__((section(".noinit")));
 
@@ -43,7 +71,7 @@ void nx_avr_early(void)
     wdt_disable();
 }
 
-ISR(USART_RX_vect)
+ISR(NX_UART_RX_vect)
 {
     bool lost = (UCSR0A & _BV(DOR0)) != 0;
     uint8_t byte = UDR0;
@@ -59,7 +87,7 @@ ISR(USART_RX_vect)
     }
 }
 
-ISR(USART_UDRE_vect)
+ISR(NX_UART_UDRE_vect)
 {
     if (tx_head == tx_tail) {
         UCSR0B &= (uint8_t)~_BV(UDRIE0);
@@ -70,8 +98,255 @@ ISR(USART_UDRE_vect)
 }
 
 ISR(TIMER2_COMPA_vect) { millis_count++; }
-ISR(INT0_vect) { wheel[0] = (int16_t)(wheel[0] + wheel_direction[0]); }
-ISR(INT1_vect) { wheel[1] = (int16_t)(wheel[1] + wheel_direction[1]); }
+
+/* --- pins: PINx, DDRx and PORTx are consecutive; port A..G from 0x20, H..L from 0x100 ------ */
+static volatile uint8_t *pin_registers(uint8_t pin)
+{
+    uint8_t port = NX_PIN_PORT(pin);
+    uint16_t address = port < 7u ? (uint16_t)(0x20u + 3u * port) : (uint16_t)(0x100u + 3u * (port - 7u));
+    return (volatile uint8_t *)address;
+}
+
+static bool pin_read(uint8_t pin) { return (pin_registers(pin)[0] & _BV(NX_PIN_BIT(pin))) != 0; }
+
+static void pin_write(uint8_t pin, bool high)
+{
+    volatile uint8_t *r = pin_registers(pin);
+    if (high) {
+        r[2] |= _BV(NX_PIN_BIT(pin));
+    } else {
+        r[2] &= (uint8_t)~_BV(NX_PIN_BIT(pin));
+    }
+}
+
+static void pin_output(uint8_t pin) { pin_registers(pin)[1] |= _BV(NX_PIN_BIT(pin)); }
+
+static void pin_input(uint8_t pin, bool pull_up)
+{
+    pin_registers(pin)[1] &= (uint8_t)~_BV(NX_PIN_BIT(pin));
+    if (pull_up) {
+        pin_write(pin, true);
+    }
+}
+
+/* --- timers: Timer0 (8-bit) and the 16-bit timers 1, 3, 4, 5 ----------------------------------
+ * Timer0: TCCR0A, TCCR0B, TCNT0, OCR0A, OCR0B at consecutive addresses.
+ * 16-bit timer n: TCCRnA +0, TCCRnB +1, ICRn +6, OCRnA +8, OCRnB +10 from TCCRnA. */
+static volatile uint8_t *timer_registers(uint8_t timer)
+{
+    switch (timer) {
+    case 0: return &TCCR0A;
+    case 1: return &TCCR1A;
+#if defined(TCCR3A)
+    case 3: return &TCCR3A;
+    case 4: return &TCCR4A;
+    case 5: return &TCCR5A;
+#endif
+    default: return NULL;
+    }
+}
+
+static void timer_write16(volatile uint8_t *low, uint16_t value)
+{
+    low[1] = (uint8_t)(value >> 8); /* the high byte first: the low byte's write commits both */
+    low[0] = (uint8_t)value;
+}
+
+static void pwm_write(uint8_t pwm, uint16_t value)
+{
+    uint8_t timer = NX_PWM_TIMER(pwm), output = NX_PWM_OUTPUT(pwm);
+    volatile uint8_t *r = timer_registers(timer);
+    if (timer == 0) {
+        r[3u + output] = (uint8_t)value;
+    } else {
+        timer_write16(r + 8u + 2u * output, value);
+    }
+}
+
+/* COMnA1 (bit 7) or COMnB1 (bit 5): the output pin follows the compare unit (non-inverting). */
+static void pwm_connect(uint8_t pwm, bool connected)
+{
+    volatile uint8_t *r = timer_registers(NX_PWM_TIMER(pwm));
+    uint8_t bit = NX_PWM_OUTPUT(pwm) == 0 ? 7u : 5u;
+    if (connected) {
+        r[0] |= _BV(bit);
+    } else {
+        r[0] &= (uint8_t)~_BV(bit);
+    }
+}
+
+static void timers_init(void)
+{
+    for (uint8_t t = 0; t < NX_TIMERS; t++) {
+        volatile uint8_t *r = timer_registers(t);
+        if (r == NULL || nx_timer_roles[t] == NX_TIMER_UNUSED) {
+            continue;
+        }
+        if (t == 0) {
+            r[0] = _BV(WGM01) | _BV(WGM00); /* fast PWM; outputs connected only while duty > 0 */
+            r[1] = _BV(CS01) | _BV(CS00);   /* prescaler 64: 976 Hz */
+        } else if (nx_timer_roles[t] == NX_TIMER_MOTOR) {
+            r[0] = _BV(0);                  /* mode 5, fast PWM 8-bit: WGMn0 ... */
+            r[1] = _BV(3) | _BV(1) | _BV(0); /* ... and WGMn2; prescaler 64: 976 Hz */
+        } else {
+            timer_write16(r + 6, 39999u);   /* mode 14, TOP = ICRn: 20 ms of 0.5 µs ticks */
+            r[0] = _BV(1);                  /* WGMn1 ... */
+            r[1] = _BV(4) | _BV(3) | _BV(1); /* ... WGMn3, WGMn2; prescaler 8 */
+        }
+    }
+}
+
+/* --- external interrupts: encoders and echoes ----------------------------------------------- */
+static void ranger_edge(uint8_t channel, bool high);
+
+static void interrupt_edge(uint8_t n)
+{
+    uint8_t channel = interrupt_sensor[n];
+    if (channel == NX_NO_PIN) {
+        return;
+    }
+    const nx_sensor_pins *s = &nx_sensor_pin_table[channel];
+    if (s->drive == NX_DRIVE_ENCODER) {
+        int8_t step = (s->flags & NX_FLAG_QUADRATURE) ? (pin_read(s->pin2) ? -1 : 1) : motor_direction[s->motor];
+        counts[channel] = (int16_t)(counts[channel] + step);
+    } else {
+        ranger_edge(channel, pin_read(s->pin));
+    }
+}
+
+ISR(INT0_vect) { interrupt_edge(0); }
+ISR(INT1_vect) { interrupt_edge(1); }
+#if defined(INT2_vect)
+ISR(INT2_vect) { interrupt_edge(2); }
+ISR(INT3_vect) { interrupt_edge(3); }
+#endif
+#if defined(INT4_vect)
+ISR(INT4_vect) { interrupt_edge(4); }
+ISR(INT5_vect) { interrupt_edge(5); }
+#endif
+
+/* Sense control of INTn: 3 rising edges (encoders), 1 any change (echoes). */
+static void interrupt_enable(uint8_t n, uint8_t sense)
+{
+    if (n < 4u) {
+        EICRA = (uint8_t)((EICRA & ~(3u << (2u * n))) | (sense << (2u * n)));
+    }
+#if defined(EICRB)
+    else {
+        EICRB = (uint8_t)((EICRB & ~(3u << (2u * (n - 4u)))) | (sense << (2u * (n - 4u))));
+    }
+#endif
+    EIFR = _BV(n);
+    EIMSK |= _BV(n);
+}
+
+/* --- ultrasonic rangers (HC-SR04) ---------------------------------------------------------------
+ * A 10 µs trigger pulse; the echo pin then goes high for the sound's round trip, 2000/343 µs per
+ * mm. The echo's edges are stamped by its interrupt; the idle routine turns them into mm, or into
+ * the ranger's maximum when no echo comes within timeout_us, and pings the next ranger after
+ * nx_ranger_gap_ms. Nothing waits for an echo. */
+static void ranger_edge(uint8_t channel, bool high)
+{
+    if (channel != ranger_current) {
+        return;
+    }
+    if (high && ranger_state == RANGER_WAIT_RISE) {
+        echo_rise_us = hal_micros();
+        ranger_state = RANGER_WAIT_FALL;
+    } else if (!high && ranger_state == RANGER_WAIT_FALL) {
+        echo_us = hal_micros() - echo_rise_us;
+        ranger_state = RANGER_DONE;
+    }
+}
+
+static void rangers_service(void)
+{
+    uint32_t now = hal_micros();
+    uint8_t state;
+    uint32_t rise, width;
+    ATOMIC_BLOCK(ATOMIC_RESTORESTATE)
+    {
+        state = ranger_state;
+        rise = echo_rise_us;
+        width = echo_us;
+    }
+    if (state == RANGER_IDLE) {
+        if (ranger_current != NX_NO_PIN && now - ranger_since_us < (uint32_t)nx_ranger_gap_ms * 1000u) {
+            return;
+        }
+        uint8_t next = ranger_current;
+        do { /* the next ranger after the current one */
+            next = (uint8_t)(next + 1u >= NX_SENSOR_COUNT || next == NX_NO_PIN ? 0u : next + 1u);
+        } while (nx_sensor_pin_table[next].drive != NX_DRIVE_ULTRASONIC);
+        ranger_current = next;
+        uint8_t trigger = nx_sensor_pin_table[next].pin2;
+        ATOMIC_BLOCK(ATOMIC_RESTORESTATE) { ranger_state = RANGER_WAIT_RISE; }
+        pin_write(trigger, true);
+        _delay_us(10);
+        pin_write(trigger, false);
+        ranger_since_us = hal_micros();
+        return;
+    }
+    const nx_sensor_pins *s = &nx_sensor_pin_table[ranger_current];
+    bool done = state == RANGER_DONE;
+    bool late = (state == RANGER_WAIT_RISE && now - ranger_since_us > s->timeout_us) ||
+                (state == RANGER_WAIT_FALL && now - rise > s->timeout_us);
+    if (!done && !late) {
+        return;
+    }
+    uint32_t mm = done ? (width * 343u + 1000u) / 2000u : (uint32_t)s->max;
+    ranger_mm[ranger_current] = (int16_t)(mm > (uint32_t)s->max ? (uint32_t)s->max : mm);
+    ATOMIC_BLOCK(ATOMIC_RESTORESTATE) { ranger_state = RANGER_IDLE; }
+    ranger_since_us = now;
+}
+
+/* --- start-up -------------------------------------------------------------------------------- */
+static void channels_init(void)
+{
+    for (uint8_t n = 0; n < INTERRUPTS; n++) {
+        interrupt_sensor[n] = NX_NO_PIN;
+    }
+    for (uint8_t a = 0; a < NX_ACTUATOR_COUNT; a++) {
+        const nx_actuator_pins *p = &nx_actuator_pin_table[a];
+        motor_direction[a] = 1;
+        if (p->drive == NX_DRIVE_OUTPUT) { /* its safe level before it drives the pin: no glitch at start */
+            hal_actuator_write(a, nx_actuator_channels[a].safe);
+        }
+        pin_output(p->pin);
+        if (p->drive == NX_DRIVE_MOTOR) {
+            pin_output(p->in1);
+            pin_output(p->in2);
+        } else if (p->drive == NX_DRIVE_SERVO) {
+            pwm_connect(p->pwm, true);
+        }
+    }
+    for (uint8_t i = 0; i < NX_SENSOR_COUNT; i++) {
+        const nx_sensor_pins *s = &nx_sensor_pin_table[i];
+        switch (s->drive) {
+        case NX_DRIVE_DIGITAL:
+            pin_input(s->pin, (s->flags & NX_FLAG_PULL_UP) != 0);
+            break;
+        case NX_DRIVE_ENCODER:
+            pin_input(s->pin, false);
+            if (s->flags & NX_FLAG_QUADRATURE) {
+                pin_input(s->pin2, false);
+            }
+            interrupt_sensor[s->channel] = i;
+            interrupt_enable(s->channel, 3u);
+            break;
+        case NX_DRIVE_ULTRASONIC:
+            pin_output(s->pin2);
+            pin_input(s->pin, false);
+            ranger_mm[i] = s->max;
+            interrupt_sensor[s->channel] = i;
+            interrupt_enable(s->channel, 1u);
+            have_rangers = true;
+            break;
+        default: /* analog: the ADC takes the pin as it is after reset */
+            break;
+        }
+    }
+}
 
 void hal_avr_init(void)
 {
@@ -87,24 +362,8 @@ void hal_avr_init(void)
     OCR2A = 249;
     TIMSK2 = _BV(OCIE2A);
 
-    /* motors: direction pins D4, D7 (PD4, PD7), D8, D12 (PB0, PB4); PWM D6, D5 (PD6, PD5) */
-    DDRD |= _BV(PD4) | _BV(PD7) | _BV(PD6) | _BV(PD5);
-    DDRB |= _BV(PB0) | _BV(PB4) | _BV(PB1);
-    TCCR0A = _BV(WGM01) | _BV(WGM00); /* fast PWM; outputs connected only while duty > 0 */
-    TCCR0B = _BV(CS01) | _BV(CS00);   /* prescaler 64: 976 Hz */
-
-    /* servo: Timer1 mode 14 (fast PWM, TOP = ICR1), prescaler 8, 20 ms period on D9 */
-    ICR1 = 39999;
-    TCCR1A = _BV(COM1A1) | _BV(WGM11);
-    TCCR1B = _BV(WGM13) | _BV(WGM12) | _BV(CS11);
-
-    /* bumper on D10 (PB2): input with pull-up */
-    DDRB &= (uint8_t)~_BV(PB2);
-    PORTB |= _BV(PB2);
-
-    /* encoders on D2, D3: INT0, INT1 on rising edges */
-    EICRA = _BV(ISC01) | _BV(ISC00) | _BV(ISC11) | _BV(ISC10);
-    EIMSK = _BV(INT0) | _BV(INT1);
+    timers_init();
+    channels_init();
 
     /* ADC: AVcc reference, prescaler 128 (125 kHz) */
     ADMUX = _BV(REFS0);
@@ -116,6 +375,9 @@ void hal_avr_init(void)
 
 void hal_avr_idle(void)
 {
+    if (have_rangers) {
+        rangers_service();
+    }
     set_sleep_mode(SLEEP_MODE_IDLE);
     cli();
     if (rx_head == rx_tail) {
@@ -178,11 +440,14 @@ uint32_t hal_uart_rx_overflows(void)
     return n;
 }
 
-/* One ADC conversion of channel 0..3 (A0..A3), 104 µs, in millivolts:
+/* One ADC conversion of `channel` (0..7, or 0..15 on the ATmega2560), 104 µs, in millivolts:
  * mV = round(raw * 5000 / 1023) with AVcc = 5 V. */
 static int16_t read_millivolts(uint8_t channel)
 {
-    ADMUX = (uint8_t)(_BV(REFS0) | channel);
+#if defined(MUX5)
+    ADCSRB = (uint8_t)((channel & 8u) ? _BV(MUX5) : 0u);
+#endif
+    ADMUX = (uint8_t)(_BV(REFS0) | (channel & 7u));
     ADCSRA |= _BV(ADSC);
     while (ADCSRA & _BV(ADSC)) {
     }
@@ -192,55 +457,59 @@ static int16_t read_millivolts(uint8_t channel)
 
 int16_t hal_sensor_read(uint8_t channel)
 {
-    if (channel <= NX_LIGHT_RIGHT) {
-        return read_millivolts(channel);
+    const nx_sensor_pins *s = &nx_sensor_pin_table[channel];
+    switch (s->drive) {
+    case NX_DRIVE_ANALOG: { /* held within the range the description declares */
+        int16_t mv = read_millivolts(s->channel);
+        const nx_channel *c = &nx_sensor_channels[channel];
+        return mv < c->min ? c->min : mv > c->max ? c->max : mv;
     }
-    if (channel == NX_BUMPER) {
-        return (PINB & _BV(PB2)) ? 0 : 1;
+    case NX_DRIVE_DIGITAL:
+        return (pin_read(s->pin) != ((s->flags & NX_FLAG_ACTIVE_LOW) != 0)) ? 1 : 0;
+    case NX_DRIVE_ULTRASONIC:
+        return ranger_mm[channel];
+    default: {
+        int16_t ticks;
+        ATOMIC_BLOCK(ATOMIC_RESTORESTATE) { ticks = counts[channel]; }
+        return ticks;
     }
-    int16_t ticks;
-    ATOMIC_BLOCK(ATOMIC_RESTORESTATE) { ticks = wheel[channel - NX_WHEEL_LEFT]; }
-    return ticks;
+    }
 }
 
-/* Motor m (0 left, 1 right) at signed duty `permille`: direction pins IN1/IN2 and
- * OCR0x = |permille| * 255 / 1000. Zero duty disconnects the PWM output and holds it low. */
-static void drive_motor(uint8_t m, int16_t permille)
+/* Motor `a` at signed duty `permille`: direction pins in1/in2 and OCR = |permille| * 255 / 1000.
+ * Zero duty disconnects the PWM output and holds it low. */
+static void drive_motor(uint8_t a, int16_t permille)
 {
+    const nx_actuator_pins *p = &nx_actuator_pin_table[a];
     uint8_t duty = (uint8_t)(((uint32_t)(permille < 0 ? -permille : permille) * 255u + 500u) / 1000u);
     bool forward = permille > 0, reverse = permille < 0;
     if (permille != 0) {
-        wheel_direction[m] = forward ? 1 : -1;
+        motor_direction[a] = forward ? 1 : -1;
     }
-    if (m == 0) {
-        PORTD = (uint8_t)((PORTD & ~(_BV(PD4) | _BV(PD7))) | (forward ? _BV(PD4) : 0) | (reverse ? _BV(PD7) : 0));
-        OCR0A = duty;
-        if (duty == 0) {
-            TCCR0A &= (uint8_t)~_BV(COM0A1);
-            PORTD &= (uint8_t)~_BV(PD6);
-        } else {
-            TCCR0A |= _BV(COM0A1);
-        }
+    pin_write(p->in1, forward);
+    pin_write(p->in2, reverse);
+    pwm_write(p->pwm, duty);
+    if (duty == 0) {
+        pwm_connect(p->pwm, false);
+        pin_write(p->pin, false);
     } else {
-        PORTB = (uint8_t)((PORTB & ~(_BV(PB0) | _BV(PB4))) | (forward ? _BV(PB0) : 0) | (reverse ? _BV(PB4) : 0));
-        OCR0B = duty;
-        if (duty == 0) {
-            TCCR0A &= (uint8_t)~_BV(COM0B1);
-            PORTD &= (uint8_t)~_BV(PD5);
-        } else {
-            TCCR0A |= _BV(COM0B1);
-        }
+        pwm_connect(p->pwm, true);
     }
 }
 
 void hal_actuator_write(uint8_t channel, int16_t value)
 {
-    if (channel <= NX_MOTOR_RIGHT) {
+    const nx_actuator_pins *p = &nx_actuator_pin_table[channel];
+    if (p->drive == NX_DRIVE_MOTOR) {
         drive_motor(channel, value);
+    } else if (p->drive == NX_DRIVE_SERVO) {
+        /* pulse = pulse_min + (value - lo) * (pulse_max - pulse_min) / (hi - lo) µs, rounded, in 0.5 µs ticks */
+        uint32_t span = (uint32_t)(p->hi - p->lo);
+        uint16_t pulse_us = (uint16_t)(p->pulse_min_us +
+                                       ((uint32_t)(value - p->lo) * (uint32_t)(p->pulse_max_us - p->pulse_min_us) + span / 2u) / span);
+        pwm_write(p->pwm, (uint16_t)(pulse_us * 2u));
     } else {
-        /* servo pulse = 1000 µs + degrees * 1000 / 180 µs, in 0.5 µs ticks */
-        uint16_t pulse_us = (uint16_t)(1000u + ((uint32_t)value * 1000u + 90u) / 180u);
-        OCR1A = (uint16_t)(pulse_us * 2u);
+        pin_write(p->pin, (value != 0) != ((p->flags & NX_FLAG_ACTIVE_LOW) != 0));
     }
 }
 
@@ -259,5 +528,5 @@ void hal_unique_id(uint8_t id[8])
     eeprom_read_block(id, (const void *)0, 8); /* programmed per board, Docs/FIRMWARE.md */
 }
 
-const char *hal_board_name(void) { return "neuraxon-uno"; }
-uint16_t hal_period_min_ms(void) { return 4; }
+const char *hal_board_name(void) { return NX_ROBOT_BOARD_NAME; }
+uint16_t hal_period_min_ms(void) { return NX_ROBOT_PERIOD_MIN_MS; }

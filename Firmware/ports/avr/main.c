@@ -1,4 +1,4 @@
-/* The firmware of the reference robot on an ATmega328P (Arduino Uno). */
+/* The firmware of a described robot on an AVR board (Arduino Uno or Mega 2560). */
 #include "hal.h"
 #include "hal_avr.h"
 #include "nx_device.h"

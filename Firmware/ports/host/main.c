@@ -75,9 +75,11 @@ static bool command(char *text)
     }
     if (strcmp(verb, "sensor") == 0) {
         if (sscanf(text, "%*s %ld %ld %c", &a, &b, &extra) != 2 || a < 0 || a >= NX_SENSOR_COUNT) {
-            complain(text, "expected \"sensor <index 0..6> <value>\"");
+            char why[64];
+            snprintf(why, sizeof why, "expected \"sensor <index 0..%d> <value>\"", NX_SENSOR_COUNT - 1);
+            complain(text, why);
         } else if (b < nx_sensor_channels[a].min || b > nx_sensor_channels[a].max) {
-            complain(text, "value outside the channel's range (Docs/PROTOCOL.md, reference robot)");
+            complain(text, "value outside the channel's range (the robot's description, Docs/ROBOTS.md)");
         } else {
             hal_host_set_sensor((uint8_t)a, (int16_t)b);
         }
