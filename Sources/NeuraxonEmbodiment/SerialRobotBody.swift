@@ -42,8 +42,8 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
     private var _isStopped = false             // guarded by lock
     /// A pipe whose read end becomes readable when an event is queued or the body stops, so
     /// a watching thread wakes at once (see `waitForEvents(timeoutMilliseconds:)`).
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
+    /// Woken by every event, so `waitForEvents` returns when it happens.
+    private let eventsWake = WakePipe()
 
     /// Connects to the board `options.selector` names and configures it.
     /// - Throws: `LinkError` naming the device, what went wrong and what to do.
@@ -58,17 +58,6 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
         self.session = session
         if session.state != .streaming { try session.connect() }
         guard let info = session.board else { throw .notConnected }
-        var ends: [Int32] = [-1, -1]
-        if pipe(&ends) == 0 {
-            for fd in ends {
-                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            }
-        } else {
-            ends = [-1, -1]
-        }
-        wakeRead = ends[0]
-        wakeWrite = ends[1]
         board = info
         let period = Int(session.activeConfig?.periodMilliseconds ?? session.options.config.periodMilliseconds) * 1000
         device = DeviceInfo(board: info, samplePeriodMicros: period)
@@ -81,8 +70,6 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
     }
 
     deinit {
-        if wakeRead >= 0 { close(wakeRead) }
-        if wakeWrite >= 0 { close(wakeWrite) }
     }
 
     // MARK: Body
@@ -142,7 +129,7 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
             _isStopped = true
         }
         publish()
-        wake()
+        eventsWake.wake()
     }
 
     // MARK: Watching from other threads
@@ -161,15 +148,12 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
     /// `takeEvents()`). An event is seen here within a millisecond or so of the session
     /// reporting it, so a watcher can print loss and reconnect when they happen.
     public func waitForEvents(timeoutMilliseconds: Int32, wakeOn: Int32 = -1) -> [String] {
-        var fds = (pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+        var fds = (pollfd(fd: eventsWake.fileDescriptor, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: wakeOn, events: Int16(POLLIN), revents: 0))
         let ready = withUnsafeMutableBytes(of: &fds) { raw in
             poll(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, max(0, timeoutMilliseconds))
         }
-        if ready > 0 && fds.0.revents != 0 {
-            var drain = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-            while withUnsafeMutableBytes(of: &drain, { Glibc.read(wakeRead, $0.baseAddress, $0.count) }) > 0 {}
-        }
+        if ready > 0 && fds.0.revents != 0 { eventsWake.drain() }
         return takeEvents()
     }
 
@@ -206,14 +190,7 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
             pendingEvents.append(text)
         }
         if case .state = event { return }
-        wake()
-    }
-
-    /// Makes `waitForEvents` return. A full pipe already means "wake up", so a failed write is fine.
-    private func wake() {
-        guard wakeWrite >= 0 else { return }
-        var one: UInt8 = 1
-        _ = Glibc.write(wakeWrite, &one, 1)
+        eventsWake.wake()
     }
 }
 

@@ -4,8 +4,8 @@ import Synchronization
 /// A request to stop, made once from any thread (a signal's handler queue, a view's button, a
 /// test) and seen by every wait of the thread that does the work within one poll.
 ///
-/// It is a flag plus a file descriptor (the read end of a pipe) that becomes readable when the
-/// request is made, so a thread blocked in `poll` on a serial port, a udev monitor or a timer wakes at once
+/// It is a flag plus a file descriptor (a `WakePipe`) that becomes readable when the request is
+/// made, so a thread blocked in `poll` on a serial port, a udev monitor or a timer wakes at once
 /// instead of at its next timeout. The flag is read without locking or allocating, so the
 /// real-time path may check it every tick.
 ///
@@ -16,39 +16,20 @@ public final class StopRequest: Sendable {
     /// The signal number that made the request (`SIGINT`, `SIGTERM`, `SIGHUP`), 0 for a request
     /// made in code, or -1 while none was made.
     private let cause = Atomic<Int32>(-1)
-    /// Readable once the request is made; never read, so it stays readable. Poll it for `POLLIN`.
-    public let fileDescriptor: Int32
-    /// The pipe's write end: one byte is written to it by the first request.
-    private let writeEnd: Int32
+    /// Becomes readable when the request is made and is never drained, so it stays readable.
+    private let pipe = WakePipe()
 
-    public init() {
-        var ends: [Int32] = [-1, -1]
-        if pipe(&ends) == 0 {
-            for fd in ends {
-                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            }
-        } else {
-            ends = [-1, -1]
-        }
-        fileDescriptor = ends[0]
-        writeEnd = ends[1]
-    }
+    /// Readable once the request is made, and from then on: poll it for `POLLIN`.
+    public var fileDescriptor: Int32 { pipe.fileDescriptor }
 
-    deinit {
-        if fileDescriptor >= 0 { close(fileDescriptor) }
-        if writeEnd >= 0 { close(writeEnd) }
-    }
+    public init() {}
 
     /// Asks the work to stop. The first request wins: its `signal` is the one reported. Safe to
     /// call from any thread, any number of times.
     /// - Parameter signal: the signal that asked (`SIGTERM`, …), or 0 when code asked.
     public func request(signal: Int32 = 0) {
         guard cause.compareExchange(expected: -1, desired: signal, ordering: .acquiringAndReleasing).exchanged else { return }
-        if writeEnd >= 0 {
-            var one: UInt8 = 1
-            _ = Glibc.write(writeEnd, &one, 1)
-        }
+        pipe.wake()
     }
 
     /// Whether a stop was asked for. Lock-free, allocation-free.
