@@ -670,7 +670,11 @@ public final class LinkSession {
         port = nil
     }
 
+    /// Moves to `new` and reports it. While recovering from a loss the session stays
+    /// `.reconnecting` through each attempt's handshake and configuration, until it streams
+    /// again (or stops): a watcher sees one state for the whole recovery.
     private func setState(_ new: LinkState) {
+        if recovering, new == .handshaking || new == .configuring { return }
         guard new != state else { return }
         state = new
         emit(.state(new))

@@ -11,6 +11,7 @@ public enum LinkState: String, Equatable, Sendable, CustomStringConvertible {
     /// Configured: sensor frames arrive, commands go out.
     case streaming
     /// The link was lost; the session looks for the same board and reconnects when it reappears.
+    /// It stays in this state through each reconnect attempt's handshake and configuration.
     case reconnecting
     /// `stop()` ran: actuators made safe and the port closed.
     case stopped
