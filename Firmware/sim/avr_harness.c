@@ -80,6 +80,9 @@ static long ranger_mm[NX_SENSOR_COUNT];
 static bool trigger_level[NX_SENSOR_COUNT];
 static bool echo_busy[NX_SENSOR_COUNT];
 
+/* lockstep: each encoder's count as the host last gave it (`sensor` takes the count there) */
+static int16_t encoder_count[NX_SENSOR_COUNT];
+
 static struct timespec wall_start;
 
 static unsigned long long emulated_us(void) { return avr->cycle / (FREQUENCY / 1000000u); }
@@ -411,7 +414,9 @@ static int encoder_on(const char *name)
 
 /* "sensor <index> <value>": sets sensor channel `index` on its emulated pins, in the channel's
  * unit: analog mV on its ADC input, digital 0/1 through its active level, encoder pulses (signed
- * for quadrature), ultrasonic the distance in mm the echo stands for (negative: no echo). */
+ * for quadrature; in lockstep the count the encoder should read, whose change goes out as pulses,
+ * a single-channel encoder's as its magnitude), ultrasonic the distance in mm the echo stands for
+ * (negative: no echo). */
 static bool sensor_line(const char *index, long value)
 {
     char *end;
@@ -434,6 +439,17 @@ static bool sensor_line(const char *index, long value)
         set_input(pin_name(s->pin), (uint32_t)((value != 0) != ((s->flags & NX_FLAG_ACTIVE_LOW) != 0)));
         return true;
     case NX_DRIVE_ENCODER:
+        if (lockstep) { /* the count the encoder should read now: the difference goes out as pulses */
+            if (value < -32768 || value > 32767) {
+                return false;
+            }
+            int16_t delta = (int16_t)((int16_t)value - encoder_count[k]);
+            encoder_count[k] = (int16_t)value;
+            if (delta != 0) {
+                queue_pulses((unsigned)k, (s->flags & NX_FLAG_QUADRATURE) ? delta : delta < 0 ? -(long)delta : delta);
+            }
+            return true;
+        }
         if (value == 0 || value < -100000 || value > 100000 || (value < 0 && !(s->flags & NX_FLAG_QUADRATURE))) {
             return false;
         }
