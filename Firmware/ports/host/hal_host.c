@@ -141,9 +141,15 @@ uint32_t hal_host_tx_dropped(void) { return tx_dropped; }
 uint32_t hal_micros(void) { return (uint32_t)hal_host_now_us(); }
 uint32_t hal_millis(void) { return (uint32_t)(hal_host_now_us() / 1000u); }
 
+static bool skip_pty;
+void hal_host_skip_pty(bool skip) { skip_pty = skip; }
+
 bool hal_uart_read(uint8_t *byte)
 {
     if (rx_pos == rx_len) {
+        if (skip_pty) {
+            return false;
+        }
         ssize_t n = read(master, rx_buf, sizeof rx_buf);
         if (n <= 0) {
             return false;

@@ -70,8 +70,12 @@ static void run_for(uint32_t us, bool to_sensors)
         uint32_t d = us < ADVANCE_STEP_US ? us : ADVANCE_STEP_US;
         hal_host_advance(d);
         us -= d;
+        /* the pty is looked at on each whole millisecond: a read that finds nothing costs a
+         * system call, and bytes that arrive during a run have no exact time anyway */
+        hal_host_skip_pty(hal_host_now_us() % 1000u != 0);
         step();
     }
+    hal_host_skip_pty(false);
 }
 
 /* Waits up to `wait_ms` of wall-clock time until `enough` bytes in all have come from the pty,
@@ -92,6 +96,7 @@ static bool await_pty(uint64_t enough, long wait_ms)
         clock_gettime(CLOCK_MONOTONIC, &now);
         long waited = (long)(now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L;
         struct pollfd fd = {hal_host_pty(), POLLIN, 0};
+        fflush(stdout);
         if (waited >= wait_ms || poll(&fd, 1, (int)(wait_ms - waited)) == 0) {
             step();
             return hal_host_rx_total() >= enough;
@@ -203,7 +208,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "neuraxon-firmware: cannot create a pseudo-terminal: %s\n", strerror(-err));
         return 1;
     }
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    /* stdout goes out whenever the loop is about to wait, so the lines one stdin line caused
+     * arrive together (one write, one wake-up of the reader) */
+    static char out[16384];
+    setvbuf(stdout, out, _IOFBF, sizeof out);
     printf("pty %s\n", name);
     nx_device_init(&device, hal_micros());
     step();
@@ -213,6 +221,7 @@ int main(int argc, char **argv)
     for (;;) {
         struct pollfd fds[2] = {{hal_host_pty(), POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
         struct timespec budget = sleep_budget();
+        fflush(stdout);
         int n = ppoll(fds, 2, virtual_clock ? NULL : &budget, NULL);
         if (n < 0 && errno != EINTR) {
             fprintf(stderr, "neuraxon-firmware: poll failed: %s\n", strerror(errno));
