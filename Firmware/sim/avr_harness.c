@@ -95,17 +95,37 @@ static unsigned long long wall_us(void)
            (unsigned long long)((now.tv_nsec - wall_start.tv_nsec) / 1000);
 }
 
+/* lockstep: the firmware's bytes wait here until a frame's delimiter or the end of the run, so a
+ * frame goes to the pty in one write (emulated time stands still until then anyway) */
+static uint8_t outbox[512];
+static size_t outbox_len;
+
+static void write_pty(const uint8_t *bytes, size_t len)
+{
+    /* a reader that is slow or absent loses bytes, as on a real serial line */
+    if (master >= 0 && len > 0 && write(master, bytes, len) < 0 && errno != EAGAIN && errno != EIO) {
+        fprintf(stderr, "nx-avr-harness: writing to the pty failed: %s\n", strerror(errno));
+    }
+}
+
+static void flush_outbox(void)
+{
+    write_pty(outbox, outbox_len);
+    outbox_len = 0;
+}
+
 static void uart_output(struct avr_irq_t *irq, uint32_t value, void *param)
 {
     (void)irq;
     (void)param;
     uint8_t byte = (uint8_t)value;
-    /* a reader that is slow or absent loses bytes, as on a real serial line */
-    if (master >= 0 && write(master, &byte, 1) < 0 && errno != EAGAIN && errno != EIO) {
-        fprintf(stderr, "nx-avr-harness: writing to the pty failed: %s\n", strerror(errno));
-    }
     if (!lockstep) {
+        write_pty(&byte, 1);
         return;
+    }
+    outbox[outbox_len++] = byte;
+    if (byte == 0 || outbox_len == sizeof outbox) {
+        flush_outbox();
     }
     if (nx_decoder_push(&tx_decoder, byte) != NX_DEC_FRAME ||
         nx_packet_verify(tx_packet, tx_decoder.len) != NX_DEC_PACKET) {
@@ -393,6 +413,7 @@ static bool lockstep_command(const char *verb, const char *text)
     } else {
         return false;
     }
+    flush_outbox();
     printf("time %llu\n", emulated_us());
     fflush(stdout);
     if (!ok) {
