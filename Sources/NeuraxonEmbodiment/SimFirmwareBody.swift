@@ -179,8 +179,9 @@ struct LockstepTiming: Sendable, Equatable {
 /// from the robot's description) turns a channel's value into what its pins see and its pins
 /// back into an actuator's value.
 ///
-/// The firmware's clock = world time + a fixed offset (the time the handshake took).
-/// One tick: `runToSensors` runs both until the firmware has sent its next SENSORS frame; the
+/// The firmware's clock = world time + a fixed offset: the time the handshake took, and for a
+/// firmware given its inputs once per sampling period, that period (it sends at the end of a
+/// period what the world sampled at its start). One tick: `runToSensors` runs both until the firmware has sent its next SENSORS frame; the
 /// control loop reads it and writes its COMMAND to the pty; `handle` has the firmware take every
 /// byte written (`deliver`, which answers once it has, with the actuator values that changed),
 /// and the world catches up with the time that took. No PING/PONG or other pty round trip is
