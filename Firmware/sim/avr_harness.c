@@ -80,6 +80,9 @@ static long ranger_mm[NX_SENSOR_COUNT];
 static bool trigger_level[NX_SENSOR_COUNT];
 static bool echo_busy[NX_SENSOR_COUNT];
 
+/* lockstep: each encoder's count as the host last gave it (`sensor` takes the count there) */
+static int16_t encoder_count[NX_SENSOR_COUNT];
+
 static struct timespec wall_start;
 
 static unsigned long long emulated_us(void) { return avr->cycle / (FREQUENCY / 1000000u); }
@@ -92,17 +95,37 @@ static unsigned long long wall_us(void)
            (unsigned long long)((now.tv_nsec - wall_start.tv_nsec) / 1000);
 }
 
+/* lockstep: the firmware's bytes wait here until a frame's delimiter or the end of the run, so a
+ * frame goes to the pty in one write (emulated time stands still until then anyway) */
+static uint8_t outbox[512];
+static size_t outbox_len;
+
+static void write_pty(const uint8_t *bytes, size_t len)
+{
+    /* a reader that is slow or absent loses bytes, as on a real serial line */
+    if (master >= 0 && len > 0 && write(master, bytes, len) < 0 && errno != EAGAIN && errno != EIO) {
+        fprintf(stderr, "nx-avr-harness: writing to the pty failed: %s\n", strerror(errno));
+    }
+}
+
+static void flush_outbox(void)
+{
+    write_pty(outbox, outbox_len);
+    outbox_len = 0;
+}
+
 static void uart_output(struct avr_irq_t *irq, uint32_t value, void *param)
 {
     (void)irq;
     (void)param;
     uint8_t byte = (uint8_t)value;
-    /* a reader that is slow or absent loses bytes, as on a real serial line */
-    if (master >= 0 && write(master, &byte, 1) < 0 && errno != EAGAIN && errno != EIO) {
-        fprintf(stderr, "nx-avr-harness: writing to the pty failed: %s\n", strerror(errno));
-    }
     if (!lockstep) {
+        write_pty(&byte, 1);
         return;
+    }
+    outbox[outbox_len++] = byte;
+    if (byte == 0 || outbox_len == sizeof outbox) {
+        flush_outbox();
     }
     if (nx_decoder_push(&tx_decoder, byte) != NX_DEC_FRAME ||
         nx_packet_verify(tx_packet, tx_decoder.len) != NX_DEC_PACKET) {
@@ -390,6 +413,7 @@ static bool lockstep_command(const char *verb, const char *text)
     } else {
         return false;
     }
+    flush_outbox();
     printf("time %llu\n", emulated_us());
     fflush(stdout);
     if (!ok) {
@@ -411,7 +435,9 @@ static int encoder_on(const char *name)
 
 /* "sensor <index> <value>": sets sensor channel `index` on its emulated pins, in the channel's
  * unit: analog mV on its ADC input, digital 0/1 through its active level, encoder pulses (signed
- * for quadrature), ultrasonic the distance in mm the echo stands for (negative: no echo). */
+ * for quadrature; in lockstep the count the encoder should read, whose change goes out as pulses,
+ * a single-channel encoder's as its magnitude), ultrasonic the distance in mm the echo stands for
+ * (negative: no echo). */
 static bool sensor_line(const char *index, long value)
 {
     char *end;
@@ -434,6 +460,17 @@ static bool sensor_line(const char *index, long value)
         set_input(pin_name(s->pin), (uint32_t)((value != 0) != ((s->flags & NX_FLAG_ACTIVE_LOW) != 0)));
         return true;
     case NX_DRIVE_ENCODER:
+        if (lockstep) { /* the count the encoder should read now: the difference goes out as pulses */
+            if (value < -32768 || value > 32767) {
+                return false;
+            }
+            int16_t delta = (int16_t)((int16_t)value - encoder_count[k]);
+            encoder_count[k] = (int16_t)value;
+            if (delta != 0) {
+                queue_pulses((unsigned)k, (s->flags & NX_FLAG_QUADRATURE) ? delta : delta < 0 ? -(long)delta : delta);
+            }
+            return true;
+        }
         if (value == 0 || value < -100000 || value > 100000 || (value < 0 && !(s->flags & NX_FLAG_QUADRATURE))) {
             return false;
         }

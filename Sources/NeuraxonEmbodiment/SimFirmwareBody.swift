@@ -54,13 +54,14 @@ public enum FirmwareInTheLoop: Sendable, Equatable, CustomStringConvertible {
 /// so a run is as reproducible as the direct simulation, however fast or slow the host is.
 /// One tick:
 /// 1. the world and the firmware run together until the firmware has sent its next SENSORS
-///    frame (`LockstepFirmware.runToSensors`): the host build samples the world's readings at
+///    frame (`LockstepDriver.runToSensors`): the host build samples the world's readings at
 ///    the world's sampling instant; the AVR build runs in 1 ms steps with its inputs refreshed
-///    from the world at each, and samples on its own schedule;
+///    from the world at each (the harness turns each channel's value into its pins' levels,
+///    from the robot's description), and samples on its own schedule;
 /// 2. the control loop reads that frame through the serial session (any older frame still in
 ///    the pty is read first and passed over), runs the network and sends its COMMAND;
-/// 3. the firmware runs until it has handled the command (`LockstepFirmware.handle`), and the
-///    robot applies the firmware's actuator outputs, so the firmware's clamping, resolution and
+/// 3. the firmware runs until it has handled the command (`LockstepDriver.handle`), and the
+///    robot applies the firmware's actuator values, so the firmware's clamping, resolution and
 ///    failsafe act on the simulated wheels. The world's command latency and dropout
 ///    (`LinkSettings`) still apply after that, as in the direct simulation.
 ///
@@ -79,7 +80,7 @@ public final class SimFirmwareBody: Body, @unchecked Sendable {
     public var device: DeviceInfo { serial.device }
     /// Which firmware this is.
     public let firmware: FirmwareInTheLoop
-    private let driver: any LockstepFirmware
+    private let driver: LockstepDriver
 
     /// Starts `firmware`, connects to its pseudo-terminal and configures it with the world's
     /// sampling period, a 100 ms failsafe and all seven sensors.
@@ -92,10 +93,8 @@ public final class SimFirmwareBody: Body, @unchecked Sendable {
         }
         self.robot = robot
         self.firmware = firmware
-        switch firmware {
-        case let .host(path): driver = try HostFirmwareDriver(path: path, periodMicros: period)
-        case let .avr(harness, elf): driver = try AVRHarnessDriver(harness: harness, elf: elf)
-        }
+        driver = try LockstepDriver(firmware, samplePeriodMicros: period, sensorCount: robot.sensorChannels.count,
+                                    safeActuators: ReferenceChannels.actuators.map(\.safeValue))
         var options = SessionOptions(selector: .path(driver.pty),
                                      config: LinkConfig(periodMilliseconds: UInt16(period / 1000), failsafeMilliseconds: 100, sensorMask: 0x7F))
         options.monitor = nil
@@ -113,7 +112,7 @@ public final class SimFirmwareBody: Body, @unchecked Sendable {
         }
         // Frames the firmware sent while it was being configured are not this run's.
         var frame = SensorFrame(channelCount: robot.sensorChannels.count)
-        while serial.session.counters.sensorFrames < driver.sensorFramesSent(session: serial.session.counters.sensorFrames) {
+        while serial.session.counters.sensorFrames < driver.sensorFramesSent {
             guard serial.nextFrame(into: &frame, timeoutMicros: 1_000_000) == .frame else { break }
         }
         driver.startLockstep(robot: robot)
@@ -122,7 +121,7 @@ public final class SimFirmwareBody: Body, @unchecked Sendable {
     deinit { driver.quit() }
 
     public func nextFrame(into frame: inout SensorFrame, timeoutMicros: Int) -> BodyEvent {
-        guard let sent = driver.runToSensors(robot: robot, session: serial.session.counters.sensorFrames) else { return .linkLost }
+        guard let sent = driver.runToSensors(robot: robot) else { return .linkLost }
         repeat {
             let event = serial.nextFrame(into: &frame, timeoutMicros: max(timeoutMicros, 1_000_000))
             guard event == .frame else { return event }
@@ -131,9 +130,7 @@ public final class SimFirmwareBody: Body, @unchecked Sendable {
     }
 
     public func send(_ setpoints: [Int16]) -> Bool {
-        guard serial.send(setpoints), let outputs = driver.handle(session: serial.session, robot: robot) else { return false }
-        robot.apply(motorLeft: outputs[0], motorRight: outputs[1], servo: outputs[2])
-        return true
+        serial.send(setpoints) && driver.handle(session: serial.session, robot: robot)
     }
 
     public func stopActuators() {
@@ -143,145 +140,94 @@ public final class SimFirmwareBody: Body, @unchecked Sendable {
     }
 }
 
-// MARK: - The two firmwares
+// MARK: - The lockstep driver
 
-/// A firmware process whose clock the body moves.
-protocol LockstepFirmware: AnyObject, Sendable {
-    /// The pseudo-terminal it serves.
-    var pty: String { get }
-    /// Runs `work` (which talks to the firmware over the pty) while the firmware's clock runs.
-    func running<T>(_ work: @escaping @Sendable () throws -> T) throws -> T
-    /// The SENSORS frames the firmware has sent in all, as far as it knows; `received` is how
-    /// many the session has received.
-    func sensorFramesSent(session received: UInt64) -> UInt64
-    /// Ties the firmware's clock to `robot`'s from now on.
-    func startLockstep(robot: SimulatedRobot)
-    /// Runs the world and the firmware until the firmware has sent its next SENSORS frame.
-    /// Returns the SENSORS frames it has sent in all (nil if the firmware died).
-    func runToSensors(robot: SimulatedRobot, session received: UInt64) -> UInt64?
-    /// Runs the firmware until it has handled every byte `session` wrote (and the world with it).
-    /// Returns its actuator outputs (motor left, motor right in ‰, servo in degrees), or nil if
-    /// the firmware died.
-    func handle(session: LinkSession, robot: SimulatedRobot) -> [Int16]?
-    /// Ends the process (idempotent).
-    func quit()
+/// How a firmware in the loop spends time, the one thing the lockstep driver needs to know
+/// about it beyond its command line.
+struct LockstepTiming: Sendable, Equatable {
+    /// How the world gives the firmware its inputs.
+    enum Inputs: Sendable, Equatable {
+        /// Once per sampling period of this many µs: the world runs to its next sampling instant
+        /// and samples, and the firmware, which samples the moment its clock says so, runs one
+        /// period and sends those readings (the host build).
+        case perSample(periodMicros: UInt64)
+        /// The world and the firmware run together in steps of this many µs, the inputs
+        /// refreshed at each, and the firmware samples on its own schedule (the AVR).
+        case everyStep(micros: UInt64)
+    }
+    var inputs: Inputs
+    /// Once every byte of a command has reached the firmware, it has this long to act on it, µs.
+    var handlingMarginMicros: Int
+    /// Time given to the firmware to boot before the first byte, µs.
+    var bootMicros: Int
+
+    /// The host build handles a frame the moment it arrives and samples exactly on time.
+    static func host(periodMicros: Int) -> Self {
+        LockstepTiming(inputs: .perSample(periodMicros: UInt64(periodMicros)), handlingMarginMicros: 0, bootMicros: 0)
+    }
+    /// The AVR at 16 MHz: a command's bytes reach the emulated UART one per 86.8 µs; once the
+    /// CPU has taken the last, the firmware acts on it within about 150 µs when idle, up to about
+    /// 1 ms when it is sampling; the world refreshes its inputs every 1 ms.
+    static let avr = LockstepTiming(inputs: .everyStep(micros: 1000), handlingMarginMicros: 300, bootMicros: 50_000)
 }
 
-/// The host build on `--virtual-clock` (Docs/FIRMWARE.md, "The host port"): readings go in as
-/// `sensor <i> <v>` lines, `advance <µs>` moves its clock, and it prints `actuator <i> <v>`.
-/// It handles frames the moment they arrive, so the handshake needs no time to pass; a
-/// PING/PONG after each COMMAND makes sure the command was handled.
-final class HostFirmwareDriver: LockstepFirmware, @unchecked Sendable {
-    let pty: String
-    private let process: LineProcess
-    private let periodMicros: Int
-    private var actuators: [Int16]
-
-    init(path: String, periodMicros: Int) throws {
-        guard access(path, X_OK) == 0 else {
-            throw SimFirmwareError("no host firmware at \(path): build it with `make -C Firmware host`")
-        }
-        self.periodMicros = periodMicros
-        let process = try SimFirmwareError.rethrowing { try LineProcess(executable: path, arguments: ["--virtual-clock"]) }
-        var actuators = ReferenceChannels.actuators.map(\.safeValue)
-        pty = try SimFirmwareError.rethrowing { try process.awaitPty { HostFirmwareDriver.note($0, in: &actuators) } }
-        self.process = process
-        self.actuators = actuators
-    }
-
-    func running<T>(_ work: @escaping @Sendable () throws -> T) throws -> T { try work() }
-
-    func sensorFramesSent(session received: UInt64) -> UInt64 { received }
-
-    func startLockstep(robot: SimulatedRobot) {}
-
-    /// The world runs to its next sampling instant; its readings go in as `sensor` lines and
-    /// the firmware advances one sampling period, sending one frame.
-    func runToSensors(robot: SimulatedRobot, session received: UInt64) -> UInt64? {
-        robot.nextFrame()
-        var text = ""
-        for (k, v) in robot.readings.enumerated() { text += "sensor \(k) \(v)\n" }
-        text += "advance \(periodMicros)\n"
-        return exchange(text) != nil ? received + 1 : nil
-    }
-
-    func handle(session: LinkSession, robot: SimulatedRobot) -> [Int16]? {
-        _ = try? session.ping(count: 1)
-        return exchange("advance 0\n") != nil ? actuators : nil
-    }
-
-    func quit() { process.quit() }
-
-    private func exchange(_ text: String) -> UInt64? {
-        process.command(text) { Self.note($0, in: &actuators) }
-    }
-
-    private static func note(_ line: Substring, in actuators: inout [Int16]) {
-        let parts = line.split(separator: " ")
-        guard parts.count == 3, parts[0] == "actuator", let k = Int(parts[1]), let v = Int16(parts[2]),
-              actuators.indices.contains(k) else { return }
-        actuators[k] = v
-    }
-}
-
-/// The real AVR build under `nx-avr-harness --lockstep` (Docs/FIRMWARE.md, "The AVR emulation
-/// harness"), co-simulated with the world on one clock: emulated time = world time + a fixed
-/// offset (the emulated time the handshake took).
+/// A firmware process whose clock the body moves, driven through the lockstep lines both the
+/// host build (`--virtual-clock`) and the emulation harness (`--lockstep --channels`) speak
+/// (Docs/FIRMWARE.md, "Lockstep lines"): channel-level `sensor <k> <value>` lines in, `advance`,
+/// `sensors`, `deliver` and `settle` to move its clock, and back `actuator <k> <value>`,
+/// `sensors_sent <n>` and `time <µs>`. It knows channels, not pins: the firmware (or the harness,
+/// from the robot's description) turns a channel's value into what its pins see and its pins
+/// back into an actuator's value.
 ///
-/// The world's readings become the board's electrical inputs on the reference robot's pins
-/// (Docs/HARDWARE.md): range and light sensors as millivolts on A0–A3, the bumper on D10 (low
-/// when pressed), and each wheel's new encoder ticks as pulses on D2/D3. They are refreshed
-/// from the world every `inputStepMicros` while the firmware runs towards its next SENSORS
-/// frame (`sensors` in the harness), so the firmware samples them on its own schedule, as on
-/// the robot. A COMMAND then reaches the UART at the wire's pace and the firmware takes it
-/// (`deliver`, then `handlingMarginMicros`), and the world catches up with the time that took
-/// before the outputs apply. The outputs come back as PWM duty and direction pins and are read
-/// as the firmware meant them (`AVRPinState`); one that changes later (the firmware was busy
-/// sampling, or its failsafe acted) drives the wheels from the next input step on.
-final class AVRHarnessDriver: LockstepFirmware, @unchecked Sendable {
+/// The firmware's clock = world time + a fixed offset: the time the handshake took, and for a
+/// firmware given its inputs once per sampling period, that period (it sends at the end of a
+/// period what the world sampled at its start). One tick: `runToSensors` runs both until the firmware has sent its next SENSORS frame; the
+/// control loop reads it and writes its COMMAND to the pty; `handle` has the firmware take every
+/// byte written (`deliver`, which answers once it has, with the actuator values that changed),
+/// and the world catches up with the time that took. No PING/PONG or other pty round trip is
+/// needed to know a command was applied.
+final class LockstepDriver: @unchecked Sendable {
+    /// The pseudo-terminal the firmware serves.
     let pty: String
+    let timing: LockstepTiming
     private let process: LineProcess
-    private var pins = AVRPinState()
-    /// The firmware's outputs as the robot was last given them.
-    private var applied = AVRPinState()
+    /// The firmware's actuator values as last reported, and as the robot was last given them.
+    private(set) var actuators: [Int16]
+    private var applied: [Int16]
+    /// What the firmware was last told of each sensor channel (nil: nothing yet), so only
+    /// changes are sent.
+    private var told: [Int16?]
     private var sensorsSent: UInt64 = 0
-    /// What the harness was last told, so only changes are sent.
-    private var inputs: [Int] = [-1, -1, -1, -1, 1]
-    private var wheels: [Int16] = [0, 0]
-    /// Emulated time, µs, as the harness last reported it; and its value at world time 0.
-    private var emulatedMicros: UInt64 = 0
+    /// The firmware's clock, µs, as it last reported it; and its value at world time 0.
+    private var firmwareMicros: UInt64 = 0
     private var offsetMicros: UInt64 = 0
+    private var booted = false
 
-    /// The world refreshes the firmware's inputs this often, µs.
-    static let inputStepMicros: UInt64 = 1000
-    /// A command's bytes reach the emulated UART one per 86.8 µs; once the CPU has taken the
-    /// last, the firmware has this long to act on it, µs (it takes about 150 µs when idle, up to
-    /// about 1 ms when it is sampling).
-    static let handlingMarginMicros = 300
-    /// Emulated time given to the firmware to boot before the first byte, µs.
-    static let bootMicros = 50_000
-    /// `runToSensors` gives up after this much emulated time without a frame, µs.
+    /// `runToSensors` gives up after this much firmware time without a frame, µs.
     static let frameLimitMicros: UInt64 = 2_000_000
 
-    init(harness: String, elf: String) throws {
-        guard access(harness, X_OK) == 0 else {
-            throw SimFirmwareError("no emulation harness at \(harness): build it with `make -C Firmware sim`")
-        }
-        guard access(elf, R_OK) == 0 else {
-            throw SimFirmwareError("no AVR firmware at \(elf): build it with `make -C Firmware avr`")
-        }
-        let process = try SimFirmwareError.rethrowing { try LineProcess(executable: harness, arguments: ["--lockstep", elf]) }
-        pty = try SimFirmwareError.rethrowing { try process.awaitPty { _ in } }
+    /// Starts `executable` with `arguments` and waits for its pty.
+    init(executable: String, arguments: [String], timing: LockstepTiming, sensorCount: Int, safeActuators: [Int16]) throws {
+        let process = try SimFirmwareError.rethrowing { try LineProcess(executable: executable, arguments: arguments) }
+        self.timing = timing
+        actuators = safeActuators
+        applied = safeActuators
+        told = Array(repeating: nil, count: sensorCount)
+        var initial = safeActuators
+        pty = try SimFirmwareError.rethrowing { try process.awaitPty { Self.note($0, actuators: &initial) } }
+        actuators = initial
         self.process = process
-        guard process.send("pin D10 1\n") else { throw SimFirmwareError("\(harness) ended at start") }
     }
 
-    /// Boots the firmware (`bootMicros` of emulated time), then runs `work` on a thread of its
-    /// own while the harness runs the firmware through each frame `work` writes and its answer
-    /// (`settle`): emulated time moves only while a frame is received and answered, so the
-    /// handshake takes the same emulated time however fast the host is.
+    /// Boots the firmware (`timing.bootMicros` of its time), then runs `work` on a thread of its
+    /// own while the firmware takes each frame `work` writes and answers it (`settle`): its clock
+    /// moves only while a frame is received and answered, so the handshake takes the same time
+    /// however fast the host is.
     func running<T>(_ work: @escaping @Sendable () throws -> T) throws -> T {
-        if emulatedMicros == 0 { _ = exchange("advance \(Self.bootMicros)\n") }
+        if !booted {
+            booted = true
+            guard exchange("advance \(timing.bootMicros)\n") else { throw SimFirmwareError("the firmware ended at start") }
+        }
         let outcome = Outcome<T>()
         let thread = Thread { outcome.set(Result { try work() }) }
         thread.stackSize = 1 << 20
@@ -292,66 +238,71 @@ final class AVRHarnessDriver: LockstepFirmware, @unchecked Sendable {
         return try outcome.wait().get()
     }
 
-    func sensorFramesSent(session received: UInt64) -> UInt64 { sensorsSent }
+    /// The SENSORS frames the firmware has sent in all, as far as it has said.
+    var sensorFramesSent: UInt64 { sensorsSent }
 
+    /// Ties the firmware's clock to `robot`'s from now on.
     func startLockstep(robot: SimulatedRobot) {
-        offsetMicros = emulatedMicros &- robot.timeMicros
+        offsetMicros = firmwareMicros &- robot.timeMicros
+        if case let .perSample(period) = timing.inputs {
+            offsetMicros &+= period  // it sends at the end of a period what the world sampled at its start
+        }
     }
 
-    func runToSensors(robot: SimulatedRobot, session received: UInt64) -> UInt64? {
+    /// Runs the world and the firmware until the firmware has sent its next SENSORS frame.
+    /// Returns the SENSORS frames it has sent in all (nil if the firmware died or sent none).
+    func runToSensors(robot: SimulatedRobot) -> UInt64? {
         let before = sensorsSent
-        let limit = emulatedMicros + Self.frameLimitMicros
+        let limit = firmwareMicros + Self.frameLimitMicros
         while sensorsSent == before {
-            guard emulatedMicros < limit else { return nil }
-            // The world leads by up to one input step; the firmware runs to it, or to its frame.
-            let worldTarget = (robot.timeMicros / Self.inputStepMicros + 1) * Self.inputStepMicros
-            if emulatedMicros >= robot.timeMicros + offsetMicros {
-                robot.advance(toMicros: worldTarget)
-                robot.sampleSensors()
+            guard firmwareMicros < limit else { return nil }
+            let runFor: UInt64
+            switch timing.inputs {
+            case let .perSample(period):
+                robot.nextFrame()
+                runFor = period
+            case let .everyStep(step):
+                // The world leads by up to one step; the firmware runs to it, or to its frame.
+                if firmwareMicros >= robot.timeMicros + offsetMicros {
+                    robot.advance(toMicros: (robot.timeMicros / step + 1) * step)
+                    robot.sampleSensors()
+                }
+                runFor = max(robot.timeMicros + offsetMicros - min(firmwareMicros, robot.timeMicros + offsetMicros), 1)
             }
-            let runFor = robot.timeMicros + offsetMicros - min(emulatedMicros, robot.timeMicros + offsetMicros)
-            guard exchange(inputLines(robot.readings) + "sensors \(max(runFor, 1))\n") else { return nil }
+            guard exchange(sensorLines(robot.readings) + "sensors \(runFor)\n") else { return nil }
             // An output that changed on the way (a command the firmware took a while to act on,
             // its failsafe) drives the wheels from now on.
-            if pins != applied {
-                let outputs = pins.setpoints
-                robot.apply(motorLeft: outputs[0], motorRight: outputs[1], servo: outputs[2])
-                applied = pins
-            }
+            if actuators != applied { applyOutputs(to: robot) }
         }
         return sensorsSent
     }
 
-    func handle(session: LinkSession, robot: SimulatedRobot) -> [Int16]? {
-        guard exchange("deliver \(session.counters.bytesSent) \(Self.handlingMarginMicros)\n") else { return nil }
-        if emulatedMicros > robot.timeMicros + offsetMicros {
-            robot.advance(toMicros: emulatedMicros - offsetMicros)
+    /// Runs the firmware until it has taken every byte `session` wrote and had
+    /// `timing.handlingMarginMicros` to act on them, the world with it, and gives the robot the
+    /// firmware's actuator values. False if the firmware died.
+    func handle(session: LinkSession, robot: SimulatedRobot) -> Bool {
+        guard exchange("deliver \(session.counters.bytesSent) \(timing.handlingMarginMicros)\n") else { return false }
+        if firmwareMicros > robot.timeMicros + offsetMicros {
+            robot.advance(toMicros: firmwareMicros - offsetMicros)
         }
-        applied = pins
-        return pins.setpoints
+        applyOutputs(to: robot)
+        return true
     }
 
+    /// Ends the process (idempotent).
     func quit() { process.quit() }
 
-    /// The harness lines that set the board's inputs to `readings`, changes only.
-    private func inputLines(_ readings: [Int16]) -> String {
+    private func applyOutputs(to robot: SimulatedRobot) {
+        robot.apply(motorLeft: actuators[0], motorRight: actuators[1], servo: actuators[2])
+        applied = actuators
+    }
+
+    /// The `sensor` lines that give the firmware `readings`, changes only.
+    private func sensorLines(_ readings: [Int16]) -> String {
         var text = ""
-        for channel in ReferenceChannels.rangeLeft...ReferenceChannels.lightRight {
-            let millivolts = min(max(Int(readings[channel]), 0), 5000)
-            if inputs[channel] != millivolts {
-                inputs[channel] = millivolts
-                text += "adc \(channel) \(millivolts)\n"
-            }
-        }
-        let level = readings[ReferenceChannels.bumper] != 0 ? 0 : 1
-        if inputs[4] != level {
-            inputs[4] = level
-            text += "pin D10 \(level)\n"
-        }
-        for (k, channel) in [ReferenceChannels.wheelLeft, ReferenceChannels.wheelRight].enumerated() {
-            let ticks = Int(readings[channel] &- wheels[k]).magnitude
-            wheels[k] = readings[channel]
-            if ticks > 0 { text += "pulses \(k == 0 ? "D2" : "D3") \(ticks)\n" }
+        for (k, value) in readings.enumerated() where k < told.count && told[k] != value {
+            told[k] = value
+            text += "sensor \(k) \(value)\n"
         }
         return text
     }
@@ -361,54 +312,45 @@ final class AVRHarnessDriver: LockstepFirmware, @unchecked Sendable {
             if line.hasPrefix("sensors_sent "), let n = UInt64(line.dropFirst(13).prefix { $0 != " " }) {
                 sensorsSent = n
             } else {
-                pins.note(line)
+                Self.note(line, actuators: &actuators)
             }
         }
         guard let time else { return false }
-        emulatedMicros = time
+        firmwareMicros = time
         return true
+    }
+
+    /// Takes an `actuator <k> <value>` line (a ` t=<µs>` after it is allowed) into `actuators`;
+    /// other lines are ignored.
+    static func note(_ line: Substring, actuators: inout [Int16]) {
+        guard line.hasPrefix("actuator ") else { return }
+        let parts = line.split(separator: " ", maxSplits: 3)
+        guard parts.count >= 3, let k = Int(parts[1]), let v = Int16(parts[2]), actuators.indices.contains(k) else { return }
+        actuators[k] = v
     }
 }
 
-/// The AVR firmware's actuator outputs as the harness reports them (`pwm D6 128 t=…`,
-/// `pin D4 1 t=…`), and the setpoints they stand for.
-struct AVRPinState: Equatable {
-    /// Timer0 duty 0…255: left motor (D6, OC0A), right motor (D5, OC0B).
-    var duty: [Int] = [0, 0]
-    /// H-bridge inputs: left IN1 (D4), IN2 (D7); right IN1 (D8), IN2 (D12).
-    var forward: [Bool] = [false, false]
-    var reverse: [Bool] = [false, false]
-    /// Timer1 compare value in 0.5 µs ticks (D9, OC1A): 2000 = 0°, 3000 = 90°, 4000 = 180°.
-    var servoTicks = 3000
-
-    /// Takes one harness line into account (other lines are ignored).
-    mutating func note(_ line: Substring) {
-        let parts = line.split(separator: " ")
-        guard parts.count >= 3, let value = Int(parts[2]) else { return }
-        switch (parts[0], parts[1]) {
-        case ("pwm", "D6"): duty[0] = value
-        case ("pwm", "D5"): duty[1] = value
-        case ("pwm", "D9"): servoTicks = value
-        case ("pin", "D4"): forward[0] = value != 0
-        case ("pin", "D7"): reverse[0] = value != 0
-        case ("pin", "D8"): forward[1] = value != 0
-        case ("pin", "D12"): reverse[1] = value != 0
-        default: break
+extension LockstepDriver {
+    /// The driver for `firmware`: the host build on its virtual clock, or the AVR build under
+    /// the harness reporting channel values (`--lockstep --channels`).
+    convenience init(_ firmware: FirmwareInTheLoop, samplePeriodMicros: Int, sensorCount: Int, safeActuators: [Int16]) throws {
+        switch firmware {
+        case let .host(path):
+            guard access(path, X_OK) == 0 else {
+                throw SimFirmwareError("no host firmware at \(path): build it with `make -C Firmware host`")
+            }
+            try self.init(executable: path, arguments: ["--virtual-clock"], timing: .host(periodMicros: samplePeriodMicros),
+                          sensorCount: sensorCount, safeActuators: safeActuators)
+        case let .avr(harness, elf):
+            guard access(harness, X_OK) == 0 else {
+                throw SimFirmwareError("no emulation harness at \(harness): build it with `make -C Firmware sim`")
+            }
+            guard access(elf, R_OK) == 0 else {
+                throw SimFirmwareError("no AVR firmware at \(elf): build it with `make -C Firmware avr`")
+            }
+            try self.init(executable: harness, arguments: ["--lockstep", "--channels", elf], timing: .avr,
+                          sensorCount: sensorCount, safeActuators: safeActuators)
         }
-    }
-
-    /// Motor left and right in ‰ (±round(duty × 1000 / 255), 0 when the bridge is off or both
-    /// inputs are high) and the servo in degrees (round((ticks / 2 − 1000) × 180 / 1000),
-    /// clamped to 0…180).
-    var setpoints: [Int16] {
-        var out: [Int16] = (0..<2).map { m in
-            guard forward[m] != reverse[m] else { return 0 }
-            let permille = (duty[m] * 1000 + 127) / 255
-            return Int16(forward[m] ? permille : -permille)
-        }
-        let halfTicks = Double(servoTicks) / 2 - 1000
-        out.append(Int16(min(max((halfTicks * 180 / 1000).rounded(), 0), 180)))
-        return out
     }
 }
 

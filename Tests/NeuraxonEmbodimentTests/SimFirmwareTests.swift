@@ -125,24 +125,14 @@ import Testing
         }
     }
 
-    /// The harness's PWM and pin reports read back as the setpoints the firmware was given
-    /// (duty = round(|‰| × 255 / 1000), so ‰ comes back within 2).
-    @Test func pwmDutyAndDirectionPinsReadBackAsSetpoints() {
-        var pins = AVRPinState()
-        #expect(pins.setpoints == [0, 0, 90])
-        for line in ["pin D4 1 t=1", "pin D7 0 t=1", "pwm D6 128 t=2", "pin D8 0 t=3", "pin D12 1 t=3", "pwm D5 255 t=4",
-                     "pwm D9 4000 t=5", "sensors_sent 3 t=6", "garbage"] {
-            pins.note(line[...])
+    /// Both firmwares report actuator values as channel lines (`actuator <k> <value>`, the
+    /// harness with ` t=<µs>` after it); anything else is passed over.
+    @Test func actuatorLinesReadBackAsChannelValues() {
+        var actuators: [Int16] = [0, 0, 90]
+        for line in ["actuator 0 502 t=12", "pwm D6 128 t=12", "actuator 1 -1000", "actuator 2 180 t=40",
+                     "actuator 3 7", "actuator x 1", "actuator 0", "sensors_sent 3 t=6", "garbage"] {
+            LockstepDriver.note(line[...], actuators: &actuators)
         }
-        #expect(pins.setpoints == [502, -1000, 180])
-        pins.note("pin D12 0 t=7")
-        pins.note("pwm D9 2000 t=8")
-        #expect(pins.setpoints == [502, 0, 0], "a bridge with both inputs low is off")
-        for permille in [1, 2, 250, 499, 500, 999, 1000] {
-            var p = AVRPinState()
-            p.note("pin D4 1 t=0")
-            p.note("pwm D6 \((permille * 255 + 500) / 1000) t=0")
-            #expect(abs(Int(p.setpoints[0]) - permille) <= 2, "\(permille) ‰")
-        }
+        #expect(actuators == [502, -1000, 180])
     }
 }

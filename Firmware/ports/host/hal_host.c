@@ -28,6 +28,11 @@ static int16_t sensors[NX_SENSOR_COUNT];
 static int16_t actuators[NX_ACTUATOR_COUNT];
 static bool actuator_reported[NX_ACTUATOR_COUNT];
 static uint8_t unique_id[8];
+static uint64_t rx_total; /* bytes read from the pty in all */
+/* the frames going out, decoded to count the SENSORS frames among them */
+static uint8_t tx_packet[NX_PACKET_MAX];
+static nx_decoder tx_decoder;
+static uint32_t sensors_sent;
 
 int hal_host_open(bool use_virtual_clock, const uint8_t id[8], char *pty_name, size_t cap)
 {
@@ -53,6 +58,7 @@ int hal_host_open(bool use_virtual_clock, const uint8_t id[8], char *pty_name, s
         return -errno;
     }
     snprintf(pty_name, cap, "%s", name);
+    nx_decoder_init(&tx_decoder, tx_packet, sizeof tx_packet);
     return 0;
 }
 
@@ -135,15 +141,22 @@ uint32_t hal_host_tx_dropped(void) { return tx_dropped; }
 uint32_t hal_micros(void) { return (uint32_t)hal_host_now_us(); }
 uint32_t hal_millis(void) { return (uint32_t)(hal_host_now_us() / 1000u); }
 
+static bool skip_pty;
+void hal_host_skip_pty(bool skip) { skip_pty = skip; }
+
 bool hal_uart_read(uint8_t *byte)
 {
     if (rx_pos == rx_len) {
+        if (skip_pty) {
+            return false;
+        }
         ssize_t n = read(master, rx_buf, sizeof rx_buf);
         if (n <= 0) {
             return false;
         }
         rx_pos = 0;
         rx_len = (size_t)n;
+        rx_total += (uint64_t)n;
     }
     *byte = rx_buf[rx_pos++];
     return true;
@@ -155,7 +168,14 @@ void hal_uart_write(uint8_t byte)
         hal_host_flush();
     }
     tx_buf[tx_len++] = byte;
+    if (nx_decoder_push(&tx_decoder, byte) == NX_DEC_FRAME &&
+        nx_packet_verify(tx_packet, tx_decoder.len) == NX_DEC_PACKET && tx_packet[1] == NX_SENSORS) {
+        sensors_sent++;
+    }
 }
+
+uint64_t hal_host_rx_total(void) { return rx_total; }
+uint32_t hal_host_sensors_sent(void) { return sensors_sent; }
 
 /* The kernel's pty buffer never drops received bytes: they wait until read. */
 uint32_t hal_uart_rx_overflows(void) { return 0; }

@@ -20,6 +20,13 @@ void hal_host_set_sensor(uint8_t channel, int16_t value);
 /** Writes the frames queued by the core to the pty without waiting: each frame whole (one the
  *  pty took in part is finished first, from a small buffer) or, when the pty is full, dropped. */
 void hal_host_flush(void);
+/** While true, the core's UART reads take only bytes already read from the pty, and do not
+ *  look at the pty itself. */
+void hal_host_skip_pty(bool skip);
+/** Bytes read from the pty in all. */
+uint64_t hal_host_rx_total(void);
+/** SENSORS frames the core has sent in all. */
+uint32_t hal_host_sensors_sent(void);
 /** Frames dropped so far because the pty was full. */
 uint32_t hal_host_tx_dropped(void);
 

@@ -20,6 +20,7 @@
 
 static nx_device device;
 static uint8_t reported_failsafe = 0xFF;
+static uint32_t reported_sensors;
 static unsigned line_number;
 
 static const char *failsafe_name(uint8_t state)
@@ -53,6 +54,54 @@ static void step(void)
         reported_failsafe = device.failsafe;
         printf("failsafe %s\n", failsafe_name(device.failsafe));
     }
+    if (hal_host_virtual() && hal_host_sensors_sent() != reported_sensors) {
+        reported_sensors = hal_host_sensors_sent();
+        printf("sensors_sent %u t=%llu\n", (unsigned)reported_sensors, (unsigned long long)hal_host_now_us());
+    }
+}
+
+/* Virtual clock: runs the loop through `us` µs in steps of ADVANCE_STEP_US, or until a SENSORS
+ * frame has gone out when `to_sensors`. */
+static void run_for(uint32_t us, bool to_sensors)
+{
+    uint32_t sent = hal_host_sensors_sent();
+    step();
+    while (us > 0 && !(to_sensors && hal_host_sensors_sent() != sent)) {
+        uint32_t d = us < ADVANCE_STEP_US ? us : ADVANCE_STEP_US;
+        hal_host_advance(d);
+        us -= d;
+        /* the pty is looked at on each whole millisecond: a read that finds nothing costs a
+         * system call, and bytes that arrive during a run have no exact time anyway */
+        hal_host_skip_pty(hal_host_now_us() % 1000u != 0);
+        step();
+    }
+    hal_host_skip_pty(false);
+}
+
+/* Waits up to `wait_ms` of wall-clock time until `enough` bytes in all have come from the pty,
+ * handling them as they come (or, with `enough` 0, until any new byte has come). Returns whether
+ * they did. */
+static bool await_pty(uint64_t enough, long wait_ms)
+{
+    if (enough == 0) {
+        enough = hal_host_rx_total() + 1;
+    }
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        step();
+        if (hal_host_rx_total() >= enough) {
+            return true;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long waited = (long)(now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L;
+        struct pollfd fd = {hal_host_pty(), POLLIN, 0};
+        fflush(stdout);
+        if (waited >= wait_ms || poll(&fd, 1, (int)(wait_ms - waited)) == 0) {
+            step();
+            return hal_host_rx_total() >= enough;
+        }
+    }
 }
 
 static void complain(const char *text, const char *why)
@@ -83,24 +132,40 @@ static bool command(char *text)
         } else {
             hal_host_set_sensor((uint8_t)a, (int16_t)b);
         }
-    } else if (strcmp(verb, "advance") == 0) {
+    } else if (strcmp(verb, "advance") == 0 || strcmp(verb, "sensors") == 0) {
         if (!hal_host_virtual()) {
-            complain(text, "advance needs --virtual-clock; in real time the clock runs by itself");
+            complain(text, "advance and sensors need --virtual-clock; in real time the clock runs by itself");
         } else if (sscanf(text, "%*s %ld %c", &a, &extra) != 1 || a < 0 || a > 600000000L) {
-            complain(text, "expected \"advance <microseconds 0..600000000>\"");
+            complain(text, verb[0] == 'a' ? "expected \"advance <microseconds 0..600000000>\""
+                                          : "expected \"sensors <at most microseconds 0..600000000>\"");
         } else {
-            uint32_t left = (uint32_t)a;
-            step();
-            while (left > 0) {
-                uint32_t d = left < ADVANCE_STEP_US ? left : ADVANCE_STEP_US;
-                hal_host_advance(d);
-                left -= d;
-                step();
+            run_for((uint32_t)a, verb[0] == 's');
+            printf("time %llu\n", (unsigned long long)hal_host_now_us());
+        }
+    } else if (strcmp(verb, "deliver") == 0) {
+        if (!hal_host_virtual()) {
+            complain(text, "deliver needs --virtual-clock");
+        } else if (sscanf(text, "%*s %ld %ld %c", &a, &b, &extra) != 2 || a < 0 || b < 0 || b > 600000000L) {
+            complain(text, "expected \"deliver <bytes from the pty in all> <microseconds 0..600000000>\"");
+        } else {
+            if (!await_pty((uint64_t)a, 2000)) {
+                fprintf(stderr, "neuraxon-firmware: deliver: %llu bytes came from the pty, the host counted %ld\n",
+                        (unsigned long long)hal_host_rx_total(), a);
             }
+            run_for((uint32_t)b, false);
+            printf("time %llu\n", (unsigned long long)hal_host_now_us());
+        }
+    } else if (strcmp(verb, "settle") == 0) {
+        if (!hal_host_virtual()) {
+            complain(text, "settle needs --virtual-clock");
+        } else if (sscanf(text, "%*s %ld %c", &a, &extra) != 1 || a < 0 || a > 60000L) {
+            complain(text, "expected \"settle <wait milliseconds 0..60000>\"");
+        } else {
+            await_pty(0, a);
             printf("time %llu\n", (unsigned long long)hal_host_now_us());
         }
     } else {
-        complain(text, "unknown command; expected sensor, advance or quit");
+        complain(text, "unknown command; expected sensor, advance, sensors, deliver, settle or quit");
     }
     return true;
 }
@@ -110,7 +175,7 @@ static int usage(const char *why)
     fprintf(stderr,
             "neuraxon-firmware: %s\n"
             "usage: neuraxon-firmware [--virtual-clock] [--id HEX16]\n"
-            "  --virtual-clock  time moves only on \"advance <us>\" lines (for tests)\n"
+            "  --virtual-clock  time moves only on advance, sensors and deliver lines (tests, lockstep)\n"
             "  --id HEX16       the 8-byte unique id in DEVICE_INFO, 16 hex digits\n",
             why);
     return 2;
@@ -143,7 +208,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "neuraxon-firmware: cannot create a pseudo-terminal: %s\n", strerror(-err));
         return 1;
     }
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    /* stdout goes out whenever the loop is about to wait, so the lines one stdin line caused
+     * arrive together (one write, one wake-up of the reader) */
+    static char out[16384];
+    setvbuf(stdout, out, _IOFBF, sizeof out);
     printf("pty %s\n", name);
     nx_device_init(&device, hal_micros());
     step();
@@ -153,6 +221,7 @@ int main(int argc, char **argv)
     for (;;) {
         struct pollfd fds[2] = {{hal_host_pty(), POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
         struct timespec budget = sleep_budget();
+        fflush(stdout);
         int n = ppoll(fds, 2, virtual_clock ? NULL : &budget, NULL);
         if (n < 0 && errno != EINTR) {
             fprintf(stderr, "neuraxon-firmware: poll failed: %s\n", strerror(errno));
