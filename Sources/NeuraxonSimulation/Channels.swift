@@ -122,8 +122,11 @@ public struct RunMetrics: Sendable, Equatable {
     public var slipRight: Double = 0
     /// Free cells of the coverage grid the robot's centre has been in (`CoverageGrid`).
     public var cellsVisited: Int = 0
-    /// Cells of the coverage grid where the robot's centre can be (`CoverageGrid`).
+    /// Cells of the coverage grid where the robot's centre can be and can get to from its
+    /// start (`CoverageGrid`).
     public var freeCells: Int = 0
+    /// The coverage grid's cell side in this world, metres (`CoverageGrid.cellSize(width:height:)`).
+    public var coverageCell: Double = CoverageGrid.cellSize
     /// The share of the free cells visited, 0…1.
     public var coverage: Double { freeCells > 0 ? Double(cellsVisited) / Double(freeCells) : 0 }
 
@@ -151,8 +154,9 @@ public enum TractionModel {
 
 /// The grid on which `RunMetrics.coverage` is counted: square cells of `cellSize` metres from
 /// the arena's south-west corner (0.1 m, just under the body's 0.12 m diameter), grown so that
-/// the arena has at most `maximumCells` cells. A cell is free when a robot centred at its
-/// centre would touch no wall or obstacle.
+/// the arena has at most `maximumCells` cells. A cell counts as free when a robot centred at
+/// its centre would touch no wall or obstacle and the robot can get there from its start
+/// (through neighbouring free cells, the body fitting between their centres too).
 public enum CoverageGrid {
     public static let cellSize: Double = 0.1
     public static let maximumCells = 250_000

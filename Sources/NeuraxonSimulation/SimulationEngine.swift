@@ -22,7 +22,8 @@ struct SimulationEngine {
     private let ticksPerRadian: Double
     private let wheelRadius: Double
     private let startPosition: Vector2
-    /// The coverage grid (`CoverageGrid`): its cell side, size, and which cells are free.
+    /// The coverage grid (`CoverageGrid`): its cell side, size, and which cells are free and
+    /// reachable from the start.
     private let coverageCell: Double
     private let coverageColumns: Int
     private let coverageRows: Int
@@ -99,12 +100,13 @@ struct SimulationEngine {
         wheelRadius = world.robot.wheelRadius
         startPosition = start.position
         stillAnchor = start.position
-        let cell = CoverageGrid.cellSize(width: world.arenaWidth, height: world.arenaHeight)
-        coverageCell = cell
-        coverageColumns = max(1, Int((world.arenaWidth / cell).rounded(.up)))
-        coverageRows = max(1, Int((world.arenaHeight / cell).rounded(.up)))
-        coverageFree = Self.freeCells(world: world, geometry: geometry, cell: cell,
-                                      columns: coverageColumns, rows: coverageRows)
+        let grid = FreeSpaceGrid(world: world, geometry: geometry,
+                                 cell: CoverageGrid.cellSize(width: world.arenaWidth, height: world.arenaHeight),
+                                 clearance: world.robot.bodyRadius)
+        coverageCell = grid.cell
+        coverageColumns = grid.columns
+        coverageRows = grid.rows
+        coverageFree = grid.reachable(from: start.position)
         coverageVisited = [Bool](repeating: false, count: coverageFree.count)
         raysLeft = Self.rayDirections(world.robot.rangeLeft)
         raysRight = Self.rayDirections(world.robot.rangeRight)
@@ -120,6 +122,7 @@ struct SimulationEngine {
         let (_, _, gap, _) = contactPass(&p)
         metrics.closestWallApproach = max(gap, 0)
         metrics.freeCells = coverageFree.reduce(0) { $0 + ($1 ? 1 : 0) }
+        metrics.coverageCell = coverageCell
         visitCell()
         if !world.lights.isEmpty {
             let d = nearestLightDistance()
@@ -129,26 +132,11 @@ struct SimulationEngine {
         }
     }
 
-    /// Which cells of the coverage grid are free: a robot centred at the cell's centre is inside
-    /// the arena and touches no wall or obstacle. Row-major from the south-west corner.
-    private static func freeCells(world: World, geometry: WorldGeometry, cell: Double, columns: Int, rows: Int) -> [Bool] {
-        var free = [Bool](repeating: false, count: columns * rows)
-        let r = world.robot.bodyRadius
-        for row in 0..<rows {
-            for column in 0..<columns {
-                let centre = Vector2((Double(column) + 0.5) * cell, (Double(row) + 0.5) * cell)
-                free[row * columns + column] = world.insideArena(centre, margin: r)
-                    && geometry.overlap(circleAt: centre, radius: r) == nil
-            }
-        }
-        return free
-    }
-
     /// Marks the coverage cell under the robot's centre as visited.
     private mutating func visitCell() {
         let column = min(max(Int(pose.position.x / coverageCell), 0), coverageColumns - 1)
         let row = min(max(Int(pose.position.y / coverageCell), 0), coverageRows - 1)
-        let i = row * coverageColumns + column
+        let i = row * coverageColumns + column  // as FreeSpaceGrid.index(of:), without its copy
         if coverageFree[i] && !coverageVisited[i] {
             coverageVisited[i] = true
             metrics.cellsVisited += 1
