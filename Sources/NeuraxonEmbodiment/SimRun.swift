@@ -5,7 +5,8 @@ import NeuraxonTransport
 
 /// What a closed-loop simulated run did.
 public struct SimulationOutcome: Sendable {
-    /// Collisions, distance, time near the light, time to reach it, closest approach.
+    /// Collisions, contact, distance, displacement, coverage, stuck and stalled time, and the
+    /// light metrics (Docs/SIMULATION.md, "Metrics").
     public var metrics: RunMetrics
     /// What happened to the commands on the simulated link.
     public var link: NeuraxonSimulation.LinkCounters
@@ -112,7 +113,9 @@ public enum SimulationRun {
 public struct SimulationSummary: Codable, Sendable, Equatable {
     public static let format = "neuraxon-sim-summary"
     public var format = SimulationSummary.format
-    public var version = 1
+    /// 2 added the traction, contact, displacement, light-progress, stuck and coverage fields;
+    /// a version 1 file reads with them `nil`.
+    public var version = 2
     public var world: String
     public var start: Int
     public var seed: UInt64
@@ -137,6 +140,29 @@ public struct SimulationSummary: Codable, Sendable, Equatable {
     public var commandsLost: Int
     public var commandsArrived: Int
     public var failsafeStops: Int
+    /// Seconds in contact with a wall or obstacle.
+    public var timeInContact: Double?
+    /// Metres from the starting position to the final one.
+    public var netDisplacement: Double?
+    /// Metres from the robot's centre to the nearest light at the start, at the end, and at
+    /// the closest; and the progress toward it (start − end). All `nil` in a world without lights.
+    public var startDistanceToLight: Double?
+    public var endDistanceToLight: Double?
+    public var closestDistanceToLight: Double?
+    public var progressTowardLight: Double?
+    /// Seconds stuck (`StuckRule`).
+    public var timeStuck: Double?
+    /// Seconds each motor was commanded while its wheel was stalled (`TractionModel`).
+    public var stalledLeft: Double?
+    public var stalledRight: Double?
+    /// Metres each wheel's tread slipped.
+    public var slipLeft: Double?
+    public var slipRight: Double?
+    /// The share of the free coverage cells visited (0…1), the counts, and the cell side in metres.
+    public var coverage: Double?
+    public var cellsVisited: Int?
+    public var freeCells: Int?
+    public var coverageCell: Double?
 
     enum CodingKeys: String, CodingKey {
         case format, version, world, start, seed, network, ticks, collisions
@@ -152,6 +178,21 @@ public struct SimulationSummary: Codable, Sendable, Equatable {
         case commandsLost = "commands_lost"
         case commandsArrived = "commands_arrived"
         case failsafeStops = "failsafe_stops"
+        case timeInContact = "time_in_contact_s"
+        case netDisplacement = "net_displacement_m"
+        case startDistanceToLight = "start_distance_to_light_m"
+        case endDistanceToLight = "end_distance_to_light_m"
+        case closestDistanceToLight = "closest_distance_to_light_m"
+        case progressTowardLight = "progress_toward_light_m"
+        case timeStuck = "time_stuck_s"
+        case stalledLeft = "stalled_left_s"
+        case stalledRight = "stalled_right_s"
+        case slipLeft = "slip_left_m"
+        case slipRight = "slip_right_m"
+        case coverage
+        case cellsVisited = "coverage_cells_visited"
+        case freeCells = "coverage_free_cells"
+        case coverageCell = "coverage_cell_m"
     }
 
     public init(_ outcome: SimulationOutcome, world: String, start: Int, seed: UInt64, network: String,
@@ -175,6 +216,21 @@ public struct SimulationSummary: Codable, Sendable, Equatable {
         commandsLost = outcome.link.lost + outcome.link.overflowed
         commandsArrived = outcome.link.arrived
         failsafeStops = outcome.link.failsafeStops
+        timeInContact = m.timeInContact
+        netDisplacement = m.netDisplacement
+        startDistanceToLight = m.startDistanceToLight
+        endDistanceToLight = m.distanceToLight
+        closestDistanceToLight = m.closestDistanceToLight
+        progressTowardLight = m.progressTowardLight
+        timeStuck = m.timeStuck
+        stalledLeft = m.stalledLeft
+        stalledRight = m.stalledRight
+        slipLeft = m.slipLeft
+        slipRight = m.slipRight
+        coverage = m.coverage
+        cellsVisited = m.cellsVisited
+        freeCells = m.freeCells
+        coverageCell = m.coverageCell
     }
 
     /// Encodes every field, an unknown one as `null` (not left out).
@@ -200,6 +256,21 @@ public struct SimulationSummary: Codable, Sendable, Equatable {
         try c.encode(commandsLost, forKey: .commandsLost)
         try c.encode(commandsArrived, forKey: .commandsArrived)
         try c.encode(failsafeStops, forKey: .failsafeStops)
+        try c.encode(timeInContact, forKey: .timeInContact)
+        try c.encode(netDisplacement, forKey: .netDisplacement)
+        try c.encode(startDistanceToLight, forKey: .startDistanceToLight)
+        try c.encode(endDistanceToLight, forKey: .endDistanceToLight)
+        try c.encode(closestDistanceToLight, forKey: .closestDistanceToLight)
+        try c.encode(progressTowardLight, forKey: .progressTowardLight)
+        try c.encode(timeStuck, forKey: .timeStuck)
+        try c.encode(stalledLeft, forKey: .stalledLeft)
+        try c.encode(stalledRight, forKey: .stalledRight)
+        try c.encode(slipLeft, forKey: .slipLeft)
+        try c.encode(slipRight, forKey: .slipRight)
+        try c.encode(coverage, forKey: .coverage)
+        try c.encode(cellsVisited, forKey: .cellsVisited)
+        try c.encode(freeCells, forKey: .freeCells)
+        try c.encode(coverageCell, forKey: .coverageCell)
     }
 
     /// Writes the summary to `path` as one JSON object with sorted keys, atomically.

@@ -89,8 +89,82 @@ public struct RunMetrics: Sendable, Equatable {
     /// The smallest gap seen between the body's edge and any wall or obstacle, metres (0 when
     /// touching).
     public var closestWallApproach: Double = .infinity
+    /// Time the body spent touching a wall or obstacle (in contact as `collisions` counts it),
+    /// seconds.
+    public var timeInContact: Double = 0
+    /// The straight-line distance from the starting position to the current one, metres.
+    public var netDisplacement: Double = 0
+    /// Distance from the robot's centre to the nearest light at the start, metres; `nil` in a
+    /// world without lights.
+    public var startDistanceToLight: Double?
+    /// Distance from the robot's centre to the nearest light now, metres; `nil` without lights.
+    public var distanceToLight: Double?
+    /// The smallest distance from the robot's centre to a light seen so far, metres; `nil`
+    /// without lights.
+    public var closestDistanceToLight: Double?
+    /// Progress toward the light: how much nearer the nearest light is now than at the start,
+    /// metres (negative when farther); `nil` without lights.
+    public var progressTowardLight: Double? {
+        guard let start = startDistanceToLight, let now = distanceToLight else { return nil }
+        return start - now
+    }
+    /// Time stuck: the time spent in stretches of at least `StuckRule.window` during which a
+    /// motor was commanded (a non-zero duty) at every step and yet the body's centre stayed
+    /// within `StuckRule.radius` and its heading within `StuckRule.turn`, seconds. A stretch
+    /// counts whole once it lasts the window.
+    public var timeStuck: Double = 0
+    /// Time each motor was commanded (a non-zero duty) while its wheel was stalled: turning at
+    /// less than `TractionModel.stallRatio` of the speed its motor drives it at, seconds.
+    public var stalledLeft: Double = 0
+    public var stalledRight: Double = 0
+    /// How far each wheel's tread slipped over the ground: Σ r·|ω_motor − ω_wheel|·Δt, metres.
+    public var slipLeft: Double = 0
+    public var slipRight: Double = 0
+    /// Free cells of the coverage grid the robot's centre has been in (`CoverageGrid`).
+    public var cellsVisited: Int = 0
+    /// Cells of the coverage grid where the robot's centre can be and can get to from its
+    /// start (`CoverageGrid`).
+    public var freeCells: Int = 0
+    /// The coverage grid's cell side in this world, metres (`CoverageGrid.cellSize(width:height:)`).
+    public var coverageCell: Double = CoverageGrid.cellSize
+    /// The share of the free cells visited, 0…1.
+    public var coverage: Double { freeCells > 0 ? Double(cellsVisited) / Double(freeCells) : 0 }
 
     public init() {}
+}
+
+/// When a run counts as stuck (see `RunMetrics.timeStuck`).
+public enum StuckRule {
+    /// The shortest stretch that counts, microseconds (1 s).
+    public static let windowMicros: UInt64 = 1_000_000
+    /// How far the centre may move within the stretch, metres (1 cm).
+    public static let radius: Double = 0.01
+    /// How far the heading may turn within the stretch, radians (0.1 rad, about 6°).
+    public static let turn: Double = 0.1
+}
+
+/// The wheels' traction (Docs/SIMULATION.md, "Traction"): each motor drives its wheel at the
+/// speed ω_m of its first-order response; the body moves as those speeds ask unless a wall
+/// blocks it; the wheel then turns only as the body's achieved motion lets it,
+/// ω_w = ω_m + (Δ_achieved − Δ_commanded)·f / (r Δt), f the heading at mid-step.
+public enum TractionModel {
+    /// A commanded wheel is stalled while it turns at less than this share of its motor's speed.
+    public static let stallRatio: Double = 0.1
+}
+
+/// The grid on which `RunMetrics.coverage` is counted: square cells of `cellSize` metres from
+/// the arena's south-west corner (0.1 m, just under the body's 0.12 m diameter), grown so that
+/// the arena has at most `maximumCells` cells. A cell counts as free when a robot centred at
+/// its centre would touch no wall or obstacle and the robot can get there from its start
+/// (through neighbouring free cells, the body fitting between their centres too).
+public enum CoverageGrid {
+    public static let cellSize: Double = 0.1
+    public static let maximumCells = 250_000
+
+    /// The cell side used for an arena of `width` × `height` metres.
+    public static func cellSize(width: Double, height: Double) -> Double {
+        max(cellSize, (width * height / Double(maximumCells)).squareRoot())
+    }
 }
 
 /// What happened to the commands sent to the robot.

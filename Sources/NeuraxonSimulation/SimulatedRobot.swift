@@ -14,7 +14,11 @@
 /// 4. the move is split into pieces no longer than a quarter of the body radius, and after each
 ///    piece the body is pushed out of any wall it entered (`slide`) or put back (`stop`), so it
 ///    never passes through a wall however fast it goes;
-/// 5. the metrics are updated.
+/// 5. each wheel turns as the body's achieved motion lets it (`TractionModel`): with Δ_c the
+///    commanded move, Δ_a the achieved one and f the heading at mid-step, the wheel turns by
+///    ω_m Δt + (Δ_a − Δ_c)·f / r, so a wheel driving a blocked body stalls and its encoder
+///    counts what it really turned;
+/// 6. the metrics are updated.
 ///
 /// Once built, sampling, applying commands and stepping allocate nothing. The robot is used from
 /// one thread at a time.
@@ -60,7 +64,9 @@ public final class SimulatedRobot {
     /// Simulated time since the run began, microseconds.
     public var timeMicros: UInt64 { engine.timeMicros }
     public var pose: Pose { engine.pose }
-    /// Wheel angular speeds, radians per second (positive drives forward).
+    /// The motors' speeds, radians per second (positive drives forward): what each motor drives
+    /// its wheel at through its first-order response. A wheel against a blocked body turns
+    /// slower (`RunMetrics.stalledLeft`, `RunMetrics.slipLeft`).
     public var leftWheelSpeed: Double { engine.leftWheelSpeed }
     public var rightWheelSpeed: Double { engine.rightWheelSpeed }
     /// The setpoints in effect: motor duties in ‰ and the servo angle in degrees.

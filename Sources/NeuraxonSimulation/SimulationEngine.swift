@@ -20,6 +20,14 @@ struct SimulationEngine {
     private let maxPiece: Double
     private let cosHalfBumperArc: Double
     private let ticksPerRadian: Double
+    private let wheelRadius: Double
+    private let startPosition: Vector2
+    /// The coverage grid (`CoverageGrid`): its cell side, size, and which cells are free and
+    /// reachable from the start.
+    private let coverageCell: Double
+    private let coverageColumns: Int
+    private let coverageRows: Int
+    private let coverageFree: [Bool]
     /// Each range sensor's ray directions in the robot's frame (unit vectors).
     private let raysLeft: [Vector2]
     private let raysRight: [Vector2]
@@ -57,6 +65,12 @@ struct SimulationEngine {
     private var sampledAngleRight: Double = 0
     private var countedAngleLeft: Double = 0
     private var countedAngleRight: Double = 0
+    private var coverageVisited: [Bool]
+    /// Where and when the current still stretch began (`StuckRule`), and how far it has turned.
+    private var stillAnchor: Vector2
+    private var stillSinceMicros: UInt64 = 0
+    private var stillTurn: Double = 0
+    private var stuckNow = false
 
     // Commands in flight: a ring of fixed capacity.
     private let queueCapacity: Int
@@ -83,6 +97,17 @@ struct SimulationEngine {
         maxPiece = radius / 4
         cosHalfBumperArc = cos(min(world.robot.bumper.arc, 2 * .pi) / 2)
         ticksPerRadian = world.robot.encoders.ticksPerRevolution / (2 * .pi)
+        wheelRadius = world.robot.wheelRadius
+        startPosition = start.position
+        stillAnchor = start.position
+        let grid = FreeSpaceGrid(world: world, geometry: geometry,
+                                 cell: CoverageGrid.cellSize(width: world.arenaWidth, height: world.arenaHeight),
+                                 clearance: world.robot.bodyRadius)
+        coverageCell = grid.cell
+        coverageColumns = grid.columns
+        coverageRows = grid.rows
+        coverageFree = grid.reachable(from: start.position)
+        coverageVisited = [Bool](repeating: false, count: coverageFree.count)
         raysLeft = Self.rayDirections(world.robot.rangeLeft)
         raysRight = Self.rayDirections(world.robot.rangeRight)
         lightAxisLeft = Vector2(angle: world.robot.lightLeft.angle)
@@ -96,6 +121,34 @@ struct SimulationEngine {
         var p = pose.position
         let (_, _, gap, _) = contactPass(&p)
         metrics.closestWallApproach = max(gap, 0)
+        metrics.freeCells = coverageFree.reduce(0) { $0 + ($1 ? 1 : 0) }
+        metrics.coverageCell = coverageCell
+        visitCell()
+        if !world.lights.isEmpty {
+            let d = nearestLightDistance()
+            metrics.startDistanceToLight = d
+            metrics.distanceToLight = d
+            metrics.closestDistanceToLight = d
+        }
+    }
+
+    /// Marks the coverage cell under the robot's centre as visited.
+    private mutating func visitCell() {
+        let column = min(max(Int(pose.position.x / coverageCell), 0), coverageColumns - 1)
+        let row = min(max(Int(pose.position.y / coverageCell), 0), coverageRows - 1)
+        let i = row * coverageColumns + column  // as FreeSpaceGrid.index(of:), without its copy
+        if coverageFree[i] && !coverageVisited[i] {
+            coverageVisited[i] = true
+            metrics.cellsVisited += 1
+        }
+    }
+
+    /// The distance from the robot's centre to the nearest light, metres (infinity without one).
+    private func nearestLightDistance() -> Double {
+        var nearest = Double.infinity
+        let lights = world.lights
+        for i in 0..<lights.count { nearest = min(nearest, (lights[i].position - pose.position).length) }
+        return nearest
     }
 
     /// `rays` directions spread evenly over the field of view around the sensor's axis.
@@ -228,8 +281,6 @@ struct SimulationEngine {
         rightWheelSpeed += motorBlend * (Double(motorRight) / 1000 * robot.maxWheelSpeed - rightWheelSpeed)
         if motorLeft != 0 { directionLeft = motorLeft > 0 ? 1 : -1 }
         if motorRight != 0 { directionRight = motorRight > 0 ? 1 : -1 }
-        wheelAngleLeft += abs(leftWheelSpeed) * dt * directionLeft
-        wheelAngleRight += abs(rightWheelSpeed) * dt * directionRight
 
         let v = robot.wheelRadius * (leftWheelSpeed + rightWheelSpeed) / 2
         let w = robot.wheelRadius * (rightWheelSpeed - leftWheelSpeed) / robot.wheelBase
@@ -245,18 +296,70 @@ struct SimulationEngine {
             displacement = Vector2(k * (newFacing.y - facing.y), -k * (newFacing.x - facing.x))
         }
         let before = pose.position
-        move(by: displacement)
+        let blocked = move(by: displacement)
+
+        // Traction: each wheel turns as the body's achieved motion lets it. The part of the
+        // commanded move a wall took away, along the heading at mid-step, is rolling the
+        // wheels could not do; sideways motion the wheels cannot roll is not theirs either.
+        var turnedLeft = leftWheelSpeed * dt
+        var turnedRight = rightWheelSpeed * dt
+        if blocked {
+            let lost = (pose.position - before - displacement).dot(Vector2(angle: pose.heading + turn / 2)) / wheelRadius
+            turnedLeft += lost
+            turnedRight += lost
+            metrics.slipLeft += abs(lost) * wheelRadius
+            metrics.slipRight += abs(lost) * wheelRadius
+        }
+        wheelAngleLeft += abs(turnedLeft) * directionLeft
+        wheelAngleRight += abs(turnedRight) * directionRight
+        if motorLeft != 0 && abs(turnedLeft) < TractionModel.stallRatio * abs(leftWheelSpeed * dt) {
+            metrics.stalledLeft += dt
+        }
+        if motorRight != 0 && abs(turnedRight) < TractionModel.stallRatio * abs(rightWheelSpeed * dt) {
+            metrics.stalledRight += dt
+        }
+
         pose.heading = heading
         facing = newFacing
         timeMicros += stepMicros
 
         metrics.simulatedSeconds = Double(timeMicros) * 1e-6
         metrics.distanceTravelled += (pose.position - before).length
+        metrics.netDisplacement = (pose.position - startPosition).length
+        if inContact { metrics.timeInContact += dt }
+        visitCell()
+        updateStuck(turn: turn)
         let lights = world.lights
+        if !lights.isEmpty {
+            let d = nearestLightDistance()
+            metrics.distanceToLight = d
+            if d < metrics.closestDistanceToLight ?? .infinity { metrics.closestDistanceToLight = d }
+        }
         for i in 0..<lights.count where (lights[i].position - pose.position).length <= world.nearLightRadius {
             metrics.timeNearLight += dt
             if metrics.timeToReachLight == nil { metrics.timeToReachLight = metrics.simulatedSeconds }
             break
+        }
+    }
+
+    /// Extends or ends the current still stretch (`StuckRule`) after a step that turned the
+    /// body by `turn` radians, and counts stuck time.
+    private mutating func updateStuck(turn: Double) {
+        stillTurn += turn
+        let commanded = motorLeft != 0 || motorRight != 0
+        if commanded && (pose.position - stillAnchor).length < StuckRule.radius && abs(stillTurn) < StuckRule.turn {
+            let still = timeMicros - stillSinceMicros
+            if stuckNow {
+                metrics.timeStuck += dt
+            } else if still >= StuckRule.windowMicros {
+                metrics.timeStuck += Double(still) * 1e-6
+                stuckNow = true
+            }
+        } else {
+            stillAnchor = pose.position
+            stillSinceMicros = timeMicros
+            stillTurn = 0
+            stuckNow = false
         }
     }
 
@@ -280,8 +383,8 @@ struct SimulationEngine {
 
     /// Moves the body by `displacement` in pieces of at most a quarter radius, resolving
     /// contacts after each, then updates contact, the collision count, the bumper and the
-    /// closest approach.
-    private mutating func move(by displacement: Vector2) {
+    /// closest approach. Returns whether a wall changed the move.
+    private mutating func move(by displacement: Vector2) -> Bool {
         let length = displacement.length
         let pieces = length > maxPiece ? Int((length / maxPiece).rounded(.up)) : 1
         let piece = displacement * (1 / Double(pieces))
@@ -324,6 +427,7 @@ struct SimulationEngine {
             inContact = false
         }
         bumperLatched = bumperLatched || frontHit || frontTouch
+        return penetrated
     }
 
     /// One pass over every wall and obstacle: pushes a body centred at `p` out of each one it

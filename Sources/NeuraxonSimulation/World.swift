@@ -255,7 +255,8 @@ public struct BumperSpec: Sendable, Equatable {
 }
 
 /// Wheel encoders: single-channel counters, as the firmware has. Each counts
-/// `ticksPerRevolution` ticks per turn of its wheel, in the direction of the last non-zero
+/// `ticksPerRevolution` ticks per turn its wheel really made (a stalled wheel counts nothing;
+/// see `TractionModel`), in the direction of the last non-zero
 /// motor command (not the wheel's true direction), into a wrapping 16-bit counter. `slip` is
 /// the relative standard deviation of counting noise: each frame's increment is multiplied by
 /// (1 + slip · n), n standard normal.

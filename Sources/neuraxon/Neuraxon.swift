@@ -11,6 +11,7 @@ struct NeuraxonCommand: ParsableCommand {
         subcommands: [
             // In the order a user meets them: simulate, drive a robot, look back, then tools.
             SimCommand.self,
+            WorldCommand.self,
             RunCommand.self,
             ReplayCommand.self,
             LogCommand.self,

@@ -178,18 +178,35 @@ struct SimCommand: ParsableCommand {
         }
     }
 
+    /// The run's metrics as text: only those that mean something in its world (the light
+    /// metrics only where there is a light).
     static func describe(_ o: SimulationOutcome, world: String, network: String, seed: UInt64, start: Int) -> String {
         let m = o.metrics
         let factor = o.wallSeconds > 0 ? String(format: "%.0f× real time", o.realTimeFactor) : "instant"
-        return [
+        var lines = [
             "world \(world), start \(start), network \(network), seed \(seed)",
             String(format: "simulated %.1f s in %.2f s (%@), %d ticks, %d network steps", m.simulatedSeconds, o.wallSeconds, factor, o.counters.ticks, o.counters.steps),
             "collisions:               \(m.collisions)",
+            String(format: "time in contact:          %.2f s", m.timeInContact),
             String(format: "distance travelled:       %.2f m", m.distanceTravelled),
-            String(format: "time near the light:      %.2f s", m.timeNearLight),
-            "time to reach the light:  " + (m.timeToReachLight.map { String(format: "%.2f s", $0) } ?? "not reached"),
+            String(format: "net displacement:         %.2f m", m.netDisplacement),
+            String(format: "coverage:                 %.0f %% of %d free cells of %g m", 100 * m.coverage, m.freeCells, m.coverageCell),
+            String(format: "time stuck:               %.2f s", m.timeStuck),
+            String(format: "stalled motors:           left %.2f s, right %.2f s", m.stalledLeft, m.stalledRight),
+            String(format: "wheel slip:               left %.2f m, right %.2f m", m.slipLeft, m.slipRight),
+        ]
+        if let start = m.startDistanceToLight, let end = m.distanceToLight, let progress = m.progressTowardLight {
+            lines += [
+                String(format: "progress toward light:    %.2f m (from %.2f m to %.2f m, closest %.2f m)", progress, start, end,
+                       m.closestDistanceToLight ?? end),
+                String(format: "time near the light:      %.2f s", m.timeNearLight),
+                "time to reach the light:  " + (m.timeToReachLight.map { String(format: "%.2f s", $0) } ?? "not reached"),
+            ]
+        }
+        lines += [
             "closest approach to wall: " + (m.closestWallApproach.isFinite ? String(format: "%.3f m", m.closestWallApproach) : "none"),
             "commands: \(o.link.sent) sent, \(o.link.lost) lost, \(o.link.arrived) arrived, \(o.link.failsafeStops) failsafe stops",
-        ].joined(separator: "\n")
+        ]
+        return lines.joined(separator: "\n")
     }
 }

@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+import NeuraxonEmbodiment
+import NeuraxonSimulation
+
+/// The run summary's version 2 fields: traction, contact, displacement, light progress, stuck
+/// time and coverage.
+@Suite struct SimSummaryMetricsTests {
+    @Test func aClosedLoopRunPressedIntoACornerShowsItsStallsInTheSummary() throws {
+        // The avoid preset, started facing into a corner 1 cm from both walls: whatever it does,
+        // the summary carries the traction and contact figures of the run, consistent with the
+        // metrics.
+        var world = World(name: "corner", arenaWidth: 2, arenaHeight: 2,
+                          starts: [Pose(x: 0.075, y: 0.075, heading: -3 * .pi / 4)])
+        world.link.failsafeTimeoutMicros = 100_000
+        let preset = RobotPreset.avoid
+        let outcome = try SimulationRun.run(world: world, seed: 3, network: try preset.network(seed: 3),
+                                            mapping: try preset.mapping(), durationSeconds: 5)
+        let m = outcome.metrics
+        let summary = SimulationSummary(outcome, world: "corner", start: 0, seed: 3, network: preset.name)
+        #expect(summary.version == 2)
+        #expect(summary.timeInContact == m.timeInContact && m.timeInContact > 0)
+        #expect(summary.stalledLeft == m.stalledLeft && summary.stalledRight == m.stalledRight)
+        #expect(summary.slipLeft == m.slipLeft && summary.slipRight == m.slipRight)
+        #expect(summary.netDisplacement == m.netDisplacement && summary.timeStuck == m.timeStuck)
+        #expect(summary.coverage == m.coverage && summary.freeCells == 324 && summary.coverageCell == 0.1)
+        #expect(summary.progressTowardLight == nil && summary.startDistanceToLight == nil)
+        let folder = TemporaryFolder()
+        try summary.write(to: folder.file("corner.metrics.json"))
+        #expect(try SimulationSummary.read(from: folder.file("corner.metrics.json")) == summary)
+    }
+
+    @Test func aVersionOneSummaryStillReads() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("old.metrics.json")
+        let v1 = """
+            {"closest_wall_approach_m": 0.22, "collisions": 0, "commands_arrived": 6000, "commands_lost": 0,
+             "commands_sent": 6002, "distance_m": 7.08, "end_reason": "duration reached", "failsafe_stops": 0,
+             "format": "neuraxon-sim-summary", "network": "seek", "network_steps": 30000, "seed": 1,
+             "simulated_s": 30.0, "start": 0, "through_firmware": null, "ticks": 6001, "time_near_light_s": 21.62,
+             "time_to_reach_light_s": 6.78, "version": 1, "world": "light"}
+            """
+        try Data(v1.utf8).write(to: URL(fileURLWithPath: path))
+        let summary = try SimulationSummary.read(from: path)
+        #expect(summary.version == 1 && summary.distanceTravelled == 7.08 && summary.timeToReachLight == 6.78)
+        #expect(summary.timeInContact == nil && summary.coverage == nil && summary.timeStuck == nil)
+    }
+}
