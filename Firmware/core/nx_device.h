@@ -29,6 +29,8 @@ typedef struct {
     uint8_t rx_expected;        /**< seq expected of the next host frame (once rx_synced) */
     bool rx_synced;             /**< a frame with a good CRC arrived since start: until then
                                      the first one only sets rx_expected, counting nothing */
+    uint8_t version;            /**< protocol version of the session: 1 at start, then the
+                                     version of the last accepted HELLO (1 or 2) */
     uint8_t failsafe;           /**< enum nx_failsafe */
     bool streaming;
     uint16_t period_ms;
