@@ -97,6 +97,8 @@ public enum LinkError: Error, Equatable, Sendable, CustomStringConvertible {
     case noAnswer(path: String, attempts: Int, bytesHeard: Int, badFrames: Int)
     /// The board speaks another protocol version.
     case versionMismatch(path: String, host: UInt8, board: UInt8)
+    /// A version-2 board refused to name one of its channels (GET_CHANNEL answered with ERROR).
+    case namesRefused(path: String, report: ErrorReport)
     /// A different board answered than the one this session was connected to.
     case wrongBoard(path: String, expected: String, found: String)
     /// The board refused the configuration.
@@ -125,6 +127,9 @@ public enum LinkError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .versionMismatch(path, host, board):
             return "protocol version mismatch on \(path): this host speaks version \(host), the board speaks version "
                 + "\(board). Flash the firmware that matches this neuraxon, or use a neuraxon that speaks version \(board)"
+        case let .namesRefused(path, report):
+            return "the board on \(path) refused to name its channels (\(report)). Flash matching firmware, "
+                + "or speak protocol version 1 to it"
         case let .wrongBoard(path, expected, found):
             return "\(path) answered as board \(found), not \(expected); select the board explicitly (serial:NUMBER)"
         case let .configRejected(path, config, report):
