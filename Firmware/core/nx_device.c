@@ -110,6 +110,11 @@ void nx_device_init(nx_device *d, uint32_t now_us)
     d->next_sample_us = now_us;
     d->last_valid_us = now_us;
     d->counters = (nx_counters){0, 0, 0, 0, 0, 0, 0};
+    d->baud = NX_BOOT_BAUD;
+    d->baud_before = NX_BOOT_BAUD;
+    d->baud_unconfirmed = false;
+    d->baud_switched_us = now_us;
+    d->last_good_rx_us = now_us;
     nx_defaults(d);
     hal_uart_write(0x00);
 }
@@ -182,6 +187,34 @@ static void nx_handle_get_channel(nx_device *d, const uint8_t *packet)
     nx_send(d, (uint16_t)(NX_CHANNEL_INFO_HEAD + b[2]));
 }
 
+/* Changes the line to `baud` at time `now_us`: everything queued goes out at the old speed
+ * first, and a partial frame received at the old speed is dropped. */
+static void nx_switch_baud(nx_device *d, uint32_t baud, uint32_t now_us)
+{
+    hal_uart_set_baud(baud);
+    d->baud = baud;
+    d->baud_switched_us = now_us;
+    nx_decoder_init(&d->decoder, d->rx, NX_PACKET_MAX);
+}
+
+/* SET_BAUD (version 2, length already checked): a speed the board runs is acknowledged at the
+ * old speed, then the line changes; a good frame at the new speed within NX_BAUD_CONFIRM_MS
+ * confirms it (section 12). Another speed is ERROR out_of_range, detail 1. */
+static void nx_handle_set_baud(nx_device *d, const uint8_t *packet, uint32_t now_us)
+{
+    uint32_t baud = nx_get_u32(packet + NX_HEADER_SIZE);
+    if (!hal_uart_baud_supported(baud)) {
+        nx_send_error(d, NX_ERR_OUT_OF_RANGE, packet, 1);
+        return;
+    }
+    uint8_t *b = nx_begin(d, NX_BAUD_ACK);
+    nx_put_u32(b, baud);
+    nx_send(d, NX_SET_BAUD_BODY);
+    d->baud_before = d->baud;
+    d->baud_unconfirmed = true;
+    nx_switch_baud(d, baud, now_us);
+}
+
 /* The body length the device expects of a host -> device type: the `detail` of bad_length.
  * COMMAND, the one variable-length body, has 2 * NX_ACTUATOR_COUNT bytes on this device. */
 static uint8_t nx_expected_body(uint8_t type)
@@ -199,6 +232,9 @@ static uint8_t nx_expected_body(uint8_t type)
     }
     if (type == NX_GET_CHANNEL) {
         return NX_GET_CHANNEL_BODY;
+    }
+    if (type == NX_SET_BAUD) {
+        return NX_SET_BAUD_BODY;
     }
     return 0; /* HELLO, GET_STATUS, STOP */
 }
@@ -264,6 +300,9 @@ static void nx_handle_packet(nx_device *d, const uint8_t *packet, uint16_t len, 
     case NX_GET_CHANNEL:
         nx_handle_get_channel(d, packet);
         break;
+    case NX_SET_BAUD:
+        nx_handle_set_baud(d, packet, now_us);
+        break;
     case NX_STOP: /* streaming goes on: only CONFIG with mask 0, or HELLO, ends it */
         nx_all_safe();
         d->failsafe = NX_FAILSAFE_STOPPED;
@@ -283,6 +322,8 @@ void nx_device_receive(nx_device *d, uint8_t byte, uint32_t now_us)
     }
     switch (r) {
     case NX_DEC_PACKET:
+        d->last_good_rx_us = now_us;
+        d->baud_unconfirmed = false; /* a good frame: the speed in force works */
         nx_handle_packet(d, d->rx, d->decoder.len, now_us);
         break;
     case NX_DEC_ERR_CRC:
@@ -315,6 +356,16 @@ static void nx_sample(nx_device *d, uint32_t now_us)
 
 void nx_device_poll(nx_device *d, uint32_t now_us)
 {
+    /* section 12: an unconfirmed speed goes back to the one before; a raised speed with a quiet
+     * line goes back to the boot speed, where a restarted host looks for the board */
+    if (d->baud_unconfirmed && now_us - d->baud_switched_us >= NX_BAUD_CONFIRM_MS * 1000u) {
+        d->baud_unconfirmed = false;
+        nx_switch_baud(d, d->baud_before, now_us);
+        d->last_good_rx_us = now_us;
+    } else if (d->baud != NX_BOOT_BAUD && now_us - d->last_good_rx_us >= NX_BAUD_QUIET_MS * 1000u &&
+               now_us - d->baud_switched_us >= NX_BAUD_QUIET_MS * 1000u) {
+        nx_switch_baud(d, NX_BOOT_BAUD, now_us);
+    }
     uint32_t deadline = d->last_valid_us + (uint32_t)d->failsafe_ms * 1000u;
     if (d->failsafe == NX_FAILSAFE_ACTIVE && (int32_t)(now_us - deadline) >= 0) {
         nx_all_safe();

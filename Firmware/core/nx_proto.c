@@ -13,8 +13,10 @@ bool nx_type_accepted(uint8_t type, uint8_t receiver, uint8_t version)
 {
     switch (type) {
     case NX_GET_CHANNEL:
+    case NX_SET_BAUD:
         return version >= 2u && receiver != NX_TO_HOST;
     case NX_CHANNEL_INFO:
+    case NX_BAUD_ACK:
         return version >= 2u && receiver != NX_TO_DEVICE;
     case NX_HELLO:
     case NX_CONFIG:
@@ -96,6 +98,8 @@ static bool nx_length_valid(uint8_t type, const uint8_t *body, uint16_t n, uint8
     case NX_CONFIG_ACK:
         return n == NX_CONFIG_BODY;
     case NX_PING:
+    case NX_SET_BAUD:
+    case NX_BAUD_ACK:
         return n == NX_PING_BODY;
     case NX_PONG:
         return n == NX_PONG_BODY;

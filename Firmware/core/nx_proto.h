@@ -31,11 +31,13 @@ enum nx_type {
     NX_GET_STATUS = 0x05,
     NX_STOP = 0x06,
     NX_GET_CHANNEL = 0x07,   /* version 2 */
+    NX_SET_BAUD = 0x08,      /* version 2 */
     NX_DEVICE_INFO = 0x81,
     NX_CONFIG_ACK = 0x82,
     NX_PONG = 0x84,
     NX_STATUS = 0x85,
     NX_CHANNEL_INFO = 0x87,  /* version 2 */
+    NX_BAUD_ACK = 0x88,      /* version 2 */
     NX_SENSORS = 0x90,
     NX_ERROR = 0xFF
 };
@@ -73,6 +75,13 @@ enum nx_reset_cause { NX_RESET_POWER_ON = 0, NX_RESET_EXTERNAL = 1, NX_RESET_BRO
 #define NX_DEVICE_INFO_HEAD 22u
 #define NX_DESCRIPTOR_SIZE 8u
 #define NX_GET_CHANNEL_BODY 2u
+#define NX_SET_BAUD_BODY 4u
+/** The line speed a board starts at, and goes back to (section 12), baud. */
+#define NX_BOOT_BAUD 115200u
+/** A raised speed not confirmed by a good frame within this time is left for the old one, ms. */
+#define NX_BAUD_CONFIRM_MS 500u
+/** At a raised speed, this long without a good frame sends the board back to NX_BOOT_BAUD, ms. */
+#define NX_BAUD_QUIET_MS 1000u
 /** CHANNEL_INFO: group, index, name length, then the name. */
 #define NX_CHANNEL_INFO_HEAD 3u
 

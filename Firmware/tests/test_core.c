@@ -409,7 +409,7 @@ static void test_vectors_cover_every_message(void)
                                      "DEVICE_INFO", "CONFIG_ACK", "PONG", "STATUS", "SENSORS", "ERROR"};
     static const char *errors[] = {"cobs", "too_short", "too_long", "crc", "unsupported_version",
                                    "unknown_type", "bad_length"};
-    static const char *v2_only[] = {"GET_CHANNEL", "CHANNEL_INFO"};
+    static const char *v2_only[] = {"GET_CHANNEL", "CHANNEL_INFO", "SET_BAUD", "BAUD_ACK"};
     static const char *v2_errors[] = {"cobs", "crc", "unsupported_version", "unknown_type", "bad_length"};
     for (size_t k = 0; k < sizeof required / sizeof required[0]; k++) {
         CHECK(covered(cases, case_count, "message", required[k]), "no vector for message %s", required[k]);
@@ -984,6 +984,66 @@ static void test_version_follows_the_hello(void)
     CHECK(dev.counters.dropped_frames == 0, "no frame was lost: %u", (unsigned)dev.counters.dropped_frames);
 }
 
+/* Section 12: SET_BAUD is acknowledged at the old speed, then the line changes; a good frame at
+ * the new speed confirms it; without one the board goes back within NX_BAUD_CONFIRM_MS; at a
+ * raised speed a quiet line sends it back to the boot speed after NX_BAUD_QUIET_MS. */
+static void test_baud_switch_and_fallback(void)
+{
+    uint8_t packet[NX_PACKET_MAX], body[4];
+    device_start();
+    send_raw(2, NX_HELLO, 0, NULL, 0);
+    fake.tx_len = 0;
+    nx_put_u32(body, 1000000u);
+    send_raw(2, NX_SET_BAUD, 1, body, 4);
+    CHECK(last_reply(packet) == NX_BAUD_ACK && nx_get_u32(packet + 3) == 1000000u, "BAUD_ACK with the speed");
+    CHECK(fake.baud == 1000000u && fake.baud_changes == 1 && fake.tx_len_at_baud_change == fake.tx_len,
+          "the line changes after the whole BAUD_ACK was queued at the old speed");
+    /* confirmed by a PING at the new speed: the speed stays, even after the confirm window */
+    fake.now_us += 100000u;
+    send_raw(2, NX_PING, 2, (const uint8_t *)"\0\0\0\0", 4);
+    CHECK(last_reply(packet) == NX_PONG, "PONG at the new speed");
+    for (int i = 0; i < 8; i++) { /* PINGs every 100 ms keep the line busy for 800 ms */
+        run_until(fake.now_us + 100000u, 1000u);
+        send_raw(2, NX_PING, (uint8_t)(3 + i), (const uint8_t *)"\0\0\0\0", 4);
+    }
+    CHECK(fake.baud == 1000000u && fake.baud_changes == 1, "a confirmed speed stays while frames come");
+    /* quiet for NX_BAUD_QUIET_MS: back to the boot speed */
+    uint64_t quiet_from = fake.now_us;
+    run_until(quiet_from + NX_BAUD_QUIET_MS * 1000u - 1000u, 1000u);
+    CHECK(fake.baud == 1000000u, "not before %u ms of quiet", NX_BAUD_QUIET_MS);
+    run_until(quiet_from + NX_BAUD_QUIET_MS * 1000u + 1000u, 1000u);
+    CHECK(fake.baud == NX_BOOT_BAUD && fake.baud_changes == 2, "back at %u baud after a quiet second", NX_BOOT_BAUD);
+
+    /* not confirmed: nothing valid at the new speed within NX_BAUD_CONFIRM_MS, so back to the old */
+    nx_put_u32(body, 500000u);
+    send_raw(2, NX_SET_BAUD, 20, body, 4);
+    CHECK(fake.baud == 500000u && fake.baud_changes == 3, "switched to 500000");
+    uint64_t switched = fake.now_us;
+    static const uint8_t noise[] = {0x13, 0x37, 0x00, 0x55, 0x00}; /* what a wrong speed looks like */
+    device_feed(noise, sizeof noise);
+    run_until(switched + NX_BAUD_CONFIRM_MS * 1000u - 1000u, 1000u);
+    CHECK(fake.baud == 500000u, "noise does not confirm, and the board waits %u ms", NX_BAUD_CONFIRM_MS);
+    run_until(switched + NX_BAUD_CONFIRM_MS * 1000u + 1000u, 1000u);
+    CHECK(fake.baud == NX_BOOT_BAUD && fake.baud_changes == 4, "unconfirmed: back to the speed before");
+    fake.tx_len = 0;
+    send_raw(2, NX_PING, 21, (const uint8_t *)"\0\0\0\0", 4);
+    CHECK(last_reply(packet) == NX_PONG, "and the link works at the old speed");
+
+    /* a speed the board does not run changes nothing */
+    fake.tx_len = 0;
+    nx_put_u32(body, 9600u);
+    send_raw(2, NX_SET_BAUD, 22, body, 4);
+    CHECK(last_reply(packet) == NX_ERROR && packet[3] == NX_ERR_OUT_OF_RANGE && packet[6] == 1 && fake.baud_changes == 4,
+          "9600 baud: out_of_range, detail 1, no change");
+    /* in a version-1 session SET_BAUD does not exist */
+    send_raw(1, NX_HELLO, 23, NULL, 0);
+    fake.tx_len = 0;
+    nx_put_u32(body, 1000000u);
+    send_raw(1, NX_SET_BAUD, 24, body, 4);
+    CHECK(last_reply(packet) == NX_ERROR && packet[3] == NX_ERR_UNKNOWN_TYPE && fake.baud_changes == 4,
+          "version 1: SET_BAUD is an unknown type");
+}
+
 /* A channel declared in millimetre goes to a version-1 peer as unit none with the same range,
  * and to a version-2 peer as millimetre (the unit version 1 does not list would make a
  * version-1 host refuse the board). */
@@ -1309,6 +1369,7 @@ int main(int argc, char **argv)
     t_run("device builds the version-2 vector frames", test_device_builds_v2_vector_frames);
     t_run("the session's version follows the HELLO", test_version_follows_the_hello);
     t_run("millimetre for each version", test_millimetre_for_each_version);
+    t_run("baud switch, confirmation and fallback", test_baud_switch_and_fallback);
     t_run("decoder round trips every length and byte", test_decoder_round_trips_every_length_and_byte);
     t_run("decoder overflow then resync", test_decoder_overflow_then_resync);
     t_run("one million corrupted frames", test_million_corrupted_frames);

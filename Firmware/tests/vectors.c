@@ -178,7 +178,7 @@ int vec_format_message(const uint8_t *packet, uint16_t len, char *out, size_t ca
         {NX_GET_STATUS, "GET_STATUS"}, {NX_STOP, "STOP"}, {NX_DEVICE_INFO, "DEVICE_INFO"},
         {NX_CONFIG_ACK, "CONFIG_ACK"}, {NX_PONG, "PONG"}, {NX_STATUS, "STATUS"},
         {NX_SENSORS, "SENSORS"}, {NX_ERROR, "ERROR"}, {NX_GET_CHANNEL, "GET_CHANNEL"},
-        {NX_CHANNEL_INFO, "CHANNEL_INFO"}};
+        {NX_CHANNEL_INFO, "CHANNEL_INFO"}, {NX_SET_BAUD, "SET_BAUD"}, {NX_BAUD_ACK, "BAUD_ACK"}};
     const char *name = "?";
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (names[i].type == packet[1]) {
@@ -234,6 +234,10 @@ int vec_format_message(const uint8_t *packet, uint16_t len, char *out, size_t ca
         put_field(&o, "detail", b[3]);
         break;
     }
+    case NX_SET_BAUD:
+    case NX_BAUD_ACK:
+        put_field(&o, "baud", nx_get_u32(b));
+        break;
     case NX_GET_CHANNEL:
         put_field(&o, "group", b[0]);
         put_field(&o, "index", b[1]);

@@ -12,8 +12,8 @@ import sys
 
 VERSION = 2 if sys.argv[1:] == ['v2'] else 1
 T = dict(HELLO=0x01, CONFIG=0x02, COMMAND=0x03, PING=0x04, GET_STATUS=0x05, STOP=0x06,
-         GET_CHANNEL=0x07, DEVICE_INFO=0x81, CONFIG_ACK=0x82, PONG=0x84, STATUS=0x85,
-         CHANNEL_INFO=0x87, SENSORS=0x90, ERROR=0xFF)
+         GET_CHANNEL=0x07, SET_BAUD=0x08, DEVICE_INFO=0x81, CONFIG_ACK=0x82, PONG=0x84, STATUS=0x85,
+         CHANNEL_INFO=0x87, BAUD_ACK=0x88, SENSORS=0x90, ERROR=0xFF)
 CODES = dict(unsupported_version=1, unknown_type=2, bad_length=3, out_of_range=4,
              config_unsupported=5)
 CODE_NAMES = {v: k for k, v in CODES.items()}
@@ -67,8 +67,8 @@ def uncobs(enc):
 HOST_TYPES = {T[n] for n in ('HELLO', 'CONFIG', 'COMMAND', 'PING', 'GET_STATUS', 'STOP')}
 DEVICE_TYPES = {T[n] for n in ('DEVICE_INFO', 'CONFIG_ACK', 'PONG', 'STATUS', 'SENSORS', 'ERROR')}
 if VERSION >= 2:  # section 11: the types version 2 adds
-    HOST_TYPES |= {T['GET_CHANNEL']}
-    DEVICE_TYPES |= {T['CHANNEL_INFO']}
+    HOST_TYPES |= {T['GET_CHANNEL'], T['SET_BAUD']}
+    DEVICE_TYPES |= {T['CHANNEL_INFO'], T['BAUD_ACK']}
 UNIT_MAX = 5 if VERSION >= 2 else 4  # version 2 adds millimetre
 
 
@@ -83,6 +83,8 @@ def length_valid(typ, body):
         return 2 <= n <= 32 and n % 2 == 0
     if typ == T['GET_CHANNEL']:
         return n == 2
+    if typ in (T['SET_BAUD'], T['BAUD_ACK']):
+        return n == 4
     if typ == T['CHANNEL_INFO']:
         return (n >= 3 and body[0] <= 1 and 1 <= body[2] <= 24 and n == 3 + body[2]
                 and all(0x21 <= c <= 0x7E for c in body[3:]))
@@ -159,6 +161,8 @@ def body_of(name, f):
     if name == 'ERROR':
         code = CODES[f['code']] if isinstance(f['code'], str) else f['code']
         return bytes([code, f['ref_type'], f['ref_seq'], f['detail']])
+    if name in ('SET_BAUD', 'BAUD_ACK'):
+        return struct.pack('<I', f['baud'])
     if name == 'GET_CHANNEL':
         return bytes([f['group'], f['index']])
     if name == 'CHANNEL_INFO':
@@ -325,7 +329,21 @@ def write_v2():
              error='bad_length')
     rejected('channel_info_to_device', packet(T['CHANNEL_INFO'], 49, b'\x00\x00\x01a'), 'unknown_type', 0,
              error='unknown_type', note='a device -> host type')
-    rejected('unknown_type_08', packet(0x08, 50, b''), 'unknown_type', 0, error='unknown_type')
+    rejected('unknown_type_09', packet(0x09, 50, b''), 'unknown_type', 0, error='unknown_type')
+
+    # the faster line (section 12)
+    good('set_baud_1000000', 'host', 'SET_BAUD', 60, note='answered at the old speed; then the line changes',
+         reply='BAUD_ACK', baud=1000000)
+    good('baud_ack_1000000', 'device', 'BAUD_ACK', 0, baud=1000000)
+    good('set_baud_250000', 'host', 'SET_BAUD', 61, reply='BAUD_ACK', baud=250000)
+    rejected('set_baud_unsupported', packet(T['SET_BAUD'], 62, struct.pack('<I', 2000000)), 'out_of_range', 1,
+             message='message SET_BAUD seq=62 baud=2000000', note='2 Mbaud: a speed the board does not run')
+    rejected('set_baud_zero', packet(T['SET_BAUD'], 63, bytes(4)), 'out_of_range', 1,
+             message='message SET_BAUD seq=63 baud=0')
+    rejected('set_baud_3_bytes', packet(T['SET_BAUD'], 64, bytes(3)), 'bad_length', 4, error='bad_length')
+    rejected('baud_ack_to_device', packet(T['BAUD_ACK'], 65, bytes(4)), 'unknown_type', 0, error='unknown_type')
+    bad_packet('to_host_baud_ack_5_bytes', 'device', packet(T['BAUD_ACK'], 66, bytes(5)), 'bad_length')
+    bad_packet('to_host_set_baud', 'device', packet(T['SET_BAUD'], 67, bytes(4)), 'unknown_type')
     bad_packet('to_host_get_channel', 'device', packet(T['GET_CHANNEL'], 51, b'\x00\x00'), 'unknown_type',
                note='a host -> device type from the device')
     bad_packet('to_host_version_1', 'device', packet(T['PONG'], 52, bytes(8), version=1), 'unsupported_version',

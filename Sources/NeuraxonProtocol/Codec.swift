@@ -376,6 +376,8 @@ enum BodyLayout {
         case .command: return .command(setpoints: (0..<(b.count / 2)).map { i16(b, 2 * $0) })
         case .ping: return .ping(token: u32(b, 0))
         case .getChannel: return .getChannel(group: b[0], index: b[1])
+        case .setBaud: return .setBaud(baud: u32(b, 0))
+        case .baudAck: return .baudAck(baud: u32(b, 0))
         case .channelInfo:
             return .channelInfo(ChannelName(group: ChannelGroup(rawValue: b[0]) ?? .sensor, index: b[1],
                                             name: String(decoding: UnsafeRawBufferPointer(rebasing: b[3..<b.count]), as: UTF8.self)))
@@ -440,6 +442,7 @@ enum BodyLayout {
             for v in setpoints { put(v, into: &out) }
         case let .ping(token): put(token, into: &out)
         case let .getChannel(group, index): out += [group, index]
+        case let .setBaud(baud), let .baudAck(baud): put(baud, into: &out)
         case let .channelInfo(c):
             let name = Array(c.name.utf8)
             out += [c.group.rawValue, c.index, UInt8(truncatingIfNeeded: name.count)]

@@ -37,12 +37,16 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     case stop = 0x06
     /// Version 2.
     case getChannel = 0x07
+    /// Version 2.
+    case setBaud = 0x08
     case deviceInfo = 0x81
     case configAck = 0x82
     case pong = 0x84
     case status = 0x85
     /// Version 2.
     case channelInfo = 0x87
+    /// Version 2.
+    case baudAck = 0x88
     case sensors = 0x90
     case error = 0xFF
 
@@ -57,6 +61,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
         case .stop: return "STOP"
         case .getChannel: return "GET_CHANNEL"
         case .channelInfo: return "CHANNEL_INFO"
+        case .setBaud: return "SET_BAUD"
+        case .baudAck: return "BAUD_ACK"
         case .deviceInfo: return "DEVICE_INFO"
         case .configAck: return "CONFIG_ACK"
         case .pong: return "PONG"
@@ -81,7 +87,7 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     /// as `unknownType`.
     public var introducedInVersion: UInt8 {
         switch self {
-        case .getChannel, .channelInfo: return 2
+        case .getChannel, .channelInfo, .setBaud, .baudAck: return 2
         default: return 1
         }
     }
@@ -93,7 +99,7 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
         case .hello, .getStatus, .stop: return 0
         case .config, .configAck: return 6
         case .getChannel: return 2
-        case .ping, .error: return 4
+        case .ping, .error, .setBaud, .baudAck: return 4
         case .pong: return 8
         case .status: return 34
         case .command, .deviceInfo, .sensors, .channelInfo: return nil
@@ -387,6 +393,10 @@ public enum Message: Equatable, Sendable {
     /// Version 2: asks for one channel's name. `group` is the byte as sent (0 sensor, 1 actuator;
     /// the device answers another with ERROR out_of_range).
     case getChannel(group: UInt8, index: UInt8)
+    /// Version 2: asks the board to change the line to `baud` (bits per second; Docs/PROTOCOL.md section 12).
+    case setBaud(baud: UInt32)
+    /// Version 2: the board changes its line to `baud` once this frame has left.
+    case baudAck(baud: UInt32)
     case deviceInfo(BoardInfo)
     case configAck(LinkConfig)
     /// `timestampMicros`: the board clock when it answered, µs, wrapping.
@@ -408,6 +418,8 @@ public enum Message: Equatable, Sendable {
         case .stop: return .stop
         case .getChannel: return .getChannel
         case .channelInfo: return .channelInfo
+        case .setBaud: return .setBaud
+        case .baudAck: return .baudAck
         case .deviceInfo: return .deviceInfo
         case .configAck: return .configAck
         case .pong: return .pong

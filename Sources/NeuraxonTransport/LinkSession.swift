@@ -44,6 +44,11 @@ public struct SessionOptions: Sendable {
     public var reconnectPollMilliseconds: Double = 100
     /// Watch udev for the board reappearing (nil: rely on polling alone).
     public var monitor: DeviceMonitor.Source? = .udev
+    /// The line speed to raise the link to after the handshake, baud (Docs/PROTOCOL.md section
+    /// 12; up to 1,000,000 for the AVR board), or nil to stay at `serial.baudRate`. Only a
+    /// version-2 board can be asked; one that refuses, or that does not answer at the new
+    /// speed, is kept at the old speed and the session goes on.
+    public var lineBaudRate: UInt32?
     /// The newest protocol version the handshake offers (Docs/PROTOCOL.md section 11): 2 asks
     /// for channel names and falls back to 1 when the board speaks only version 1; 1 speaks
     /// version 1 from the start.
@@ -154,7 +159,8 @@ public final class LinkSession {
     private var clockOffset = BoardClockOffset()
 
     /// A handshake in progress: HELLO until DEVICE_INFO, then (version 2) GET_CHANNEL until every
-    /// channel's CHANNEL_INFO, then CONFIG until CONFIG_ACK.
+    /// channel's CHANNEL_INFO, then (with `lineBaudRate`) the speed switch, then CONFIG until
+    /// CONFIG_ACK.
     private struct Attempt {
         let path: String
         /// The handshake gives up at this time.
@@ -176,6 +182,8 @@ public final class LinkSession {
         var nameRequests = 0
         var configsSent = 0
         var configSequence: UInt8 = 0
+        /// The speed switch of section 12, once the names are in.
+        var baud = BaudStep.none
 
         /// Whether every channel name has arrived (always, from a version-1 board).
         var namesComplete: Bool {
@@ -189,8 +197,26 @@ public final class LinkSession {
         }
     }
 
+    /// Where the speed switch of Docs/PROTOCOL.md section 12 stands.
+    private enum BaudStep {
+        /// Not asked for, or over: CONFIG comes next.
+        case none
+        /// SET_BAUD sent `tries` times; waiting for BAUD_ACK.
+        case asked(baud: UInt32, tries: Int)
+        /// Both sides at `baud` since `ackAt`; PINGs sent at it, waiting for a PONG.
+        case confirming(baud: UInt32, old: UInt32, ackAt: MonotonicTime, pings: Int)
+        /// No PONG at the new speed: back at `old`, PINGs sent from `ackAt` + 600 ms on.
+        case restoring(old: UInt32, pings: Int)
+
+        var isActive: Bool { if case .none = self { return false } else { return true } }
+    }
+
+    /// The line speed in force, baud: `options.serial.baudRate` until a switch is confirmed.
+    public private(set) var lineBaudRate: UInt32 = 0
+
     public init(options: SessionOptions) {
         self.options = options
+        lineBaudRate = options.serial.baudRate
         rx = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
     }
 
@@ -240,6 +266,7 @@ public final class LinkSession {
         do { port = try SerialPort(path: path, configuration: options.serial) } catch { throw .serial(error) }
         emit(.portOpened(path: path, latency: port!.latency))
         setState(.handshaking)
+        lineBaudRate = options.serial.baudRate
         decoder.reset()
         // the handshake reads DEVICE_INFO of the version offered and a version-1 board's ERROR
         decoder.versions = ProtocolLimits.version...options.protocolVersion
@@ -290,6 +317,8 @@ public final class LinkSession {
                     a.nameRequests += 1
                     a.nextSend = MonotonicTime.now().adding(milliseconds: options.replyTimeoutMilliseconds)
                 }
+            } else if a.baud.isActive {
+                if now >= a.nextSend { try advanceBaud(&a, now: now) }
             } else if now >= a.nextSend {
                 if a.configsSent == 2 { throw .noAcknowledgement(path: a.path, what: "CONFIG") }
                 a.configSequence = txSequence
@@ -339,6 +368,8 @@ public final class LinkSession {
                           report.referencedType == MessageType.getChannel.rawValue {
                     throw .namesRefused(path: a.path, report: report)
                 }
+            } else if a.baud.isActive {
+                try noteBaud(header, &a)
             } else {
                 if header.type == .configAck, case let .configAck(ack)? = try? decoder.message() {
                     activeConfig = ack
@@ -370,6 +401,79 @@ public final class LinkSession {
         try check(activeConfig ?? options.config, against: info)
         setState(.configuring)
         a.nextSend = .now()
+        if let baud = options.lineBaudRate, baud != lineBaudRate, info.protocolVersion >= 2 {
+            a.baud = .asked(baud: baud, tries: 0)
+        }
+    }
+
+    /// The sending side of the speed switch (section 12), when `a.nextSend` is due.
+    private func advanceBaud(_ a: inout Attempt, now: MonotonicTime) throws(LinkError) {
+        if case .restoring(_, 2) = a.baud {
+            throw .noAcknowledgement(path: a.path, what: "PING after the line speed went back")
+        }
+        do throws(SerialError) {
+            switch a.baud {
+            case .none:
+                return
+            case let .asked(baud, tries):
+                if tries == 2 {  // no BAUD_ACK: the board stays at the speed in force
+                    emit(.lineSpeed(requested: baud, inForce: lineBaudRate))
+                    a.baud = .none
+                    return
+                }
+                try send(.setBaud(baud: baud))
+                a.baud = .asked(baud: baud, tries: tries + 1)
+                a.nextSend = now.adding(milliseconds: options.replyTimeoutMilliseconds)
+            case let .confirming(baud, old, ackAt, pings):
+                if pings == 2 {  // no PONG at the new speed: both go back
+                    try port?.setBaudRate(old)
+                    a.baud = .restoring(old: old, pings: 0)
+                    a.nextSend = ackAt.adding(milliseconds: 600)
+                    emit(.lineSpeed(requested: baud, inForce: old))
+                    return
+                }
+                try sendPing()
+                a.baud = .confirming(baud: baud, old: old, ackAt: ackAt, pings: pings + 1)
+                a.nextSend = pings == 0 ? now.adding(milliseconds: 100) : ackAt.adding(milliseconds: 250)
+            case let .restoring(old, pings):
+                try sendPing()
+                a.baud = .restoring(old: old, pings: pings + 1)
+                a.nextSend = now.adding(milliseconds: options.replyTimeoutMilliseconds)
+            }
+        } catch { throw .serial(error) }
+    }
+
+    /// The receiving side of the speed switch: BAUD_ACK (change the port), a refusal, a PONG.
+    private func noteBaud(_ header: FrameHeader, _ a: inout Attempt) throws(LinkError) {
+        switch a.baud {
+        case let .asked(baud, _):
+            if header.type == .baudAck, case let .baudAck(acked)? = try? decoder.message(), acked == baud {
+                let old = lineBaudRate
+                do { try port?.setBaudRate(baud) } catch { throw .serial(error) }
+                let now = MonotonicTime.now()
+                a.baud = .confirming(baud: baud, old: old, ackAt: now, pings: 0)
+                a.nextSend = now
+            } else if header.type == .error, let report = lastBoardError,
+                      report.referencedType == MessageType.setBaud.rawValue {
+                emit(.lineSpeed(requested: baud, inForce: lineBaudRate))  // refused: stay
+                a.baud = .none
+                a.nextSend = .now()
+            }
+        case let .confirming(baud, _, _, _):
+            if header.type == .pong {
+                lineBaudRate = baud
+                emit(.lineSpeed(requested: baud, inForce: baud))
+                a.baud = .none
+                a.nextSend = .now()
+            }
+        case .restoring:
+            if header.type == .pong {
+                a.baud = .none
+                a.nextSend = .now()
+            }
+        case .none:
+            break
+        }
     }
 
     /// Checks a configuration against the board's limits before it is sent.

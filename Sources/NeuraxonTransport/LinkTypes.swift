@@ -73,6 +73,9 @@ public enum LinkEvent: Equatable, Sendable, CustomStringConvertible {
     case wrongBoard(path: String, expected: String, found: String)
     /// The board rejected one of our frames.
     case boardError(ErrorReport)
+    /// The speed switch of Docs/PROTOCOL.md section 12 is over: `requested` was asked for and
+    /// `inForce` is the line's speed now (the same when the switch worked), baud.
+    case lineSpeed(requested: UInt32, inForce: UInt32)
 
     public var description: String {
         switch self {
@@ -84,6 +87,9 @@ public enum LinkEvent: Equatable, Sendable, CustomStringConvertible {
         case let .reconnected(path, ms): return "reconnected on \(path) after \(Int(ms.rounded())) ms"
         case let .wrongBoard(path, expected, found): return "\(path) has board \(found), not \(expected); waiting for \(expected)"
         case let .boardError(report): return "board rejected a frame: \(report)"
+        case let .lineSpeed(requested, inForce):
+            return requested == inForce ? "line raised to \(inForce) baud"
+                : "line kept at \(inForce) baud: the board did not take \(requested) baud"
         }
     }
 }

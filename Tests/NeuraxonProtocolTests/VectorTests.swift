@@ -15,6 +15,7 @@ func vectorText(_ header: FrameHeader, _ message: Message) -> String {
     case let .command(setpoints): f.append("setpoints=\(list(setpoints))")
     case let .ping(token): f.append("token=\(token)")
     case let .getChannel(group, index): f += ["group=\(group)", "index=\(index)"]
+    case let .setBaud(baud), let .baudAck(baud): f.append("baud=\(baud)")
     case let .channelInfo(c): f += ["group=\(c.group.rawValue)", "index=\(c.index)", "name=\(c.name)"]
     case let .pong(token, ts): f += ["token=\(token)", "timestamp_us=\(ts)"]
     case let .status(s):

@@ -165,3 +165,117 @@ struct VersionTests {
                   ChannelDescriptor(kind: .digital, unit: .none, minimum: 0, maximum: 1)],
         actuators: [ChannelDescriptor(kind: .motor, unit: .perMille, minimum: -1000, maximum: 1000)])
 }
+
+/// The faster line of Docs/PROTOCOL.md section 12, with the host-built firmware (a pty has no
+/// speed, so the board accepts) and with scripted boards that refuse or go quiet.
+@Suite("Line speed: raised after the handshake, kept when the board cannot", .serialized)
+struct LineSpeedTests {
+    static func options(_ path: String, baud: UInt32) -> SessionOptions {
+        var options = VersionTests.options(path)
+        options.config = LinkConfig(periodMilliseconds: 10, failsafeMilliseconds: 100, sensorMask: 1)
+        options.lineBaudRate = baud
+        return options
+    }
+
+    @Test("the host-built firmware takes 1,000,000 baud: acknowledged, the port changed, PONG at the new speed, samples stream")
+    func raisedWithTheFirmware() throws {
+        let firmware = try FirmwareProcess()
+        defer { firmware.quit() }
+        var options = Self.options(firmware.path, baud: 1_000_000)
+        options.config = LinkConfig(periodMilliseconds: 10, failsafeMilliseconds: 100, sensorMask: 0x7F)
+        let session = LinkSession(options: options)
+        let events = EventLog()
+        session.onEvent = { events.add($0.description) }
+        try session.connect()
+        #expect(session.lineBaudRate == 1_000_000)
+        #expect(events.all.contains("line raised to 1000000 baud"))
+        var input: UInt32 = 0, output: UInt32 = 0
+        let fd = open(firmware.path, O_RDWR | O_NOCTTY | O_NONBLOCK)
+        defer { close(fd) }
+        #expect(SerialPort.readSpeed(fd: fd, input: &input, output: &output) && output == 1_000_000,
+                "the pty's termios says \(output) baud")
+        #expect(collect(session, count: 10).count == 10)
+        #expect(session.counters.malformedFrames == 0 && session.counters.crcErrors == 0)
+        session.stop()
+    }
+
+    @Test("a board that refuses the speed (ERROR out_of_range): the session stays at 115200 and goes on")
+    func refused() throws {
+        let board = try Self.versionTwoBoard { header, message in
+            guard case .setBaud? = message else { return nil }
+            let report = ErrorReport(code: ErrorCode.outOfRange.rawValue, referencedType: MessageType.setBaud.rawValue,
+                                     referencedSequence: header.sequence, detail: 1)
+            return FrameEncoder.frame(.error(report), sequence: 20, version: 2)
+        }
+        defer { board.finish() }
+        let session = LinkSession(options: Self.options(board.pty.path, baud: 2_000_000))
+        let events = EventLog()
+        session.onEvent = { events.add($0.description) }
+        try session.connect()
+        #expect(session.lineBaudRate == 115_200)
+        #expect(events.all.contains("line kept at 115200 baud: the board did not take 2000000 baud"))
+        #expect(try session.ping(count: 2).count == 2)
+        session.stop()
+    }
+
+    @Test("a board that acknowledges but never answers at the new speed: both go back, confirmed by a PONG at 115200")
+    func neverAnswersAtTheNewSpeed() throws {
+        let deafUntil = Deadline()
+        let board = try Self.versionTwoBoard { header, message in
+            // after BAUD_ACK the board hears nothing valid for 500 ms (its own fallback time)
+            if case let .setBaud(baud)? = message {
+                deafUntil.set(MonotonicTime.now().adding(milliseconds: 500))
+                return FrameEncoder.frame(.baudAck(baud: baud), sequence: 21, version: 2)
+            }
+            return deafUntil.passed ? nil : []
+        }
+        defer { board.finish() }
+        let session = LinkSession(options: Self.options(board.pty.path, baud: 1_000_000))
+        let start = MonotonicTime.now()
+        try session.connect()
+        let took = MonotonicTime.now().milliseconds(since: start)
+        #expect(session.lineBaudRate == 115_200)
+        #expect(took >= 600 && took < 3000, "the host waits out the board's 500 ms before it PINGs at the old speed: \(took) ms")
+        #expect(try session.ping(count: 2).count == 2, "the link works at the old speed")
+        session.stop()
+    }
+
+    /// A version-2 board with `sonarInfo`'s channels: HELLO, GET_CHANNEL, CONFIG, PING, STOP and
+    /// GET_STATUS answered like the firmware; `special` answers first when it returns non-nil.
+    static func versionTwoBoard(_ special: @escaping @Sendable (FrameHeader, Message?) -> [UInt8]?) throws -> ScriptedBoard {
+        let names = ["sonar", "bumper", "motor"]
+        return try ScriptedBoard(speaks: 2) { header, message in
+            guard let header else { return [] }
+            if let bytes = special(header, message) { return bytes }
+            switch message {
+            case .hello?: return FrameEncoder.frame(.deviceInfo(VersionTests.sonarInfo), sequence: 0, version: 2)
+            case let .getChannel(group, index)?:
+                return FrameEncoder.frame(.channelInfo(ChannelName(group: ChannelGroup(rawValue: group)!, index: index,
+                                                                   name: names[Int(index) + Int(group) * 2])),
+                                          sequence: 1, version: 2)
+            case let .config(c)?: return FrameEncoder.frame(.configAck(c), sequence: 2, version: 2)
+            case let .ping(token)?: return FrameEncoder.frame(.pong(token: token, timestampMicros: 0), sequence: 3, version: 2)
+            case .stop?, .getStatus?:
+                return FrameEncoder.frame(.status(BoardStatus(failsafe: 3, resetCause: 0, uptimeMilliseconds: 0)),
+                                          sequence: 4, version: 2)
+            default: return []
+            }
+        }
+    }
+}
+
+/// Event descriptions collected from the session's callback.
+final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [String] = []
+    func add(_ text: String) { lock.lock(); events.append(text); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return events }
+}
+
+/// A time shared with a scripted board's thread.
+final class Deadline: @unchecked Sendable {
+    private let lock = NSLock()
+    private var until = MonotonicTime(nanoseconds: 0)
+    func set(_ time: MonotonicTime) { lock.lock(); until = time; lock.unlock() }
+    var passed: Bool { lock.lock(); defer { lock.unlock() }; return MonotonicTime.now() >= until }
+}
