@@ -1,6 +1,6 @@
 /* Unit, vector, stress and scenario tests of the portable core, run against the fake HAL with
  * a virtual clock. Usage: nx-tests V1_VECTORS_FILE V2_VECTORS_FILE [FUZZ_REGRESSION_DIR]
- *                     nx-tests --write-corpus VECTORS_FILE DIR  (seeds for the fuzz target) */
+ *                     nx-tests --write-corpus VECTORS_FILE DIR [NAME_PREFIX]  (seeds for the fuzz target) */
 #define _DEFAULT_SOURCE
 #include <dirent.h>
 #include <stdio.h>
@@ -1312,7 +1312,7 @@ static void test_reference_description_generates_the_v1_table(void)
           NX_DEFAULT_FAILSAFE_MS == 100u, "board name, period and failsafe limits as before");
 }
 
-static int write_corpus(const char *dir)
+static int write_corpus(const char *dir, const char *prefix)
 {
     for (int i = 0; i < case_count; i++) {
         const char *w = vec_get(&cases[i], "wire");
@@ -1322,7 +1322,7 @@ static int write_corpus(const char *dir)
             continue;
         }
         char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, cases[i].name);
+        snprintf(path, sizeof path, "%s/%s%s", dir, prefix, cases[i].name);
         FILE *f = fopen(path, "wb");
         if (f == NULL || fwrite(data, 1, (size_t)n, f) != (size_t)n) {
             fprintf(stderr, "cannot write %s\n", path);
@@ -1335,9 +1335,9 @@ static int write_corpus(const char *dir)
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && strcmp(argv[1], "--write-corpus") == 0) {
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "--write-corpus") == 0) {
         case_count = vec_load(argv[2], cases, VEC_MAX_CASES);
-        return case_count < 0 ? 1 : write_corpus(argv[3]);
+        return case_count < 0 ? 1 : write_corpus(argv[3], argc == 5 ? argv[4] : "");
     }
     if (argc < 3) {
         fprintf(stderr, "usage: %s V1_VECTORS_FILE V2_VECTORS_FILE [FUZZ_REGRESSION_DIR]\n", argv[0]);
