@@ -17,6 +17,11 @@ bool hal_uart_read(uint8_t *byte);
 void hal_uart_write(uint8_t byte);
 /** Bytes lost so far because the receive buffer was full. */
 uint32_t hal_uart_rx_overflows(void);
+/** Whether the UART can run at `baud` (Docs/PROTOCOL.md section 12: SET_BAUD). */
+bool hal_uart_baud_supported(uint32_t baud);
+/** Sends everything queued at the speed in force, then changes the line to `baud` (one the
+ *  board supports). A port whose line has no speed (a pseudo-terminal) changes nothing. */
+void hal_uart_set_baud(uint32_t baud);
 
 /** Reads sensor `channel` in its unit (Docs/PROTOCOL.md, reference robot table). */
 int16_t hal_sensor_read(uint8_t channel);

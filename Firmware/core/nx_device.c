@@ -17,9 +17,10 @@ static void nx_send(nx_device *d, uint16_t body_len)
     d->tx_seq++;
 }
 
+/* Every frame the device sends carries the version of the session in force. */
 static uint8_t *nx_begin(nx_device *d, uint8_t type)
 {
-    return nx_packet_begin(d->tx, type, d->tx_seq);
+    return nx_packet_begin_version(d->tx, d->version, type, d->tx_seq);
 }
 
 static void nx_send_error(nx_device *d, uint8_t code, const uint8_t *packet, uint8_t detail)
@@ -40,14 +41,6 @@ static void nx_all_safe(void)
     }
 }
 
-static void nx_put_channel(uint8_t *p, const nx_channel *c)
-{
-    p[0] = c->kind;
-    p[1] = c->unit;
-    nx_put_i16(p + 2, c->min);
-    nx_put_i16(p + 4, c->max);
-    nx_put_i16(p + 6, c->safe);
-}
 
 static void nx_send_device_info(nx_device *d)
 {
@@ -73,10 +66,10 @@ static void nx_send_device_info(nx_device *d)
         *p++ = (uint8_t)name[i];
     }
     for (uint8_t i = 0; i < NX_SENSOR_COUNT; i++, p += NX_DESCRIPTOR_SIZE) {
-        nx_put_channel(p, &nx_sensor_channels[i]);
+        nx_put_descriptor(p, &nx_sensor_channels[i], d->version);
     }
     for (uint8_t i = 0; i < NX_ACTUATOR_COUNT; i++, p += NX_DESCRIPTOR_SIZE) {
-        nx_put_channel(p, &nx_actuator_channels[i]);
+        nx_put_descriptor(p, &nx_actuator_channels[i], d->version);
     }
     nx_send(d, (uint16_t)(p - b));
 }
@@ -113,9 +106,15 @@ void nx_device_init(nx_device *d, uint32_t now_us)
     d->tx_seq = 0;
     d->rx_expected = 0;
     d->rx_synced = false;
+    d->version = NX_PROTOCOL_VERSION;
     d->next_sample_us = now_us;
     d->last_valid_us = now_us;
     d->counters = (nx_counters){0, 0, 0, 0, 0, 0, 0};
+    d->baud = NX_BOOT_BAUD;
+    d->baud_before = NX_BOOT_BAUD;
+    d->baud_unconfirmed = false;
+    d->baud_switched_us = now_us;
+    d->last_good_rx_us = now_us;
     nx_defaults(d);
     hal_uart_write(0x00);
 }
@@ -168,20 +167,76 @@ static void nx_handle_command(nx_device *d, const uint8_t *packet, uint32_t now_
     d->failsafe = NX_FAILSAFE_ACTIVE;
 }
 
+/* GET_CHANNEL (version 2, length already checked): group, then index, each in range, or
+ * ERROR out_of_range with detail 1 (group) or 2 (index); otherwise CHANNEL_INFO. */
+static void nx_handle_get_channel(nx_device *d, const uint8_t *packet)
+{
+    uint8_t group = packet[NX_HEADER_SIZE], index = packet[NX_HEADER_SIZE + 1];
+    if (group > NX_GROUP_ACTUATOR) {
+        nx_send_error(d, NX_ERR_OUT_OF_RANGE, packet, 1);
+        return;
+    }
+    if (index >= (group == NX_GROUP_SENSOR ? NX_SENSOR_COUNT : NX_ACTUATOR_COUNT)) {
+        nx_send_error(d, NX_ERR_OUT_OF_RANGE, packet, 2);
+        return;
+    }
+    uint8_t *b = nx_begin(d, NX_CHANNEL_INFO);
+    b[0] = group;
+    b[1] = index;
+    b[2] = nx_channel_name(group, index, b + NX_CHANNEL_INFO_HEAD);
+    nx_send(d, (uint16_t)(NX_CHANNEL_INFO_HEAD + b[2]));
+}
+
+/* Changes the line to `baud` at time `now_us`: everything queued goes out at the old speed
+ * first, and a partial frame received at the old speed is dropped. */
+static void nx_switch_baud(nx_device *d, uint32_t baud, uint32_t now_us)
+{
+    hal_uart_set_baud(baud);
+    d->baud = baud;
+    d->baud_switched_us = now_us;
+    nx_decoder_init(&d->decoder, d->rx, NX_PACKET_MAX);
+}
+
+/* SET_BAUD (version 2, length already checked): a speed the board runs is acknowledged at the
+ * old speed, then the line changes; a good frame at the new speed within NX_BAUD_CONFIRM_MS
+ * confirms it (section 12). Another speed is ERROR out_of_range, detail 1. */
+static void nx_handle_set_baud(nx_device *d, const uint8_t *packet, uint32_t now_us)
+{
+    uint32_t baud = nx_get_u32(packet + NX_HEADER_SIZE);
+    if (!hal_uart_baud_supported(baud)) {
+        nx_send_error(d, NX_ERR_OUT_OF_RANGE, packet, 1);
+        return;
+    }
+    uint8_t *b = nx_begin(d, NX_BAUD_ACK);
+    nx_put_u32(b, baud);
+    nx_send(d, NX_SET_BAUD_BODY);
+    d->baud_before = d->baud;
+    d->baud_unconfirmed = true;
+    nx_switch_baud(d, baud, now_us);
+}
+
 /* The body length the device expects of a host -> device type: the `detail` of bad_length.
  * COMMAND, the one variable-length body, has 2 * NX_ACTUATOR_COUNT bytes on this device. */
 static uint8_t nx_expected_body(uint8_t type)
 {
-    switch (type) {
-    case NX_CONFIG:
+    /* an if-chain, not a switch: the compiler turns a switch over these codes into a lookup
+     * table in RAM on the AVR */
+    if (type == NX_CONFIG) {
         return NX_CONFIG_BODY;
-    case NX_COMMAND:
-        return 2u * NX_ACTUATOR_COUNT;
-    case NX_PING:
-        return NX_PING_BODY;
-    default: /* HELLO, GET_STATUS, STOP */
-        return 0;
     }
+    if (type == NX_COMMAND) {
+        return 2u * NX_ACTUATOR_COUNT;
+    }
+    if (type == NX_PING) {
+        return NX_PING_BODY;
+    }
+    if (type == NX_GET_CHANNEL) {
+        return NX_GET_CHANNEL_BODY;
+    }
+    if (type == NX_SET_BAUD) {
+        return NX_SET_BAUD_BODY;
+    }
+    return 0; /* HELLO, GET_STATUS, STOP */
 }
 
 /* Section 4: an accepted HELLO, and the first frame with a good CRC after start, only set the
@@ -195,24 +250,36 @@ static void nx_track_sequence(nx_device *d, uint8_t seq, bool accepted_hello)
     d->rx_synced = true;
 }
 
+/* The version a frame must carry: the session's, except that a HELLO may carry any version the
+ * device speaks (1 or 2) and, once accepted, makes it the session's (section 11). */
+static uint8_t nx_version_for(const nx_device *d, const uint8_t *packet)
+{
+    if (packet[1] == NX_HELLO && packet[0] >= NX_PROTOCOL_VERSION && packet[0] <= NX_PROTOCOL_VERSION_MAX) {
+        return packet[0];
+    }
+    return d->version;
+}
+
 /* Checks in the order of section 7 (version, type, length, content) and answers. */
 static void nx_handle_packet(nx_device *d, const uint8_t *packet, uint16_t len, uint32_t now_us)
 {
     uint8_t type = packet[1];
     uint16_t body_len = (uint16_t)(len - NX_HEADER_SIZE - NX_CRC_SIZE);
-    uint8_t err = nx_packet_check(packet, len, NX_TO_DEVICE);
+    uint8_t version = nx_version_for(d, packet);
+    uint8_t err = nx_packet_check_version(packet, len, NX_TO_DEVICE, version);
     if (err == NX_OK && body_len != nx_expected_body(type)) {
         err = NX_ERR_BAD_LENGTH; /* a COMMAND for another number of actuators */
     }
     nx_track_sequence(d, packet[2], err == NX_OK && type == NX_HELLO);
     if (err != NX_OK) {
-        uint8_t detail = (err == NX_ERR_UNSUPPORTED_VERSION) ? NX_PROTOCOL_VERSION
+        uint8_t detail = (err == NX_ERR_UNSUPPORTED_VERSION) ? d->version
                        : (err == NX_ERR_BAD_LENGTH) ? nx_expected_body(type) : 0;
         nx_send_error(d, err, packet, detail);
         return;
     }
     switch (type) {
     case NX_HELLO:
+        d->version = version;
         nx_defaults(d);
         nx_send_device_info(d);
         break;
@@ -230,6 +297,12 @@ static void nx_handle_packet(nx_device *d, const uint8_t *packet, uint16_t len, 
         nx_send(d, NX_PONG_BODY);
         break;
     }
+    case NX_GET_CHANNEL:
+        nx_handle_get_channel(d, packet);
+        break;
+    case NX_SET_BAUD:
+        nx_handle_set_baud(d, packet, now_us);
+        break;
     case NX_STOP: /* streaming goes on: only CONFIG with mask 0, or HELLO, ends it */
         nx_all_safe();
         d->failsafe = NX_FAILSAFE_STOPPED;
@@ -249,6 +322,8 @@ void nx_device_receive(nx_device *d, uint8_t byte, uint32_t now_us)
     }
     switch (r) {
     case NX_DEC_PACKET:
+        d->last_good_rx_us = now_us;
+        d->baud_unconfirmed = false; /* a good frame: the speed in force works */
         nx_handle_packet(d, d->rx, d->decoder.len, now_us);
         break;
     case NX_DEC_ERR_CRC:
@@ -281,6 +356,16 @@ static void nx_sample(nx_device *d, uint32_t now_us)
 
 void nx_device_poll(nx_device *d, uint32_t now_us)
 {
+    /* section 12: an unconfirmed speed goes back to the one before; a raised speed with a quiet
+     * line goes back to the boot speed, where a restarted host looks for the board */
+    if (d->baud_unconfirmed && now_us - d->baud_switched_us >= NX_BAUD_CONFIRM_MS * 1000u) {
+        d->baud_unconfirmed = false;
+        nx_switch_baud(d, d->baud_before, now_us);
+        d->last_good_rx_us = now_us;
+    } else if (d->baud != NX_BOOT_BAUD && now_us - d->last_good_rx_us >= NX_BAUD_QUIET_MS * 1000u &&
+               now_us - d->baud_switched_us >= NX_BAUD_QUIET_MS * 1000u) {
+        nx_switch_baud(d, NX_BOOT_BAUD, now_us);
+    }
     uint32_t deadline = d->last_valid_us + (uint32_t)d->failsafe_ms * 1000u;
     if (d->failsafe == NX_FAILSAFE_ACTIVE && (int32_t)(now_us - deadline) >= 0) {
         nx_all_safe();

@@ -29,6 +29,8 @@ typedef struct {
     uint8_t rx_expected;        /**< seq expected of the next host frame (once rx_synced) */
     bool rx_synced;             /**< a frame with a good CRC arrived since start: until then
                                      the first one only sets rx_expected, counting nothing */
+    uint8_t version;            /**< protocol version of the session: 1 at start, then the
+                                     version of the last accepted HELLO (1 or 2) */
     uint8_t failsafe;           /**< enum nx_failsafe */
     bool streaming;
     uint16_t period_ms;
@@ -38,6 +40,11 @@ typedef struct {
     uint32_t last_valid_us;     /**< when the closing 0x00 of the last valid COMMAND or PING
                                      was handled, µs: the failsafe deadline counts from here */
     nx_counters counters;       /**< rx_overflows is read from the HAL when reported */
+    uint32_t baud;              /**< the line speed in force, baud */
+    uint32_t baud_before;       /**< the speed before the last SET_BAUD, until it is confirmed */
+    bool baud_unconfirmed;      /**< switched by SET_BAUD, no good frame since */
+    uint32_t baud_switched_us;  /**< when the speed last changed, µs */
+    uint32_t last_good_rx_us;   /**< when the last frame with a good CRC was handled, µs */
 } nx_device;
 
 /** Starts the device at time `now_us`: every actuator safe, defaults in force, not streaming;

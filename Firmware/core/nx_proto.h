@@ -1,5 +1,5 @@
-/* Messages of the Neuraxon serial protocol, version 1 (Docs/PROTOCOL.md sections 3 to 7):
- * type codes, body layouts, little-endian field access, validation and packet builders. */
+/* Messages of the Neuraxon serial protocol, versions 1 and 2 (Docs/PROTOCOL.md sections 3 to 7
+ * and 11): type codes, body layouts, little-endian field access, validation and packet builders. */
 #ifndef NX_PROTO_H
 #define NX_PROTO_H
 
@@ -8,7 +8,10 @@
 
 #include "nx_frame.h"
 
+/** The first protocol version: what a device speaks until a version-2 HELLO arrives. */
 #define NX_PROTOCOL_VERSION 1u
+/** The newest protocol version this firmware speaks (section 11). */
+#define NX_PROTOCOL_VERSION_MAX 2u
 #define NX_HEADER_SIZE 3u
 #define NX_CRC_SIZE 2u
 /** Largest body: NX_PACKET_MAX minus header and CRC. */
@@ -17,6 +20,8 @@
 #define NX_CHANNELS_MAX 16u
 /** Longest board name, bytes. */
 #define NX_BOARD_NAME_MAX 16u
+/** Longest channel name (version 2, CHANNEL_INFO), bytes. */
+#define NX_CHANNEL_NAME_MAX 24u
 
 enum nx_type {
     NX_HELLO = 0x01,
@@ -25,10 +30,14 @@ enum nx_type {
     NX_PING = 0x04,
     NX_GET_STATUS = 0x05,
     NX_STOP = 0x06,
+    NX_GET_CHANNEL = 0x07,   /* version 2 */
+    NX_SET_BAUD = 0x08,      /* version 2 */
     NX_DEVICE_INFO = 0x81,
     NX_CONFIG_ACK = 0x82,
     NX_PONG = 0x84,
     NX_STATUS = 0x85,
+    NX_CHANNEL_INFO = 0x87,  /* version 2 */
+    NX_BAUD_ACK = 0x88,      /* version 2 */
     NX_SENSORS = 0x90,
     NX_ERROR = 0xFF
 };
@@ -45,7 +54,10 @@ enum nx_error_code {
 
 /** Channel kinds and units of the DEVICE_INFO descriptors. */
 enum nx_kind { NX_KIND_ANALOG = 1, NX_KIND_DIGITAL = 2, NX_KIND_ENCODER = 3, NX_KIND_MOTOR = 4, NX_KIND_SERVO = 5 };
-enum nx_unit { NX_UNIT_NONE = 0, NX_UNIT_MILLIVOLT = 1, NX_UNIT_TICK = 2, NX_UNIT_PER_MILLE = 3, NX_UNIT_DEGREE = 4 };
+enum nx_unit { NX_UNIT_NONE = 0, NX_UNIT_MILLIVOLT = 1, NX_UNIT_TICK = 2, NX_UNIT_PER_MILLE = 3, NX_UNIT_DEGREE = 4,
+               NX_UNIT_MILLIMETRE = 5 /* version 2; a version-1 peer is sent NX_UNIT_NONE */ };
+/** The groups of GET_CHANNEL and CHANNEL_INFO (version 2). */
+enum nx_group { NX_GROUP_SENSOR = 0, NX_GROUP_ACTUATOR = 1 };
 
 /** Failsafe states reported in STATUS. */
 enum nx_failsafe { NX_FAILSAFE_IDLE = 0, NX_FAILSAFE_ACTIVE = 1, NX_FAILSAFE_TIMEOUT = 2, NX_FAILSAFE_STOPPED = 3 };
@@ -62,6 +74,16 @@ enum nx_reset_cause { NX_RESET_POWER_ON = 0, NX_RESET_EXTERNAL = 1, NX_RESET_BRO
 #define NX_SENSORS_HEAD 6u
 #define NX_DEVICE_INFO_HEAD 22u
 #define NX_DESCRIPTOR_SIZE 8u
+#define NX_GET_CHANNEL_BODY 2u
+#define NX_SET_BAUD_BODY 4u
+/** The line speed a board starts at, and goes back to (section 12), baud. */
+#define NX_BOOT_BAUD 115200u
+/** A raised speed not confirmed by a good frame within this time is left for the old one, ms. */
+#define NX_BAUD_CONFIRM_MS 500u
+/** At a raised speed, this long without a good frame sends the board back to NX_BOOT_BAUD, ms. */
+#define NX_BAUD_QUIET_MS 1000u
+/** CHANNEL_INFO: group, index, name length, then the name. */
+#define NX_CHANNEL_INFO_HEAD 3u
 
 /** One channel descriptor of DEVICE_INFO: kind, unit, and the range and safe value in the unit. */
 typedef struct {
@@ -104,19 +126,30 @@ uint8_t nx_popcount16(uint16_t mask);
  *  (for tools and tests that read both directions). */
 enum nx_receiver { NX_TO_DEVICE = 0, NX_TO_HOST = 1, NX_TO_ANY = 2 };
 
-/** Checks a decoded packet (CRC already good) in the order of Docs/PROTOCOL.md section 7:
- *  version, then type (a type the receiver does not accept is NX_ERR_UNKNOWN_TYPE whatever its
+/** Checks a decoded packet (CRC already good) of protocol `version` (1 or 2) in the order of
+ *  Docs/PROTOCOL.md section 7: version (the packet's must be `version`), then type (a type the
+ *  receiver does not accept, or one `version` does not have, is NX_ERR_UNKNOWN_TYPE whatever its
  *  length), then body length. A COMMAND body only needs an even length of 2..2*NX_CHANNELS_MAX
  *  here: the device checks it against its own actuator count. A DEVICE_INFO body must also
- *  have counts of 1..16, a printable board name and listed descriptor kinds and units.
+ *  have counts of 1..16, a printable board name and descriptor kinds and units that `version`
+ *  lists; a CHANNEL_INFO body a group of 0 or 1 and a printable name of 1..24 bytes.
  *  Returns NX_OK or the error code. */
+uint8_t nx_packet_check_version(const uint8_t *packet, uint16_t len, uint8_t receiver, uint8_t version);
+/** nx_packet_check_version for version 1. */
 uint8_t nx_packet_check(const uint8_t *packet, uint16_t len, uint8_t receiver);
 
-/** Whether `type` is one of section 5 and `receiver` accepts it. */
-bool nx_type_accepted(uint8_t type, uint8_t receiver);
+/** Whether `type` is one of section 5 (and 11, for version 2), `version` has it and `receiver`
+ *  accepts it. */
+bool nx_type_accepted(uint8_t type, uint8_t receiver, uint8_t version);
 
-/** Writes the header into packet[0..3) and returns the body pointer packet + 3. */
+/** Writes the 8-byte DEVICE_INFO descriptor of `c` as `version` has it: a version-1 peer knows
+ *  no millimetre, so a millimetre channel is sent to it as unit none with the same range. */
+void nx_put_descriptor(uint8_t *p, const nx_channel *c, uint8_t version);
+
+/** Writes a version-1 header into packet[0..3) and returns the body pointer packet + 3. */
 uint8_t *nx_packet_begin(uint8_t *packet, uint8_t type, uint8_t seq);
+/** Writes a header of `version` into packet[0..3) and returns the body pointer packet + 3. */
+uint8_t *nx_packet_begin_version(uint8_t *packet, uint8_t version, uint8_t type, uint8_t seq);
 /** Appends the CRC after `body_len` body bytes; returns the packet length. */
 uint16_t nx_packet_finish(uint8_t *packet, uint16_t body_len);
 

@@ -12,6 +12,11 @@
 extern const nx_channel nx_sensor_channels[NX_SENSOR_COUNT];
 extern const nx_channel nx_actuator_channels[NX_ACTUATOR_COUNT];
 
+/** Copies the name of channel `index` of `group` (enum nx_group; both in range) into `out`
+ *  (no terminator) and returns its length, 1..NX_CHANNEL_NAME_MAX. The names are generated
+ *  with the tables and kept in flash on the AVR board, so they take no RAM. */
+uint8_t nx_channel_name(uint8_t group, uint8_t index, uint8_t *out);
+
 #define NX_FIRMWARE_MAJOR 1u
 #define NX_FIRMWARE_MINOR 0u
 #define NX_FIRMWARE_PATCH 0u

@@ -1,6 +1,6 @@
 /* Coverage-guided fuzz target (libFuzzer): arbitrary bytes into the frame decoder and the
  * device. Traps when a packet with a bad CRC or size gets through, an actuator leaves its
- * range, or the device sends a frame that does not decode. */
+ * range, or the device sends a frame that does not decode as a frame of the version it carries. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,8 +48,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (uint32_t i = 0; i < fake.tx_len; i++) {
         nx_dec_result r = nx_decoder_push(&d, fake.tx[i]);
         if (r != NX_DEC_PENDING) {
+            /* of the session's version when it was sent: 1, or 2 after a version-2 HELLO */
             require(r == NX_DEC_FRAME && nx_packet_verify(buf, d.len) == NX_DEC_PACKET &&
-                    nx_packet_check(buf, d.len, NX_TO_HOST) == NX_OK);
+                    buf[0] >= NX_PROTOCOL_VERSION && buf[0] <= NX_PROTOCOL_VERSION_MAX &&
+                    nx_packet_check_version(buf, d.len, NX_TO_HOST, buf[0]) == NX_OK);
         }
     }
     return 0;

@@ -13,6 +13,20 @@ void fake_reset(void)
     memcpy(fake.unique_id, id, sizeof id);
     fake.board_name = "neuraxon-uno";
     fake.period_min_ms = 4;
+    fake.baud = 115200u;
+}
+
+/* The AVR board's speeds: 0 % error at 16 MHz with U2X, and the boot speed. */
+bool hal_uart_baud_supported(uint32_t baud)
+{
+    return baud == 115200u || baud == 250000u || baud == 500000u || baud == 1000000u;
+}
+
+void hal_uart_set_baud(uint32_t baud)
+{
+    fake.baud = baud;
+    fake.baud_changes++;
+    fake.tx_len_at_baud_change = fake.tx_len;
 }
 
 uint32_t hal_micros(void) { return (uint32_t)fake.now_us; }

@@ -22,6 +22,9 @@ typedef struct {
     const char *board_name;
     uint16_t period_min_ms;
     uint32_t watchdog_kicks;
+    uint32_t baud;                    /**< the line speed set last (115200 after fake_reset) */
+    uint32_t baud_changes;            /**< calls of hal_uart_set_baud */
+    uint32_t tx_len_at_baud_change;   /**< tx_len when the speed last changed */
 } fake_hal;
 
 /** The one fake board; fake_reset() gives the reference values of the test vectors

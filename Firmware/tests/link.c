@@ -163,7 +163,7 @@ void link_write(link_t *l, const void *bytes, size_t n)
 void link_send(link_t *l, uint8_t type, const void *body, uint16_t n)
 {
     uint8_t packet[NX_PACKET_MAX], wire[NX_FRAME_MAX];
-    uint8_t *b = nx_packet_begin(packet, type, l->seq++);
+    uint8_t *b = nx_packet_begin_version(packet, l->version == 0 ? NX_PROTOCOL_VERSION : l->version, type, l->seq++);
     if (n > 0) {
         memcpy(b, body, n);
     }

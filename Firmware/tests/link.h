@@ -23,6 +23,7 @@ typedef struct {
     char text[65536];        /* stdout bytes not yet consumed */
     size_t text_len;
     uint8_t seq;
+    uint8_t version;         /* protocol version of the frames link_send builds; 0 means 1 */
     nx_decoder decoder;
     uint8_t buf[NX_PACKET_MAX];
 } link_t;

@@ -1,6 +1,6 @@
 /* Unit, vector, stress and scenario tests of the portable core, run against the fake HAL with
- * a virtual clock. Usage: nx-tests VECTORS_FILE [FUZZ_REGRESSION_DIR]
- *                     nx-tests --write-corpus VECTORS_FILE DIR  (seeds for the fuzz target) */
+ * a virtual clock. Usage: nx-tests V1_VECTORS_FILE V2_VECTORS_FILE [FUZZ_REGRESSION_DIR]
+ *                     nx-tests --write-corpus VECTORS_FILE DIR [NAME_PREFIX]  (seeds for the fuzz target) */
 #define _DEFAULT_SOURCE
 #include <dirent.h>
 #include <stdio.h>
@@ -17,7 +17,12 @@
 
 static vec_case cases[VEC_MAX_CASES];
 static int case_count;
+static vec_case cases_v2[VEC_MAX_CASES];
+static int case_count_v2;
 static const vec_case *current;
+/** The protocol version of the vector file `current` comes from: its frames are checked as
+ *  that version, and its host frames go to a device in a session of that version. */
+static uint8_t current_version = 1;
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -31,20 +36,30 @@ static uint32_t rng(void)
     return (uint32_t)(rng_state >> 11);
 }
 
-static const vec_case *find_case(const char *name)
+static const vec_case *find_case_in(const vec_case *set, int count, const char *name)
 {
-    for (int i = 0; i < case_count; i++) {
-        if (strcmp(cases[i].name, name) == 0) {
-            return &cases[i];
+    for (int i = 0; i < count; i++) {
+        if (strcmp(set[i].name, name) == 0) {
+            return &set[i];
         }
     }
     return NULL;
 }
 
-/* The wire bytes of a named case (fails the test when missing). */
+/* The wire bytes of a named case of the version-1 file (fails the test when missing). */
 static int case_wire(const char *name, uint8_t *out, size_t cap)
 {
-    const vec_case *c = find_case(name);
+    const vec_case *c = find_case_in(cases, case_count, name);
+    const char *w = c ? vec_get(c, "wire") : NULL;
+    int n = w ? vec_hex(w, out, cap) : -1;
+    CHECK(n > 0, "vector case %s with a wire line is missing from the vectors file", name);
+    return n;
+}
+
+/* The wire bytes of a named case of the version-2 file. */
+static int case_wire_v2(const char *name, uint8_t *out, size_t cap)
+{
+    const vec_case *c = find_case_in(cases_v2, case_count_v2, name);
     const char *w = c ? vec_get(c, "wire") : NULL;
     int n = w ? vec_hex(w, out, cap) : -1;
     CHECK(n > 0, "vector case %s with a wire line is missing from the vectors file", name);
@@ -86,7 +101,7 @@ static void add_result(results *r, uint8_t *buf, uint16_t len, nx_dec_result x)
         x = nx_packet_verify(buf, len);
     }
     if (x == NX_DEC_PACKET) {
-        uint8_t e = nx_packet_check(buf, len, r->receiver);
+        uint8_t e = nx_packet_check_version(buf, len, r->receiver, current_version);
         if (e != NX_OK) {
             snprintf(line, sizeof r->lines[0], "error %s", vec_error_code_name(e));
         } else {
@@ -267,9 +282,27 @@ static void check_decoding(const uint8_t *wire, int n)
     }
 }
 
+/* Starts a version-2 session: a version-2 HELLO, its DEVICE_INFO discarded and the device's
+ * numbering restarted, so a case's replies are numbered from 0 as in version 1. */
+static void start_v2_session(void)
+{
+    uint8_t packet[NX_PACKET_MAX], wire[NX_FRAME_MAX];
+    nx_packet_begin_version(packet, 2, NX_HELLO, 0);
+    uint16_t len = nx_packet_finish(packet, 0);
+    uint16_t w = nx_cobs_encode(packet, len, wire);
+    wire[w++] = 0;
+    device_feed(wire, w);
+    CHECK(dev.version == 2 && fake.tx_len > 0, "a version-2 HELLO starts a version-2 session");
+    fake.tx_len = 0;
+    dev.tx_seq = 0;
+}
+
 static void check_device_reply(const uint8_t *wire, int n)
 {
     device_start();
+    if (current_version == 2) {
+        start_v2_session();
+    }
     device_feed(wire, (size_t)n);
     static uint8_t packets[8][NX_PACKET_MAX];
     uint16_t lens[8];
@@ -357,28 +390,42 @@ static void run_vector_case(void)
     }
 }
 
+/* Whether a set of cases has a message (or error) line starting with `what`. */
+static int covered(const vec_case *set, int count, const char *keyword, const char *what)
+{
+    size_t len = strlen(what);
+    for (int i = 0; i < count; i++) {
+        const char *m = vec_get(&set[i], keyword);
+        if (m != NULL && strncmp(m, what, len) == 0 && (m[len] == ' ' || m[len] == '\0')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void test_vectors_cover_every_message(void)
 {
     static const char *required[] = {"HELLO", "CONFIG", "COMMAND", "PING", "GET_STATUS", "STOP",
                                      "DEVICE_INFO", "CONFIG_ACK", "PONG", "STATUS", "SENSORS", "ERROR"};
     static const char *errors[] = {"cobs", "too_short", "too_long", "crc", "unsupported_version",
                                    "unknown_type", "bad_length"};
+    static const char *v2_only[] = {"GET_CHANNEL", "CHANNEL_INFO", "SET_BAUD", "BAUD_ACK"};
+    static const char *v2_errors[] = {"cobs", "crc", "unsupported_version", "unknown_type", "bad_length"};
     for (size_t k = 0; k < sizeof required / sizeof required[0]; k++) {
-        int found = 0;
-        for (int i = 0; i < case_count; i++) {
-            const char *m = vec_get(&cases[i], "message");
-            size_t len = strlen(required[k]);
-            found |= (m != NULL && strncmp(m, required[k], len) == 0 && m[len] == ' ');
-        }
-        CHECK(found, "no vector for message %s", required[k]);
+        CHECK(covered(cases, case_count, "message", required[k]), "no vector for message %s", required[k]);
+        CHECK(covered(cases_v2, case_count_v2, "message", required[k]), "no version-2 vector for message %s",
+              required[k]);
+    }
+    for (size_t k = 0; k < sizeof v2_only / sizeof v2_only[0]; k++) {
+        CHECK(covered(cases_v2, case_count_v2, "message", v2_only[k]), "no version-2 vector for message %s",
+              v2_only[k]);
     }
     for (size_t k = 0; k < sizeof errors / sizeof errors[0]; k++) {
-        int found = 0;
-        for (int i = 0; i < case_count; i++) {
-            const char *e = vec_get(&cases[i], "error");
-            found |= (e != NULL && strcmp(e, errors[k]) == 0);
-        }
-        CHECK(found, "no vector for error %s", errors[k]);
+        CHECK(covered(cases, case_count, "error", errors[k]), "no vector for error %s", errors[k]);
+    }
+    for (size_t k = 0; k < sizeof v2_errors / sizeof v2_errors[0]; k++) {
+        CHECK(covered(cases_v2, case_count_v2, "error", v2_errors[k]), "no version-2 vector for error %s",
+              v2_errors[k]);
     }
 }
 
@@ -866,13 +913,148 @@ static void test_rejected_hello_is_not_a_hello(void)
     CHECK(dev.counters.dropped_frames == dropped + 234, "seq 22 expected, 0 came: 234 counted, got %u",
           (unsigned)(dev.counters.dropped_frames - dropped));
     fake.tx_len = 0;
-    send_raw(2, NX_HELLO, 5, NULL, 0); /* another version */
+    send_raw(3, NX_HELLO, 5, NULL, 0); /* a version the device does not speak */
     CHECK(last_reply(packet) == NX_ERROR && packet[3] == NX_ERR_UNSUPPORTED_VERSION && packet[6] == 1,
-          "a version 2 HELLO is answered unsupported_version, detail 1");
+          "a version 3 HELLO is answered unsupported_version, detail 1");
     CHECK(dev.failsafe == NX_FAILSAFE_ACTIVE && dev.counters.dropped_frames == dropped + 234 + 4,
           "and counts the gap from seq 1 to 5 like any frame");
     send_raw(1, NX_HELLO, 99, NULL, 0); /* an accepted HELLO counts nothing */
     CHECK(dev.failsafe == NX_FAILSAFE_IDLE && dev.counters.dropped_frames == dropped + 238, "an accepted HELLO");
+}
+
+/* Section 11: the device's version-2 frames equal the version-2 vectors byte for byte: the
+ * DEVICE_INFO after a version-2 HELLO and the CHANNEL_INFO of every channel, names included. */
+static void test_device_builds_v2_vector_frames(void)
+{
+    uint8_t in[NX_FRAME_MAX], want[NX_FRAME_MAX];
+    device_start();
+    int n = case_wire_v2("hello", in, sizeof in);
+    int m = case_wire_v2("device_info_reference_robot", want, sizeof want);
+    device_feed(in, (size_t)n);
+    CHECK(fake.tx_len == (uint32_t)m && memcmp(fake.tx, want, (size_t)m) == 0, "version-2 DEVICE_INFO differs from its vector");
+    static const char *groups[2] = {"sensor", "actuator"};
+    const uint8_t counts[2] = {NX_SENSOR_COUNT, NX_ACTUATOR_COUNT};
+    for (int g = 0; g < 2; g++) {
+        for (int i = 0; i < counts[g]; i++) {
+            char name[64];
+            fake.tx_len = 0;
+            snprintf(name, sizeof name, "get_channel_%s_%d", groups[g], i);
+            n = case_wire_v2(name, in, sizeof in);
+            snprintf(name, sizeof name, "channel_info_%s_%d", groups[g], i);
+            m = case_wire_v2(name, want, sizeof want);
+            device_feed(in, (size_t)n);
+            CHECK(fake.tx_len == (uint32_t)m && memcmp(fake.tx, want, (size_t)m) == 0, "%s differs from its vector", name);
+        }
+    }
+}
+
+/* Section 11: the session's version is the last accepted HELLO's. A version-1 HELLO after a
+ * version-2 session makes the device speak version 1 exactly as before: version-2 types are
+ * unknown again and every frame it sends carries version 1. */
+static void test_version_follows_the_hello(void)
+{
+    uint8_t packet[NX_PACKET_MAX];
+    device_start();
+    CHECK(dev.version == 1, "a device starts speaking version 1");
+    send_raw(1, NX_GET_CHANNEL, 0, (const uint8_t *)"\0\0", 2);
+    CHECK(last_reply(packet) == NX_ERROR && packet[0] == 1 && packet[3] == NX_ERR_UNKNOWN_TYPE,
+          "GET_CHANNEL in a version-1 session is unknown_type");
+    fake.tx_len = 0;
+    send_raw(2, NX_GET_STATUS, 1, NULL, 0);
+    CHECK(last_reply(packet) == NX_ERROR && packet[0] == 1 && packet[3] == NX_ERR_UNSUPPORTED_VERSION &&
+          packet[6] == 1, "before a version-2 HELLO only a HELLO may carry version 2");
+    fake.tx_len = 0;
+    send_raw(2, NX_HELLO, 2, NULL, 0);
+    CHECK(last_reply(packet) == NX_DEVICE_INFO && packet[0] == 2 && dev.version == 2, "a version-2 HELLO: version 2");
+    fake.tx_len = 0;
+    send_raw(2, NX_GET_CHANNEL, 3, (const uint8_t *)"\x01\x02", 2);
+    CHECK(last_reply(packet) == NX_CHANNEL_INFO && packet[0] == 2 && packet[5] == 5 && memcmp(packet + 6, "servo", 5) == 0,
+          "actuator 2 is called servo");
+    fake.tx_len = 0;
+    send_raw(1, NX_PING, 4, (const uint8_t *)"\0\0\0\0", 4);
+    CHECK(last_reply(packet) == NX_ERROR && packet[0] == 2 && packet[3] == NX_ERR_UNSUPPORTED_VERSION &&
+          packet[6] == 2, "a version-1 PING in a version-2 session: unsupported_version, detail 2");
+    fake.tx_len = 0;
+    send_raw(1, NX_HELLO, 5, NULL, 0);
+    CHECK(last_reply(packet) == NX_DEVICE_INFO && packet[0] == 1 && dev.version == 1, "a version-1 HELLO: version 1");
+    fake.tx_len = 0;
+    send_raw(1, NX_GET_CHANNEL, 6, (const uint8_t *)"\0\0", 2);
+    CHECK(last_reply(packet) == NX_ERROR && packet[0] == 1 && packet[3] == NX_ERR_UNKNOWN_TYPE,
+          "back in version 1, GET_CHANNEL is unknown_type again");
+    CHECK(dev.counters.dropped_frames == 0, "no frame was lost: %u", (unsigned)dev.counters.dropped_frames);
+}
+
+/* Section 12: SET_BAUD is acknowledged at the old speed, then the line changes; a good frame at
+ * the new speed confirms it; without one the board goes back within NX_BAUD_CONFIRM_MS; at a
+ * raised speed a quiet line sends it back to the boot speed after NX_BAUD_QUIET_MS. */
+static void test_baud_switch_and_fallback(void)
+{
+    uint8_t packet[NX_PACKET_MAX], body[4];
+    device_start();
+    send_raw(2, NX_HELLO, 0, NULL, 0);
+    fake.tx_len = 0;
+    nx_put_u32(body, 1000000u);
+    send_raw(2, NX_SET_BAUD, 1, body, 4);
+    CHECK(last_reply(packet) == NX_BAUD_ACK && nx_get_u32(packet + 3) == 1000000u, "BAUD_ACK with the speed");
+    CHECK(fake.baud == 1000000u && fake.baud_changes == 1 && fake.tx_len_at_baud_change == fake.tx_len,
+          "the line changes after the whole BAUD_ACK was queued at the old speed");
+    /* confirmed by a PING at the new speed: the speed stays, even after the confirm window */
+    fake.now_us += 100000u;
+    send_raw(2, NX_PING, 2, (const uint8_t *)"\0\0\0\0", 4);
+    CHECK(last_reply(packet) == NX_PONG, "PONG at the new speed");
+    for (int i = 0; i < 8; i++) { /* PINGs every 100 ms keep the line busy for 800 ms */
+        run_until(fake.now_us + 100000u, 1000u);
+        send_raw(2, NX_PING, (uint8_t)(3 + i), (const uint8_t *)"\0\0\0\0", 4);
+    }
+    CHECK(fake.baud == 1000000u && fake.baud_changes == 1, "a confirmed speed stays while frames come");
+    /* quiet for NX_BAUD_QUIET_MS: back to the boot speed */
+    uint64_t quiet_from = fake.now_us;
+    run_until(quiet_from + NX_BAUD_QUIET_MS * 1000u - 1000u, 1000u);
+    CHECK(fake.baud == 1000000u, "not before %u ms of quiet", NX_BAUD_QUIET_MS);
+    run_until(quiet_from + NX_BAUD_QUIET_MS * 1000u + 1000u, 1000u);
+    CHECK(fake.baud == NX_BOOT_BAUD && fake.baud_changes == 2, "back at %u baud after a quiet second", NX_BOOT_BAUD);
+
+    /* not confirmed: nothing valid at the new speed within NX_BAUD_CONFIRM_MS, so back to the old */
+    nx_put_u32(body, 500000u);
+    send_raw(2, NX_SET_BAUD, 20, body, 4);
+    CHECK(fake.baud == 500000u && fake.baud_changes == 3, "switched to 500000");
+    uint64_t switched = fake.now_us;
+    static const uint8_t noise[] = {0x13, 0x37, 0x00, 0x55, 0x00}; /* what a wrong speed looks like */
+    device_feed(noise, sizeof noise);
+    run_until(switched + NX_BAUD_CONFIRM_MS * 1000u - 1000u, 1000u);
+    CHECK(fake.baud == 500000u, "noise does not confirm, and the board waits %u ms", NX_BAUD_CONFIRM_MS);
+    run_until(switched + NX_BAUD_CONFIRM_MS * 1000u + 1000u, 1000u);
+    CHECK(fake.baud == NX_BOOT_BAUD && fake.baud_changes == 4, "unconfirmed: back to the speed before");
+    fake.tx_len = 0;
+    send_raw(2, NX_PING, 21, (const uint8_t *)"\0\0\0\0", 4);
+    CHECK(last_reply(packet) == NX_PONG, "and the link works at the old speed");
+
+    /* a speed the board does not run changes nothing */
+    fake.tx_len = 0;
+    nx_put_u32(body, 9600u);
+    send_raw(2, NX_SET_BAUD, 22, body, 4);
+    CHECK(last_reply(packet) == NX_ERROR && packet[3] == NX_ERR_OUT_OF_RANGE && packet[6] == 1 && fake.baud_changes == 4,
+          "9600 baud: out_of_range, detail 1, no change");
+    /* in a version-1 session SET_BAUD does not exist */
+    send_raw(1, NX_HELLO, 23, NULL, 0);
+    fake.tx_len = 0;
+    nx_put_u32(body, 1000000u);
+    send_raw(1, NX_SET_BAUD, 24, body, 4);
+    CHECK(last_reply(packet) == NX_ERROR && packet[3] == NX_ERR_UNKNOWN_TYPE && fake.baud_changes == 4,
+          "version 1: SET_BAUD is an unknown type");
+}
+
+/* A channel declared in millimetre goes to a version-1 peer as unit none with the same range,
+ * and to a version-2 peer as millimetre (the unit version 1 does not list would make a
+ * version-1 host refuse the board). */
+static void test_millimetre_for_each_version(void)
+{
+    static const nx_channel ranger = {NX_KIND_ANALOG, NX_UNIT_MILLIMETRE, 0, 4000, 0};
+    uint8_t v1[NX_DESCRIPTOR_SIZE], v2[NX_DESCRIPTOR_SIZE];
+    nx_put_descriptor(v1, &ranger, 1);
+    nx_put_descriptor(v2, &ranger, 2);
+    CHECK(v1[0] == NX_KIND_ANALOG && v1[1] == NX_UNIT_NONE && nx_get_i16(v1 + 4) == 4000, "version 1: unit none");
+    CHECK(v2[1] == NX_UNIT_MILLIMETRE && nx_get_i16(v2 + 4) == 4000, "version 2: millimetre");
 }
 
 /* Section 6: the deadline counts from the handling of the closing 0x00 of the last valid
@@ -1130,7 +1312,7 @@ static void test_reference_description_generates_the_v1_table(void)
           NX_DEFAULT_FAILSAFE_MS == 100u, "board name, period and failsafe limits as before");
 }
 
-static int write_corpus(const char *dir)
+static int write_corpus(const char *dir, const char *prefix)
 {
     for (int i = 0; i < case_count; i++) {
         const char *w = vec_get(&cases[i], "wire");
@@ -1140,7 +1322,7 @@ static int write_corpus(const char *dir)
             continue;
         }
         char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, cases[i].name);
+        snprintf(path, sizeof path, "%s/%s%s", dir, prefix, cases[i].name);
         FILE *f = fopen(path, "wb");
         if (f == NULL || fwrite(data, 1, (size_t)n, f) != (size_t)n) {
             fprintf(stderr, "cannot write %s\n", path);
@@ -1153,27 +1335,41 @@ static int write_corpus(const char *dir)
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && strcmp(argv[1], "--write-corpus") == 0) {
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "--write-corpus") == 0) {
         case_count = vec_load(argv[2], cases, VEC_MAX_CASES);
-        return case_count < 0 ? 1 : write_corpus(argv[3]);
+        return case_count < 0 ? 1 : write_corpus(argv[3], argc == 5 ? argv[4] : "");
     }
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s VECTORS_FILE [FUZZ_REGRESSION_DIR]\n", argv[0]);
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s V1_VECTORS_FILE V2_VECTORS_FILE [FUZZ_REGRESSION_DIR]\n", argv[0]);
         return 2;
     }
     case_count = vec_load(argv[1], cases, VEC_MAX_CASES);
-    if (case_count < 0) {
+    case_count_v2 = vec_load(argv[2], cases_v2, VEC_MAX_CASES);
+    if (case_count < 0 || case_count_v2 < 0) {
         return 1;
     }
     for (int i = 0; i < case_count; i++) {
         char name[300];
         snprintf(name, sizeof name, "vector %s", cases[i].name);
         current = &cases[i];
+        current_version = 1;
         t_run(name, run_vector_case);
     }
+    for (int i = 0; i < case_count_v2; i++) {
+        char name[300];
+        snprintf(name, sizeof name, "vector v2 %s", cases_v2[i].name);
+        current = &cases_v2[i];
+        current_version = 2;
+        t_run(name, run_vector_case);
+    }
+    current_version = 1;
     t_run("the reference description generates the v1 reference table", test_reference_description_generates_the_v1_table);
     t_run("vectors cover every message and error", test_vectors_cover_every_message);
     t_run("device builds the vector frames", test_device_builds_vector_frames);
+    t_run("device builds the version-2 vector frames", test_device_builds_v2_vector_frames);
+    t_run("the session's version follows the HELLO", test_version_follows_the_hello);
+    t_run("millimetre for each version", test_millimetre_for_each_version);
+    t_run("baud switch, confirmation and fallback", test_baud_switch_and_fallback);
     t_run("decoder round trips every length and byte", test_decoder_round_trips_every_length_and_byte);
     t_run("decoder overflow then resync", test_decoder_overflow_then_resync);
     t_run("one million corrupted frames", test_million_corrupted_frames);
@@ -1191,8 +1387,8 @@ int main(int argc, char **argv)
     t_run("STOP keeps streaming", test_stop_keeps_streaming);
     t_run("full receive buffer shows as cobs errors", test_full_receive_buffer);
     t_run("step kicks the watchdog and reads the uart", test_step_kicks_watchdog_and_reads_uart);
-    if (argc >= 3) {
-        regression_dir = argv[2];
+    if (argc >= 4) {
+        regression_dir = argv[3];
         t_run("fuzz regressions", test_fuzz_regressions);
     }
     return t_summary("host unit and scenario tests");

@@ -465,6 +465,78 @@ static void test_avr_conformance(void)
     CHECK(link_stop(L) == 0, "exits 0 on quit");
 }
 
+/* Sends PING, six GET_STATUS and PING at once and returns the time between the two PONG
+ * stamps, µs. The six STATUS replies (246 bytes) overflow the board's 64-byte transmit buffer,
+ * so the second PONG waits for the UART to send them: about 16 ms at 115200 baud, under 2 ms at
+ * 1000000 baud. */
+static long status_burst_us(void)
+{
+    uint8_t token[4] = {1, 2, 3, 4};
+    link_send(L, NX_PING, token, 4);
+    for (int i = 0; i < 6; i++) {
+        link_send(L, NX_GET_STATUS, NULL, 0);
+    }
+    link_send(L, NX_PING, token, 4);
+    uint32_t stamps[2] = {0, 0};
+    int got = 0;
+    for (int i = 0; i < 2; i++) {
+        if (link_recv(L, NX_PONG, pkt, 3000) != 13) {
+            break;
+        }
+        stamps[got++] = nx_get_u32(pkt + 7);
+    }
+    CHECK(got == 2, "two PONGs");
+    return got == 2 ? (long)(stamps[1] - stamps[0]) : -1;
+}
+
+/* Section 12 on the emulated board: SET_BAUD 1000000 is acknowledged, the UART changes (the
+ * board's replies leave about 8 times faster), PING/PONG and SENSORS work at the new speed;
+ * after a quiet second the board is back at 115200; a switch nobody confirms goes back after
+ * 500 ms. */
+static void test_avr_baud_switch(void)
+{
+    char *argv[] = {(char *)harness, (char *)elf, NULL};
+    if (!link_start(L, argv)) {
+        CHECK(0, "the harness starts");
+        return;
+    }
+    L->version = 2;
+    hello("neuraxon-uno");
+    long slow = status_burst_us();
+    CHECK(slow > 10000, "at 115200 baud the STATUS frames hold the second PONG back: %ld µs", slow);
+    uint8_t body[4];
+    nx_put_u32(body, 1000000u);
+    link_send(L, NX_SET_BAUD, body, 4);
+    CHECK(link_recv(L, NX_BAUD_ACK, pkt, 3000) == 9 && nx_get_u32(pkt + 3) == 1000000u, "BAUD_ACK 1000000");
+    long fast = status_burst_us();
+    printf("  info: AVR six STATUS frames queued behind a PING: %ld µs at 115200 baud, %ld µs at 1000000 baud\n",
+           slow, fast);
+    /* the frames the six STATUS replies hold back: about 180 bytes, 87 µs each at 115200 baud
+     * and 10 µs each at 1000000 baud, so some 14 ms less; the rest is the PINGs arriving */
+    CHECK(fast > 0 && slow - fast > 10000, "at 1000000 baud they leave over 10 ms sooner: %ld µs", fast);
+    config(5, 250, 0x7F);
+    int ok = 0;
+    for (int i = 0; i < 100; i++) {
+        ok += link_recv(L, NX_SENSORS, pkt, 3000) == 25;
+    }
+    CHECK(ok == 100, "SENSORS at 1 Mbaud: %d of 100", ok);
+    uint8_t off[6] = {5, 0, 250, 0, 0, 0};
+    link_send(L, NX_CONFIG, off, 6);
+    CHECK(link_recv(L, NX_CONFIG_ACK, pkt, 3000) == 11, "streaming ends");
+    usleep(2000000); /* quiet for more than a second (the emulator keeps real time or runs slower) */
+    link_drain(L);
+    long back = status_burst_us();
+    CHECK(back - fast > 10000, "after a quiet second, 115200 baud again: %ld µs", back);
+    /* unconfirmed: after SET_BAUD nothing valid arrives, so the board goes back after 500 ms */
+    link_send(L, NX_SET_BAUD, body, 4);
+    CHECK(link_recv(L, NX_BAUD_ACK, pkt, 3000) == 9, "BAUD_ACK");
+    usleep(1500000); /* nothing for more than 500 ms */
+    long unconfirmed = status_burst_us();
+    CHECK(unconfirmed - fast > 10000, "unconfirmed after 500 ms: 115200 baud again: %ld µs", unconfirmed);
+    L->version = 0;
+    CHECK(link_stop(L) == 0, "exits 0 on quit");
+}
+
 /* The failsafe with its longest timeout, on the emulated board. */
 static void test_avr_failsafe_250(void)
 {
@@ -606,6 +678,7 @@ int main(int argc, char **argv)
         t_run("AVR build failsafe at 250 ms", test_avr_failsafe_250);
         t_run("AVR build watchdog resets a hung board", test_avr_watchdog_resets_a_hung_board);
         t_run("AVR build in lockstep", test_avr_lockstep);
+        t_run("AVR build raises its line to 1 Mbaud and falls back", test_avr_baud_switch);
         return t_summary("end-to-end tests (emulated AVR)");
     }
     fprintf(stderr, "usage: %s host FIRMWARE_EXECUTABLE | avr HARNESS FIRMWARE.elf\n", argv[0]);

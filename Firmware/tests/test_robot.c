@@ -66,13 +66,43 @@ static bool hello(void)
     CHECK(n == (int)(3 + 22 + name_len + NX_DESCRIPTOR_SIZE * (NX_SENSOR_COUNT + NX_ACTUATOR_COUNT) + 2),
           "DEVICE_INFO of %d bytes", n);
     const uint8_t *d = b + 22 + b[21];
+    uint8_t version = pkt[0];
     for (int i = 0; i < NX_SENSOR_COUNT + NX_ACTUATOR_COUNT; i++, d += NX_DESCRIPTOR_SIZE) {
         const nx_channel *c = i < NX_SENSOR_COUNT ? &nx_sensor_channels[i] : &nx_actuator_channels[i - NX_SENSOR_COUNT];
-        CHECK(d[0] == c->kind && d[1] == c->unit && nx_get_i16(d + 2) == c->min && nx_get_i16(d + 4) == c->max &&
-              nx_get_i16(d + 6) == c->safe, "descriptor %d: %d %d %d %d %d, declared %d %d %d %d %d", i, d[0], d[1],
-              nx_get_i16(d + 2), nx_get_i16(d + 4), nx_get_i16(d + 6), c->kind, c->unit, c->min, c->max, c->safe);
+        uint8_t want[NX_DESCRIPTOR_SIZE]; /* as this version has it: millimetre is unit none in version 1 */
+        nx_put_descriptor(want, c, version);
+        CHECK(memcmp(d, want, NX_DESCRIPTOR_SIZE) == 0, "version %d descriptor %d: %d %d %d %d %d, declared %d %d %d %d %d",
+              version, i, d[0], d[1], nx_get_i16(d + 2), nx_get_i16(d + 4), nx_get_i16(d + 6), c->kind, c->unit,
+              c->min, c->max, c->safe);
     }
     return true;
+}
+
+/* Version 2: a version-2 HELLO is answered in version 2, with each channel's declared unit
+ * (millimetre included), and GET_CHANNEL names every channel as its description does. */
+static void test_names(void)
+{
+    char *argv[] = {(char *)harness, (char *)elf, NULL};
+    if (!link_start(L, argv)) {
+        CHECK(0, "the harness starts");
+        return;
+    }
+    L->version = 2;
+    if (hello()) {
+        CHECK(pkt[0] == 2, "DEVICE_INFO of version 2 answers a version-2 HELLO");
+        for (int i = 0; i < NX_SENSOR_COUNT + NX_ACTUATOR_COUNT; i++) {
+            uint8_t q[2] = {(uint8_t)(i < NX_SENSOR_COUNT ? NX_GROUP_SENSOR : NX_GROUP_ACTUATOR),
+                            (uint8_t)(i < NX_SENSOR_COUNT ? i : i - NX_SENSOR_COUNT)};
+            uint8_t want[NX_CHANNEL_NAME_MAX];
+            uint8_t want_len = nx_channel_name(q[0], q[1], want);
+            link_send(L, NX_GET_CHANNEL, q, 2);
+            int n = link_recv(L, NX_CHANNEL_INFO, pkt, 3000);
+            CHECK(n == 3 + 3 + want_len + 2 && pkt[0] == 2 && pkt[3] == q[0] && pkt[4] == q[1] && pkt[5] == want_len &&
+                  memcmp(pkt + 6, want, want_len) == 0, "channel %d is called %.*s", i, (int)want_len, (const char *)want);
+        }
+    }
+    L->version = 0;
+    CHECK(link_stop(L) == 0, "exits 0 on quit");
 }
 
 static void config(uint16_t period, uint16_t timeout, uint16_t mask)
@@ -400,6 +430,7 @@ int main(int argc, char **argv)
     char suite[96];
     snprintf(suite, sizeof suite, "robot %s end to end (emulated %s)", NX_ROBOT_NAME, nx_board_mcu);
     t_run("the handshake declares exactly the described channels", test_handshake);
+    t_run("version 2 names every channel as described", test_names);
     t_run("each sensor set on its emulated pins comes back in SENSORS", test_sensors);
     t_run("a COMMAND moves each actuator's emulated pins", test_actuators);
     t_run("every sensor sampled at the shortest period keeps the schedule", test_schedule);

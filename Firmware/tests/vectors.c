@@ -8,7 +8,10 @@
 #include "nx_frame.h"
 #include "nx_proto.h"
 
-static char *vec_text;
+/* The texts of the files loaded last (one per vector file in use); cases point into them. */
+#define VEC_TEXTS 4
+static char *vec_texts[VEC_TEXTS];
+static int vec_next_text;
 
 int vec_load(const char *path, vec_case *cases, int max_cases)
 {
@@ -20,8 +23,10 @@ int vec_load(const char *path, vec_case *cases, int max_cases)
     fseek(f, 0, SEEK_END);
     long size = ftell(f);
     fseek(f, 0, SEEK_SET);
-    free(vec_text);
-    vec_text = malloc((size_t)size + 1);
+    char **slot = &vec_texts[vec_next_text];
+    vec_next_text = (vec_next_text + 1) % VEC_TEXTS;
+    free(*slot);
+    char *vec_text = *slot = malloc((size_t)size + 1);
     if (vec_text == NULL || fread(vec_text, 1, (size_t)size, f) != (size_t)size) {
         fclose(f);
         fprintf(stderr, "cannot read %s\n", path);
@@ -172,7 +177,8 @@ int vec_format_message(const uint8_t *packet, uint16_t len, char *out, size_t ca
         {NX_HELLO, "HELLO"}, {NX_CONFIG, "CONFIG"}, {NX_COMMAND, "COMMAND"}, {NX_PING, "PING"},
         {NX_GET_STATUS, "GET_STATUS"}, {NX_STOP, "STOP"}, {NX_DEVICE_INFO, "DEVICE_INFO"},
         {NX_CONFIG_ACK, "CONFIG_ACK"}, {NX_PONG, "PONG"}, {NX_STATUS, "STATUS"},
-        {NX_SENSORS, "SENSORS"}, {NX_ERROR, "ERROR"}};
+        {NX_SENSORS, "SENSORS"}, {NX_ERROR, "ERROR"}, {NX_GET_CHANNEL, "GET_CHANNEL"},
+        {NX_CHANNEL_INFO, "CHANNEL_INFO"}, {NX_SET_BAUD, "SET_BAUD"}, {NX_BAUD_ACK, "BAUD_ACK"}};
     const char *name = "?";
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (names[i].type == packet[1]) {
@@ -228,6 +234,19 @@ int vec_format_message(const uint8_t *packet, uint16_t len, char *out, size_t ca
         put_field(&o, "detail", b[3]);
         break;
     }
+    case NX_SET_BAUD:
+    case NX_BAUD_ACK:
+        put_field(&o, "baud", nx_get_u32(b));
+        break;
+    case NX_GET_CHANNEL:
+        put_field(&o, "group", b[0]);
+        put_field(&o, "index", b[1]);
+        break;
+    case NX_CHANNEL_INFO:
+        put_field(&o, "group", b[0]);
+        put_field(&o, "index", b[1]);
+        put(&o, " name=%.*s", (int)b[2], (const char *)b + NX_CHANNEL_INFO_HEAD);
+        break;
     case NX_DEVICE_INFO: {
         put_field(&o, "fw_major", b[0]);
         put_field(&o, "fw_minor", b[1]);

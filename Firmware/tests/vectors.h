@@ -1,4 +1,5 @@
-/* Reads Tests/Vectors/protocol-v1.txt (format: Docs/PROTOCOL.md section 9). */
+/* Reads Tests/Vectors/protocol-v1.txt and protocol-v2.txt (format: Docs/PROTOCOL.md sections 9
+ * and 11). */
 #ifndef NX_VECTORS_H
 #define NX_VECTORS_H
 

@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
-"""Writes Tests/Vectors/protocol-v1.txt from Docs/PROTOCOL.md.
+"""Writes Tests/Vectors/protocol-v1.txt (or, with the argument v2, protocol-v2.txt) from
+Docs/PROTOCOL.md.
 
 An implementation independent of the C firmware: the C tests and the Swift codec tests read its
 output, so both are checked against the specification rather than against each other.
 Usage: python3 Firmware/tools/gen_vectors.py > Tests/Vectors/protocol-v1.txt
+       python3 Firmware/tools/gen_vectors.py v2 > Tests/Vectors/protocol-v2.txt
 """
 import struct
+import sys
 
-VERSION = 1
+VERSION = 2 if sys.argv[1:] == ['v2'] else 1
 T = dict(HELLO=0x01, CONFIG=0x02, COMMAND=0x03, PING=0x04, GET_STATUS=0x05, STOP=0x06,
-         DEVICE_INFO=0x81, CONFIG_ACK=0x82, PONG=0x84, STATUS=0x85, SENSORS=0x90, ERROR=0xFF)
+         GET_CHANNEL=0x07, SET_BAUD=0x08, DEVICE_INFO=0x81, CONFIG_ACK=0x82, PONG=0x84, STATUS=0x85,
+         CHANNEL_INFO=0x87, BAUD_ACK=0x88, SENSORS=0x90, ERROR=0xFF)
 CODES = dict(unsupported_version=1, unknown_type=2, bad_length=3, out_of_range=4,
              config_unsupported=5)
 CODE_NAMES = {v: k for k, v in CODES.items()}
@@ -62,6 +66,10 @@ def uncobs(enc):
 
 HOST_TYPES = {T[n] for n in ('HELLO', 'CONFIG', 'COMMAND', 'PING', 'GET_STATUS', 'STOP')}
 DEVICE_TYPES = {T[n] for n in ('DEVICE_INFO', 'CONFIG_ACK', 'PONG', 'STATUS', 'SENSORS', 'ERROR')}
+if VERSION >= 2:  # section 11: the types version 2 adds
+    HOST_TYPES |= {T['GET_CHANNEL'], T['SET_BAUD']}
+    DEVICE_TYPES |= {T['CHANNEL_INFO'], T['BAUD_ACK']}
+UNIT_MAX = 5 if VERSION >= 2 else 4  # version 2 adds millimetre
 
 
 def length_valid(typ, body):
@@ -73,6 +81,13 @@ def length_valid(typ, body):
         return n == fixed[typ]
     if typ == T['COMMAND']:
         return 2 <= n <= 32 and n % 2 == 0
+    if typ == T['GET_CHANNEL']:
+        return n == 2
+    if typ in (T['SET_BAUD'], T['BAUD_ACK']):
+        return n == 4
+    if typ == T['CHANNEL_INFO']:
+        return (n >= 3 and body[0] <= 1 and 1 <= body[2] <= 24 and n == 3 + body[2]
+                and all(0x21 <= c <= 0x7E for c in body[3:]))
     if typ == T['SENSORS']:
         return n >= 6 and n == 6 + 2 * bin(struct.unpack('<H', body[4:6])[0]).count('1')
     # DEVICE_INFO: counts 1..16, the length they give, a printable name, listed kinds and units
@@ -86,7 +101,7 @@ def length_valid(typ, body):
     if any(c < 0x21 or c > 0x7E for c in body[22:22 + name]):
         return False
     descriptors = body[22 + name:]
-    return all(1 <= descriptors[i] <= 5 and descriptors[i + 1] <= 4
+    return all(1 <= descriptors[i] <= 5 and descriptors[i + 1] <= UNIT_MAX
                for i in range(0, len(descriptors), 8))
 
 
@@ -146,6 +161,12 @@ def body_of(name, f):
     if name == 'ERROR':
         code = CODES[f['code']] if isinstance(f['code'], str) else f['code']
         return bytes([code, f['ref_type'], f['ref_seq'], f['detail']])
+    if name in ('SET_BAUD', 'BAUD_ACK'):
+        return struct.pack('<I', f['baud'])
+    if name == 'GET_CHANNEL':
+        return bytes([f['group'], f['index']])
+    if name == 'CHANNEL_INFO':
+        return bytes([f['group'], f['index'], len(f['name'])]) + f['name'].encode()
     if name == 'DEVICE_INFO':
         b = bytes([f['fw_major'], f['fw_minor'], f['fw_patch']]) + f['unique_id']
         b += struct.pack('<HHHHBBB', f['period_min_ms'], f['period_max_ms'],
@@ -184,14 +205,17 @@ def emit(*lines):
     out.extend(lines)
 
 
-def good(cname, sender, name, seq, note=None, **f):
-    p = packet(T[name], seq, body_of(name, f))
+def good(cname, sender, mtype, seq, note=None, reply=None, **f):
+    p = packet(T[mtype], seq, body_of(mtype, f))
     assert check(p, 'device' if sender == 'host' else 'host') == 'ok', cname
     emit('case ' + cname)
     if note:
         emit('# ' + note)
     emit('from ' + sender, 'wire ' + hx(wire(p)), 'packet ' + hx(p),
-         ('message %s seq=%d %s' % (name, seq, fmt_fields(name, f))).rstrip(), 'end', '')
+         ('message %s seq=%d %s' % (mtype, seq, fmt_fields(mtype, f))).rstrip())
+    if reply:
+        emit('reply ' + reply)
+    emit('end', '')
 
 
 def bad_wire(cname, sender, w, error, reply, note=None, pkt=None):
@@ -226,6 +250,121 @@ def rejected(cname, p, code, detail, note=None, message=None, error=None):
         emit('error ' + error)
     emit('reply ERROR code=%s ref_type=%d ref_seq=%d detail=%d' % (code, p[1], p[2], detail), 'end', '')
 
+
+
+# ------------------------------------------------------------------ version 2 (section 11)
+NAMES = dict(sensor=['range_left', 'range_right', 'light_left', 'light_right', 'bumper',
+                     'wheel_left', 'wheel_right'],
+             actuator=['motor_left', 'motor_right', 'servo'])
+
+
+def write_v2():
+    uid = bytes([0x1e, 0x95, 0x0f, 0x00, 0x4e, 0x58, 0x00, 0x01])
+    info = dict(fw_major=1, fw_minor=0, fw_patch=0, unique_id=uid, period_min_ms=4,
+                period_max_ms=1000, failsafe_min_ms=10, failsafe_max_ms=250, board='neuraxon-uno')
+    emit('# Neuraxon serial protocol version 2: shared test vectors.',
+         '# Format: Docs/PROTOCOL.md sections 9 and 11. Generated by Firmware/tools/gen_vectors.py v2.',
+         '# Every frame carries version 2; a host frame is answered by a device in a version-2 session.', '')
+    emit('case crc_hello_v2_header', 'data 02 01 00', 'crc %04x' % crc16(b'\x02\x01\x00'), 'end', '')
+
+    # every message of version 2, good
+    good('hello', 'host', 'HELLO', 0, note='starts a version-2 session', reply='DEVICE_INFO')
+    good('device_info_reference_robot', 'device', 'DEVICE_INFO', 0,
+         note='the AVR reference robot: the layout of version 1',
+         **dict(info, sensor=SENSORS, actuator=ACTUATORS))
+    seq = 1
+    for group, key in [(0, 'sensor'), (1, 'actuator')]:
+        for index, name in enumerate(NAMES[key]):
+            good('get_channel_%s_%d' % (key, index), 'host', 'GET_CHANNEL', seq, group=group, index=index,
+                 reply='CHANNEL_INFO')
+            good('channel_info_%s_%d' % (key, index), 'device', 'CHANNEL_INFO', seq,
+                 note='the reference robot\'s %s %d' % (key, index), group=group, index=index, name=name)
+            seq += 1
+    good('channel_info_longest_name', 'device', 'CHANNEL_INFO', 20, note='a name of 24 bytes',
+         group=1, index=15, name='a' * 23 + 'z')
+    good('channel_info_printable', 'device', 'CHANNEL_INFO', 21, note='any printable ASCII byte',
+         group=0, index=0, name='!~Zz09_')
+    good('device_info_millimetre', 'device', 'DEVICE_INFO', 1,
+         note='unit 5 (millimetre): an ultrasonic ranger of 0..4000 mm',
+         **dict(info, board='neuraxon-mega', sensor=[(1, 5, 0, 4000, 0), (2, 0, 0, 1, 0)],
+                actuator=[(4, 3, -1000, 1000, 0)]))
+    good('config_default', 'host', 'CONFIG', 30, period_ms=10, failsafe_ms=100, sensor_mask=0x7F)
+    good('config_ack', 'device', 'CONFIG_ACK', 30, period_ms=10, failsafe_ms=100, sensor_mask=0x7F)
+    good('command_zero', 'host', 'COMMAND', 31, setpoints=[0, 0, 90])
+    good('ping', 'host', 'PING', 32, token=0x12345678)
+    good('pong', 'device', 'PONG', 32, token=0x12345678, timestamp_us=4294967295)
+    good('get_status', 'host', 'GET_STATUS', 33)
+    good('stop', 'host', 'STOP', 34)
+    good('status_fresh', 'device', 'STATUS', 33, failsafe=0, reset_cause=0, uptime_ms=1234,
+         crc_errors=0, malformed_frames=0, rejected_frames=0, dropped_frames=0, rx_overflows=0,
+         failsafe_trips=0, loop_overruns=0)
+    good('sensors_all', 'device', 'SENSORS', 35, timestamp_us=1000000, sensor_mask=0x7F,
+         readings=[3100, 400, 2500, 2499, 1, 32767, -32768])
+    good('error_out_of_range', 'device', 'ERROR', 36, code='out_of_range', ref_type=7, ref_seq=4, detail=2)
+
+    # bad input of version 2
+    p = packet(T['GET_CHANNEL'], 40, b'\x00\x00')
+    bad = bytearray(p); bad[-1] ^= 0x01
+    bad_packet('bad_crc_get_channel', 'host', bytes(bad), 'crc', 'none counter=crc_errors')
+    w = next(wire(p)[:i] + wire(p)[i + 1:] for i in range(len(wire(p)) - 1)
+             if classify(wire(p)[:i] + wire(p)[i + 1:-1]) == 'cobs')
+    bad_wire('dropped_byte_get_channel', 'host', w, 'cobs', 'none counter=malformed_frames',
+             note='one byte of the frame lost')
+    rejected('unsupported_version_1_ping', packet(T['PING'], 41, bytes(4), version=1),
+             'unsupported_version', 2, error='unsupported_version',
+             note='in a version-2 session only a HELLO may carry version 1: detail is 2, the session\'s')
+    rejected('unsupported_version_3_hello', packet(T['HELLO'], 42, b'', version=3),
+             'unsupported_version', 2, error='unsupported_version')
+    rejected('get_channel_bad_group', packet(T['GET_CHANNEL'], 43, b'\x02\x00'), 'out_of_range', 1,
+             message='message GET_CHANNEL seq=43 group=2 index=0', note='detail 1: the group')
+    rejected('get_channel_sensor_index_beyond', packet(T['GET_CHANNEL'], 44, b'\x00\x07'), 'out_of_range', 2,
+             message='message GET_CHANNEL seq=44 group=0 index=7',
+             note='detail 2: the index (the reference robot has 7 sensors)')
+    rejected('get_channel_actuator_index_beyond', packet(T['GET_CHANNEL'], 45, b'\x01\x03'), 'out_of_range', 2,
+             message='message GET_CHANNEL seq=45 group=1 index=3')
+    rejected('get_channel_bad_group_and_index', packet(T['GET_CHANNEL'], 46, b'\xff\xff'), 'out_of_range', 1,
+             message='message GET_CHANNEL seq=46 group=255 index=255', note='the group is checked first')
+    rejected('get_channel_empty', packet(T['GET_CHANNEL'], 47, b''), 'bad_length', 2, error='bad_length')
+    rejected('get_channel_3_bytes', packet(T['GET_CHANNEL'], 48, b'\x00\x00\x00'), 'bad_length', 2,
+             error='bad_length')
+    rejected('channel_info_to_device', packet(T['CHANNEL_INFO'], 49, b'\x00\x00\x01a'), 'unknown_type', 0,
+             error='unknown_type', note='a device -> host type')
+    rejected('unknown_type_09', packet(0x09, 50, b''), 'unknown_type', 0, error='unknown_type')
+
+    # the faster line (section 12)
+    good('set_baud_1000000', 'host', 'SET_BAUD', 60, note='answered at the old speed; then the line changes',
+         reply='BAUD_ACK', baud=1000000)
+    good('baud_ack_1000000', 'device', 'BAUD_ACK', 0, baud=1000000)
+    good('set_baud_250000', 'host', 'SET_BAUD', 61, reply='BAUD_ACK', baud=250000)
+    rejected('set_baud_unsupported', packet(T['SET_BAUD'], 62, struct.pack('<I', 2000000)), 'out_of_range', 1,
+             message='message SET_BAUD seq=62 baud=2000000', note='2 Mbaud: a speed the board does not run')
+    rejected('set_baud_zero', packet(T['SET_BAUD'], 63, bytes(4)), 'out_of_range', 1,
+             message='message SET_BAUD seq=63 baud=0')
+    rejected('set_baud_3_bytes', packet(T['SET_BAUD'], 64, bytes(3)), 'bad_length', 4, error='bad_length')
+    rejected('baud_ack_to_device', packet(T['BAUD_ACK'], 65, bytes(4)), 'unknown_type', 0, error='unknown_type')
+    bad_packet('to_host_baud_ack_5_bytes', 'device', packet(T['BAUD_ACK'], 66, bytes(5)), 'bad_length')
+    bad_packet('to_host_set_baud', 'device', packet(T['SET_BAUD'], 67, bytes(4)), 'unknown_type')
+    bad_packet('to_host_get_channel', 'device', packet(T['GET_CHANNEL'], 51, b'\x00\x00'), 'unknown_type',
+               note='a host -> device type from the device')
+    bad_packet('to_host_version_1', 'device', packet(T['PONG'], 52, bytes(8), version=1), 'unsupported_version',
+               note='a version-2 host reads version-2 frames only')
+    for cname, body, note in [
+            ('channel_info_empty_name', b'\x00\x00\x00', 'a name of 0 bytes'),
+            ('channel_info_name_25_bytes', b'\x00\x00\x19' + b'a' * 25, 'a name of 25 bytes'),
+            ('channel_info_length_mismatch', b'\x00\x00\x05abcd', 'name_len 5, 4 bytes follow'),
+            ('channel_info_name_with_space', b'\x00\x00\x03a b', 'a name byte outside 0x21..0x7e'),
+            ('channel_info_group_2', b'\x02\x00\x01a', 'group 2'),
+            ('channel_info_short', b'\x00\x00', 'no name_len')]:
+        bad_packet(cname, 'device', packet(T['CHANNEL_INFO'], 53, body), 'bad_length', note=note)
+    f = dict(info, sensor=[(1, 6, 0, 4000, 0)], actuator=[(4, 3, -1000, 1000, 0)])
+    bad_packet('device_info_unit_6', 'device', packet(T['DEVICE_INFO'], 54, body_of('DEVICE_INFO', f)),
+               'bad_length', note='unit 6 is not listed; units are 0..5')
+
+
+if VERSION == 2:
+    write_v2()
+    print('\n'.join(out).rstrip('\n'))
+    sys.exit(0)
 
 emit('# Neuraxon serial protocol version 1: shared test vectors.',
      '# Format: Docs/PROTOCOL.md section 9. Generated by Firmware/tools/gen_vectors.py;',
@@ -308,8 +447,9 @@ bad_wire('too_short_one_byte', 'host', bytes([0x02, 0x01, 0x00]), 'too_short',
 big = packet(T['COMMAND'], 0, bytes([1] * 124))
 bad_wire('too_long_129_bytes', 'host', wire(big), 'too_long', 'none counter=malformed_frames',
          note='a 129-byte packet (124-byte body) exceeds the 128-byte maximum')
-rejected('unsupported_version_2', packet(T['HELLO'], 0, b'', version=2), 'unsupported_version', 1,
-         error='unsupported_version')
+rejected('unsupported_version_3', packet(T['HELLO'], 0, b'', version=3), 'unsupported_version', 1,
+         error='unsupported_version',
+         note='a HELLO of a version the device does not speak (a version-2 HELLO starts a version-2 session)')
 rejected('unsupported_version_0', packet(T['PING'], 5, struct.pack('<I', 1), version=0),
          'unsupported_version', 1, error='unsupported_version')
 rejected('unknown_type_07', packet(0x07, 1, b''), 'unknown_type', 0, error='unknown_type')

@@ -234,15 +234,15 @@ class Checker:
 
 
 def _kind_unit(kind):
-    """The description's unit of each kind (what the user writes) and its version-1 wire form."""
+    """The description's unit of each kind (what the user writes) and its wire form (version 2;
+    the firmware sends a version-1 peer unit none for millimetre, Docs/PROTOCOL.md)."""
     return {
         "analog": ("mV", "analog", "millivolt"),
         "reflectance": ("mV", "analog", "millivolt"),
         "digital": ("none", "digital", "none"),
         "encoder": ("tick", "encoder", "tick"),
-        # protocol version 1 has no millimetre unit: a ranger goes on the wire as analog, unit
-        # none, 0..max_mm (Docs/ROBOTS.md)
-        "ultrasonic": ("mm", "analog", "none"),
+        # a ranger goes on the wire as analog, unit millimetre, 0..max_mm (Docs/ROBOTS.md)
+        "ultrasonic": ("mm", "analog", "millimetre"),
         "motor": ("per_mille", "motor", "per_mille"),
         "servo": ("degree", "servo", "degree"),
         "output": ("none", "digital", "none"),
@@ -701,7 +701,7 @@ def generate(r, source, outdir):
         safe = 0 if sensor else ch["safe"]
         return "    {NX_KIND_%s, NX_UNIT_%s, %d, %d, %d}, /* %s (%s) */" % (
             kind.upper(), {"none": "NONE", "millivolt": "MILLIVOLT", "tick": "TICK",
-                           "per_mille": "PER_MILLE", "degree": "DEGREE"}[unit],
+                           "per_mille": "PER_MILLE", "degree": "DEGREE", "millimetre": "MILLIMETRE"}[unit],
             ch["min"], ch["max"], safe, ch["name"], ch["kind"])
 
     lines = [head, '#include "nx_robot.h"', "",
@@ -711,6 +711,32 @@ def generate(r, source, outdir):
     lines += [row(a, False) for a in r.actuators]
     lines += ["};", ""]
     files["nx_robot_table.c"] = "\n".join(lines)
+
+    # nx_robot_names.c: the names, for CHANNEL_INFO: one string kept where the port's nx_flash.h
+    # says (flash on the AVR, so the names take no RAM) -----------------------------------------
+    names = [c["name"] for c in r.sensors + r.actuators]
+    offsets, at = [], 0
+    for n in names:
+        offsets.append(at)
+        at += len(n)
+    offsets.append(at)
+    lines = [head, '#include "nx_flash.h"', '#include "nx_robot.h"', "",
+             "/* every channel's name, sensors then actuators, one after the other */",
+             "static const char nx_names[] NX_FLASH =",
+             "    " + "\n    ".join('"%s"' % n for n in names) + ";",
+             "/* where name k starts in nx_names; entry k + 1 is where it ends */",
+             "static const uint16_t nx_name_starts[NX_SENSOR_COUNT + NX_ACTUATOR_COUNT + 1] NX_FLASH = {",
+             "    " + ", ".join("%du" % o for o in offsets) + "};", "",
+             "uint8_t nx_channel_name(uint8_t group, uint8_t index, uint8_t *out)",
+             "{",
+             "    uint8_t k = (uint8_t)(group == NX_GROUP_SENSOR ? index : NX_SENSOR_COUNT + index);",
+             "    uint16_t from = NX_FLASH_WORD(&nx_name_starts[k]), to = NX_FLASH_WORD(&nx_name_starts[k + 1]);",
+             "    for (uint16_t i = from; i < to; i++) {",
+             "        out[i - from] = (uint8_t)NX_FLASH_BYTE(&nx_names[i]);",
+             "    }",
+             "    return (uint8_t)(to - from);",
+             "}", ""]
+    files["nx_robot_names.c"] = "\n".join(lines)
 
     # nx_robot_pins.c ---------------------------------------------------------------------------
     P = lambda name: _pin_byte(r, name)

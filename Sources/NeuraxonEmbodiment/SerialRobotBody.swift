@@ -239,11 +239,12 @@ public struct SerialLinkSnapshot: Sendable, Equatable {
 extension DeviceInfo {
     /// The channel list of a board, from its DEVICE_INFO.
     ///
-    /// DEVICE_INFO carries each channel's kind, unit and range but no name. When the board's
-    /// channels line up with the reference robot's (same count, kinds and units), they take the
-    /// reference robot's names (`range_left`, …, `motor_left`, …), so one mapping file serves the
-    /// board, the simulator and recordings; otherwise they are called `sensor_0`, `sensor_1`, …
-    /// and `actuator_0`, ….
+    /// DEVICE_INFO carries each channel's kind, unit and range; a version-2 board also names
+    /// every channel (CHANNEL_INFO, in `board.sensorNames` and `board.actuatorNames`), and those
+    /// names are used. A version-1 board sends no names: when its channels line up with the
+    /// reference robot's (same count, kinds and units), they take the reference robot's names
+    /// (`range_left`, …, `motor_left`, …), so one mapping file serves the board, the simulator
+    /// and recordings; otherwise they are called `sensor_0`, `sensor_1`, … and `actuator_0`, ….
     /// - Parameter samplePeriodMicros: the sampling period the board was configured with, µs.
     public init(board: BoardInfo, samplePeriodMicros: Int) {
         let sensors = board.sensors.enumerated().map { k, d in
@@ -253,6 +254,13 @@ extension DeviceInfo {
         let actuators = board.actuators.enumerated().map { k, d in
             ActuatorChannel(name: "actuator_\(k)", unit: d.unit.symbol, minimum: Int(d.minimum),
                             maximum: Int(d.maximum), safeValue: Int(d.safe))
+        }
+        if let sensorNames = board.sensorNames, let actuatorNames = board.actuatorNames,
+           sensorNames.count == sensors.count, actuatorNames.count == actuators.count {
+            self.init(name: board.board, firmwareVersion: board.firmwareVersionString, samplePeriodMicros: samplePeriodMicros,
+                      sensors: zip(sensors, sensorNames).map { var s = $0; s.name = $1; return s },
+                      actuators: zip(actuators, actuatorNames).map { var a = $0; a.name = $1; return a })
+            return
         }
         let reference = DeviceInfo.referenceRobot
         let sensorsMatch = sensors.count == reference.sensors.count
@@ -290,6 +298,7 @@ extension ChannelDescriptor.Unit {
         case .tick: "ticks"
         case .perMille: "‰"
         case .degree: "°"
+        case .millimetre: "mm"
         }
     }
 }

@@ -8,14 +8,15 @@ public enum FrameError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooLong
     /// The CRC does not match.
     case crc
-    /// The frame's `version` is not 1. The header layout is frozen, so type and seq are known.
+    /// The frame's `version` is not the decoder's. The header layout is frozen, so type and seq are known.
     case unsupportedVersion(version: UInt8, type: UInt8, sequence: UInt8)
-    /// The type code is not one of section 5, or the receiver does not accept it (a host → device
-    /// type arriving at the host). Checked before the length.
+    /// The type code is not one of section 5 (or 11, in version 2), or the receiver does not
+    /// accept it (a host → device type arriving at the host). Checked before the length.
     case unknownType(type: UInt8, sequence: UInt8)
     /// The body does not have the layout of its type: a wrong length (or one that disagrees with
     /// the counts the body announces), or a DEVICE_INFO with a board name byte outside
-    /// 0x21...0x7E or a channel kind or unit that section 5 does not list.
+    /// 0x21...0x7E or a channel kind or unit that its version does not list, or a CHANNEL_INFO
+    /// whose group, name length or name bytes section 11 does not allow.
     case badLength(type: MessageType, sequence: UInt8, length: Int)
 
     /// The error's name in Docs/PROTOCOL.md and the test vectors.
@@ -46,7 +47,7 @@ public enum FrameError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tooLong: return "malformed frame (longer than 128 bytes)"
         case .crc: return "CRC mismatch"
         case let .unsupportedVersion(version, type, seq):
-            return "protocol version \(version) frame (type 0x\(String(type, radix: 16)), seq \(seq)); this host speaks version \(ProtocolLimits.version)"
+            return "protocol version \(version) frame (type 0x\(String(type, radix: 16)), seq \(seq)); this host speaks version \(ProtocolLimits.version) or \(ProtocolLimits.newestVersion)"
         case let .unknownType(type, seq): return "unknown message type 0x\(String(type, radix: 16)) (seq \(seq))"
         case let .badLength(type, seq, length): return "\(type) with a \(length)-byte body (seq \(seq))"
         }
@@ -55,7 +56,7 @@ public enum FrameError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// The header of a frame that passed every check of Docs/PROTOCOL.md section 7.
 public struct FrameHeader: Equatable, Sendable {
-    /// The sender's protocol version (always 1 once checked).
+    /// The sender's protocol version (the decoder's `version` once checked).
     public var version: UInt8
     public var type: MessageType
     /// The sender's sequence number.
@@ -94,6 +95,16 @@ public struct FrameDecoder: Sendable {
 
     /// The types this decoder accepts: nil for every type of section 5.
     public let accepted: MessageType.Direction?
+    /// The protocol versions a frame may carry (Docs/PROTOCOL.md section 11); 1 unless set. A
+    /// frame of another version is `unsupportedVersion`; a type or a unit that the frame's own
+    /// version does not have is `unknownType` or `badLength`, as for a version-1 peer.
+    public var versions: ClosedRange<UInt8> = ProtocolLimits.version...ProtocolLimits.version
+
+    /// The one protocol version a frame must carry (sets `versions` to it alone).
+    public var version: UInt8 {
+        get { versions.upperBound }
+        set { versions = newValue...newValue }
+    }
     private var packet: [UInt8]
     private var length = 0
     /// Bytes left in the current COBS block; 0 means the next byte is a code byte.
@@ -198,14 +209,16 @@ public struct FrameDecoder: Sendable {
         let sent = UInt16(packet[length - 2]) | UInt16(packet[length - 1]) << 8
         if crc != sent { return .error(.crc) }
         let version = packet[0], rawType = packet[1], sequence = packet[2]
-        if version != ProtocolLimits.version {
+        if !versions.contains(version) {
             return .error(.unsupportedVersion(version: version, type: rawType, sequence: sequence))
         }
-        guard let type = MessageType(rawValue: rawType), accepted == nil || type.direction == accepted else {
+        guard let type = MessageType(rawValue: rawType), type.introducedInVersion <= version,
+              accepted == nil || type.direction == accepted else {
             return .error(.unknownType(type: rawType, sequence: sequence))
         }
         let valid = packet.withUnsafeBytes { raw in
-            BodyLayout.isValidLength(type, body: UnsafeRawBufferPointer(rebasing: raw[3..<(3 + bodyLength)]))
+            BodyLayout.isValidLength(type, body: UnsafeRawBufferPointer(rebasing: raw[3..<(3 + bodyLength)]),
+                                     version: version)
         }
         guard valid else { return .error(.badLength(type: type, sequence: sequence, length: bodyLength)) }
         return .frame(FrameHeader(version: version, type: type, sequence: sequence, bodyLength: bodyLength))
@@ -220,7 +233,12 @@ public struct FrameDecoder: Sendable {
     /// The last good frame as a typed message (allocates for DEVICE_INFO, COMMAND and SENSORS).
     public func message() throws(FrameError) -> Message {
         guard let h = header else { throw FrameError.tooShort }
-        return withBody { BodyLayout.decode(h.type, body: $0) }
+        let message = withBody { BodyLayout.decode(h.type, body: $0) }
+        if case var .deviceInfo(info) = message {
+            info.protocolVersion = h.version
+            return .deviceInfo(info)
+        }
+        return message
     }
 
     /// Fills `sample` from the last good frame if it is SENSORS, without allocating.
@@ -237,6 +255,9 @@ public struct FrameDecoder: Sendable {
 /// Encoding allocates nothing once the encoder exists: the frame is built in `frame`, which is
 /// valid until the next `encode`.
 public struct FrameEncoder: Sendable {
+    /// The version byte of every frame this encoder builds unless `encode` is told otherwise
+    /// (1 or 2: the version of the session).
+    public var version: UInt8 = ProtocolLimits.version
     private var packet: [UInt8] = []
     /// The last encoded frame, ending with the `0x00` delimiter.
     public private(set) var frame: [UInt8] = []
@@ -247,11 +268,12 @@ public struct FrameEncoder: Sendable {
     }
 
     /// Encodes `message` with sequence number `sequence` into `frame`.
-    /// - Parameter version: the version byte; other than 1 only to test a peer's version check.
+    /// - Parameter version: the version byte, when not the encoder's `version` (to test a peer's
+    ///   version check, or to send a HELLO of another version).
     /// - Complexity: O(frame length).
-    public mutating func encode(_ message: Message, sequence: UInt8, version: UInt8 = ProtocolLimits.version) {
+    public mutating func encode(_ message: Message, sequence: UInt8, version: UInt8? = nil) {
         packet.removeAll(keepingCapacity: true)
-        packet.append(version)
+        packet.append(version ?? self.version)
         packet.append(message.type.rawValue)
         packet.append(sequence)
         BodyLayout.encode(message, into: &packet)
@@ -261,7 +283,7 @@ public struct FrameEncoder: Sendable {
     /// Encodes a COMMAND straight from `setpoints` (no `Message` is built).
     public mutating func encodeCommand(_ setpoints: UnsafeBufferPointer<Int16>, sequence: UInt8) {
         packet.removeAll(keepingCapacity: true)
-        packet.append(ProtocolLimits.version)
+        packet.append(version)
         packet.append(MessageType.command.rawValue)
         packet.append(sequence)
         for v in setpoints { BodyLayout.put(UInt16(bitPattern: v), into: &packet) }
@@ -304,14 +326,23 @@ enum BodyLayout {
     }
     static func put(_ v: Int16, into out: inout [UInt8]) { put(UInt16(bitPattern: v), into: &out) }
 
-    /// Whether `body` has the exact length its type (and its own counts) call for.
-    static func isValidLength(_ type: MessageType, body: UnsafeRawBufferPointer) -> Bool {
+    /// Whether `body` has the exact length its type (and its own counts) call for, and lists only
+    /// what `version` lists.
+    static func isValidLength(_ type: MessageType, body: UnsafeRawBufferPointer, version: UInt8) -> Bool {
         if let fixed = type.fixedBodyLength { return body.count == fixed }
         switch type {
         case .command:
             return body.count % 2 == 0 && (1...ProtocolLimits.maxChannels).contains(body.count / 2)
         case .sensors:
             return body.count >= 6 && body.count == 6 + 2 * u16(body, 4).nonzeroBitCount
+        case .channelInfo:
+            guard body.count >= 3, ChannelGroup(rawValue: body[0]) != nil else { return false }
+            let nameLength = Int(body[2])
+            guard (1...ProtocolLimits.maxChannelNameLength).contains(nameLength), body.count == 3 + nameLength else {
+                return false
+            }
+            for i in 3..<body.count where !(0x21...0x7E).contains(body[i]) { return false }
+            return true
         case .deviceInfo:
             guard body.count >= 22 else { return false }
             let sensors = Int(body[19]), actuators = Int(body[20]), boardLength = Int(body[21])
@@ -323,7 +354,8 @@ enum BodyLayout {
             for i in 22..<(22 + boardLength) where !(0x21...0x7E).contains(body[i]) { return false }
             for k in 0..<(sensors + actuators) {
                 let at = 22 + boardLength + ChannelDescriptor.length * k
-                guard ChannelDescriptor.Kind(rawValue: body[at]) != nil, ChannelDescriptor.Unit(rawValue: body[at + 1]) != nil else {
+                guard ChannelDescriptor.Kind(rawValue: body[at]) != nil,
+                      let unit = ChannelDescriptor.Unit(rawValue: body[at + 1]), unit.introducedInVersion <= version else {
                     return false
                 }
             }
@@ -343,6 +375,12 @@ enum BodyLayout {
         case .configAck: return .configAck(config(b))
         case .command: return .command(setpoints: (0..<(b.count / 2)).map { i16(b, 2 * $0) })
         case .ping: return .ping(token: u32(b, 0))
+        case .getChannel: return .getChannel(group: b[0], index: b[1])
+        case .setBaud: return .setBaud(baud: u32(b, 0))
+        case .baudAck: return .baudAck(baud: u32(b, 0))
+        case .channelInfo:
+            return .channelInfo(ChannelName(group: ChannelGroup(rawValue: b[0]) ?? .sensor, index: b[1],
+                                            name: String(decoding: UnsafeRawBufferPointer(rebasing: b[3..<b.count]), as: UTF8.self)))
         case .pong: return .pong(token: u32(b, 0), timestampMicros: u32(b, 4))
         case .error: return .error(ErrorReport(code: b[0], referencedType: b[1], referencedSequence: b[2], detail: b[3]))
         case .status:
@@ -403,6 +441,12 @@ enum BodyLayout {
         case let .command(setpoints):
             for v in setpoints { put(v, into: &out) }
         case let .ping(token): put(token, into: &out)
+        case let .getChannel(group, index): out += [group, index]
+        case let .setBaud(baud), let .baudAck(baud): put(baud, into: &out)
+        case let .channelInfo(c):
+            let name = Array(c.name.utf8)
+            out += [c.group.rawValue, c.index, UInt8(truncatingIfNeeded: name.count)]
+            out += name
         case let .pong(token, timestamp):
             put(token, into: &out)
             put(timestamp, into: &out)

@@ -1,7 +1,13 @@
-/// Constants of protocol version 1 (Docs/PROTOCOL.md).
+/// Constants of protocol versions 1 and 2 (Docs/PROTOCOL.md).
 public enum ProtocolLimits {
-    /// The protocol version this codec speaks.
+    /// Protocol version 1: what a codec speaks unless told otherwise, and what every board speaks.
     public static let version: UInt8 = 1
+    /// The newest protocol version this codec speaks (Docs/PROTOCOL.md section 11).
+    public static let newestVersion: UInt8 = 2
+    /// The versions this codec speaks.
+    public static let versions: ClosedRange<UInt8> = 1...2
+    /// Longest channel name of CHANNEL_INFO, bytes (version 2).
+    public static let maxChannelNameLength = 24
     /// Header bytes: version, type, seq.
     public static let headerLength = 3
     /// CRC bytes after the body.
@@ -29,10 +35,18 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     case ping = 0x04
     case getStatus = 0x05
     case stop = 0x06
+    /// Version 2.
+    case getChannel = 0x07
+    /// Version 2.
+    case setBaud = 0x08
     case deviceInfo = 0x81
     case configAck = 0x82
     case pong = 0x84
     case status = 0x85
+    /// Version 2.
+    case channelInfo = 0x87
+    /// Version 2.
+    case baudAck = 0x88
     case sensors = 0x90
     case error = 0xFF
 
@@ -45,6 +59,10 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
         case .ping: return "PING"
         case .getStatus: return "GET_STATUS"
         case .stop: return "STOP"
+        case .getChannel: return "GET_CHANNEL"
+        case .channelInfo: return "CHANNEL_INFO"
+        case .setBaud: return "SET_BAUD"
+        case .baudAck: return "BAUD_ACK"
         case .deviceInfo: return "DEVICE_INFO"
         case .configAck: return "CONFIG_ACK"
         case .pong: return "PONG"
@@ -65,16 +83,26 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     /// Which way this type travels.
     public var direction: Direction { rawValue & 0x80 == 0 ? .hostToDevice : .deviceToHost }
 
+    /// The first protocol version that has this type: a decoder of an older version reports it
+    /// as `unknownType`.
+    public var introducedInVersion: UInt8 {
+        switch self {
+        case .getChannel, .channelInfo, .setBaud, .baudAck: return 2
+        default: return 1
+        }
+    }
+
     /// The fixed body length of this type, or nil when it depends on the content
     /// (COMMAND, DEVICE_INFO, SENSORS).
     public var fixedBodyLength: Int? {
         switch self {
         case .hello, .getStatus, .stop: return 0
         case .config, .configAck: return 6
-        case .ping, .error: return 4
+        case .getChannel: return 2
+        case .ping, .error, .setBaud, .baudAck: return 4
         case .pong: return 8
         case .status: return 34
-        case .command, .deviceInfo, .sensors: return nil
+        case .command, .deviceInfo, .sensors, .channelInfo: return nil
         }
     }
 }
@@ -106,8 +134,14 @@ public struct ChannelDescriptor: Equatable, Sendable {
 
     /// What a channel is. Raw values are the protocol's `kind` byte.
     public enum Kind: UInt8, Sendable { case analog = 1, digital = 2, encoder = 3, motor = 4, servo = 5 }
-    /// A channel's unit. Raw values are the protocol's `unit` byte.
-    public enum Unit: UInt8, Sendable { case none = 0, millivolt = 1, tick = 2, perMille = 3, degree = 4 }
+    /// A channel's unit. Raw values are the protocol's `unit` byte. `millimetre` is version 2's:
+    /// a board sends it to a version-1 host as `none` with the same range.
+    public enum Unit: UInt8, Sendable {
+        case none = 0, millivolt = 1, tick = 2, perMille = 3, degree = 4, millimetre = 5
+
+        /// The first protocol version that lists this unit.
+        public var introducedInVersion: UInt8 { self == .millimetre ? 2 : 1 }
+    }
 
     public var kind: Kind
     public var unit: Unit
@@ -147,6 +181,14 @@ public struct BoardInfo: Equatable, Sendable {
     public var sensors: [ChannelDescriptor]
     /// Actuator channels, channel 0 first.
     public var actuators: [ChannelDescriptor]
+    /// The protocol version the board speaks with this host: 1, or 2 once it answered a
+    /// version-2 HELLO (the DEVICE_INFO frame's own version).
+    public var protocolVersion: UInt8 = ProtocolLimits.version
+    /// The sensor channels' names, channel 0 first, from CHANNEL_INFO (version 2; the link
+    /// session asks for them after DEVICE_INFO); nil from a version-1 board, which sends none.
+    public var sensorNames: [String]?
+    /// The actuator channels' names, like `sensorNames`.
+    public var actuatorNames: [String]?
 
     public init(firmwareMajor: UInt8, firmwareMinor: UInt8, firmwarePatch: UInt8, uniqueID: UInt64,
                 periodMinMilliseconds: UInt16, periodMaxMilliseconds: UInt16,
@@ -175,6 +217,29 @@ public struct BoardInfo: Equatable, Sendable {
 
     /// "major.minor.patch".
     public var firmwareVersionString: String { "\(firmwareMajor).\(firmwareMinor).\(firmwarePatch)" }
+}
+
+/// The two groups of channels GET_CHANNEL and CHANNEL_INFO name (version 2).
+public enum ChannelGroup: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    case sensor = 0
+    case actuator = 1
+
+    public var description: String { self == .sensor ? "sensor" : "actuator" }
+}
+
+/// CHANNEL_INFO (version 2): the name of one channel.
+public struct ChannelName: Equatable, Sendable {
+    public var group: ChannelGroup
+    /// The channel's index in its group.
+    public var index: UInt8
+    /// 1...24 printable ASCII bytes.
+    public var name: String
+
+    public init(group: ChannelGroup, index: UInt8, name: String) {
+        self.group = group
+        self.index = index
+        self.name = name
+    }
 }
 
 /// CONFIG and CONFIG_ACK: sampling period, failsafe timeout and enabled sensors.
@@ -315,7 +380,7 @@ public struct SensorSample: Equatable, Sendable {
     }
 }
 
-/// Every message of protocol version 1, typed.
+/// Every message of protocol versions 1 and 2, typed.
 public enum Message: Equatable, Sendable {
     case hello
     case config(LinkConfig)
@@ -325,11 +390,20 @@ public enum Message: Equatable, Sendable {
     case ping(token: UInt32)
     case getStatus
     case stop
+    /// Version 2: asks for one channel's name. `group` is the byte as sent (0 sensor, 1 actuator;
+    /// the device answers another with ERROR out_of_range).
+    case getChannel(group: UInt8, index: UInt8)
+    /// Version 2: asks the board to change the line to `baud` (bits per second; Docs/PROTOCOL.md section 12).
+    case setBaud(baud: UInt32)
+    /// Version 2: the board changes its line to `baud` once this frame has left.
+    case baudAck(baud: UInt32)
     case deviceInfo(BoardInfo)
     case configAck(LinkConfig)
     /// `timestampMicros`: the board clock when it answered, µs, wrapping.
     case pong(token: UInt32, timestampMicros: UInt32)
     case status(BoardStatus)
+    /// Version 2: one channel's name.
+    case channelInfo(ChannelName)
     case sensors(SensorSample)
     case error(ErrorReport)
 
@@ -342,6 +416,10 @@ public enum Message: Equatable, Sendable {
         case .ping: return .ping
         case .getStatus: return .getStatus
         case .stop: return .stop
+        case .getChannel: return .getChannel
+        case .channelInfo: return .channelInfo
+        case .setBaud: return .setBaud
+        case .baudAck: return .baudAck
         case .deviceInfo: return .deviceInfo
         case .configAck: return .configAck
         case .pong: return .pong

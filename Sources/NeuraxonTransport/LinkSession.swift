@@ -44,6 +44,15 @@ public struct SessionOptions: Sendable {
     public var reconnectPollMilliseconds: Double = 100
     /// Watch udev for the board reappearing (nil: rely on polling alone).
     public var monitor: DeviceMonitor.Source? = .udev
+    /// The line speed to raise the link to after the handshake, baud (Docs/PROTOCOL.md section
+    /// 12; up to 1,000,000 for the AVR board), or nil to stay at `serial.baudRate`. Only a
+    /// version-2 board can be asked; one that refuses, or that does not answer at the new
+    /// speed, is kept at the old speed and the session goes on.
+    public var lineBaudRate: UInt32?
+    /// The newest protocol version the handshake offers (Docs/PROTOCOL.md section 11): 2 asks
+    /// for channel names and falls back to 1 when the board speaks only version 1; 1 speaks
+    /// version 1 from the start.
+    public var protocolVersion: UInt8 = ProtocolLimits.newestVersion
     /// A stop asked from another thread (a signal, a button): every wait of the session (the
     /// handshake, replies, `ping`, the tick's poll, reconnect supervision) polls its descriptor
     /// and returns within milliseconds once it is made. `stop()` still sends STOP to a
@@ -149,7 +158,9 @@ public final class LinkSession {
     /// Board-to-host clock offset estimate (host µs − board µs), see the type's doc comment.
     private var clockOffset = BoardClockOffset()
 
-    /// A handshake in progress: HELLO until DEVICE_INFO, then CONFIG until CONFIG_ACK.
+    /// A handshake in progress: HELLO until DEVICE_INFO, then (version 2) GET_CHANNEL until every
+    /// channel's CHANNEL_INFO, then (with `lineBaudRate`) the speed switch, then CONFIG until
+    /// CONFIG_ACK.
     private struct Attempt {
         let path: String
         /// The handshake gives up at this time.
@@ -159,14 +170,53 @@ public final class LinkSession {
         /// The next HELLO (or CONFIG, once DEVICE_INFO arrived) goes out at this time.
         var nextSend: MonotonicTime
         var hellos = 0
-        /// DEVICE_INFO, once it arrived; then CONFIG is being acknowledged.
+        /// The version of the HELLO being sent: `options.protocolVersion`, then 1 once a
+        /// version-1 board answered a version-2 HELLO with ERROR unsupported_version.
+        var version: UInt8
+        /// DEVICE_INFO, once it arrived; then names are asked (version 2), then CONFIG is
+        /// being acknowledged.
         var info: BoardInfo?
+        /// Version 2: the names received so far, sensors then actuators.
+        var names: [String] = []
+        /// Version 2: how many times the current channel's GET_CHANNEL was sent.
+        var nameRequests = 0
         var configsSent = 0
         var configSequence: UInt8 = 0
+        /// The speed switch of section 12, once the names are in.
+        var baud = BaudStep.none
+
+        /// Whether every channel name has arrived (always, from a version-1 board).
+        var namesComplete: Bool {
+            guard let info, info.protocolVersion >= 2 else { return true }
+            return names.count == info.sensors.count + info.actuators.count
+        }
+        /// The channel whose name is asked next.
+        var nextChannel: (group: ChannelGroup, index: UInt8) {
+            let sensors = info?.sensors.count ?? 0
+            return names.count < sensors ? (.sensor, UInt8(names.count)) : (.actuator, UInt8(names.count - sensors))
+        }
     }
+
+    /// Where the speed switch of Docs/PROTOCOL.md section 12 stands.
+    private enum BaudStep {
+        /// Not asked for, or over: CONFIG comes next.
+        case none
+        /// SET_BAUD sent `tries` times; waiting for BAUD_ACK.
+        case asked(baud: UInt32, tries: Int)
+        /// Both sides at `baud` since `ackAt`; PINGs sent at it, waiting for a PONG.
+        case confirming(baud: UInt32, old: UInt32, ackAt: MonotonicTime, pings: Int)
+        /// No PONG at the new speed: back at `old`, PINGs sent from `ackAt` + 600 ms on.
+        case restoring(old: UInt32, pings: Int)
+
+        var isActive: Bool { if case .none = self { return false } else { return true } }
+    }
+
+    /// The line speed in force, baud: `options.serial.baudRate` until a switch is confirmed.
+    public private(set) var lineBaudRate: UInt32 = 0
 
     public init(options: SessionOptions) {
         self.options = options
+        lineBaudRate = options.serial.baudRate
         rx = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
     }
 
@@ -216,7 +266,11 @@ public final class LinkSession {
         do { port = try SerialPort(path: path, configuration: options.serial) } catch { throw .serial(error) }
         emit(.portOpened(path: path, latency: port!.latency))
         setState(.handshaking)
+        lineBaudRate = options.serial.baudRate
         decoder.reset()
+        // the handshake reads DEVICE_INFO of the version offered and a version-1 board's ERROR
+        decoder.versions = ProtocolLimits.version...options.protocolVersion
+        encoder.version = options.protocolVersion
         rxStart = 0
         rxEnd = 0
         txSequence = 0
@@ -226,7 +280,7 @@ public final class LinkSession {
         let now = MonotonicTime.now()
         connectionStartMicros = UInt32(truncatingIfNeeded: now.nanoseconds / 1000)
         attempt = Attempt(path: path, giveUp: now.adding(milliseconds: options.handshakeTimeoutMilliseconds),
-                          before: counters, nextSend: now)
+                          before: counters, nextSend: now, version: options.protocolVersion)
     }
 
     private static func identity(_ info: BoardInfo) -> String { "\(info.board) id \(info.uniqueIDHex)" }
@@ -255,6 +309,16 @@ public final class LinkSession {
                     counters.helloAttempts += 1
                     a.nextSend = min(a.giveUp, MonotonicTime.now().adding(milliseconds: options.helloIntervalMilliseconds))
                 }
+            } else if !a.namesComplete {
+                if now >= a.nextSend {
+                    if a.nameRequests == 2 { throw .noAcknowledgement(path: a.path, what: "GET_CHANNEL") }
+                    let (group, index) = a.nextChannel
+                    do { try send(.getChannel(group: group.rawValue, index: index)) } catch { throw .serial(error) }
+                    a.nameRequests += 1
+                    a.nextSend = MonotonicTime.now().adding(milliseconds: options.replyTimeoutMilliseconds)
+                }
+            } else if a.baud.isActive {
+                if now >= a.nextSend { try advanceBaud(&a, now: now) }
             } else if now >= a.nextSend {
                 if a.configsSent == 2 { throw .noAcknowledgement(path: a.path, what: "CONFIG") }
                 a.configSequence = txSequence
@@ -265,22 +329,47 @@ public final class LinkSession {
             if MonotonicTime.now() >= limit { attempt = a; return nil }
             let header: FrameHeader?
             do { header = try nextFrame(deadline: min(limit, a.nextSend)) } catch { throw .serial(error) }
-            if let v = foreignVersion { throw .versionMismatch(path: a.path, host: ProtocolLimits.version, board: v) }
+            if let v = foreignVersion { throw .versionMismatch(path: a.path, host: a.version, board: v) }
             guard let header else { continue }
             if a.info == nil {
                 if header.type == .error, let report = lastBoardError, report.code == ErrorCode.unsupportedVersion.rawValue {
-                    throw .versionMismatch(path: a.path, host: ProtocolLimits.version, board: report.detail)
+                    // Section 11: a version-1 board answers a version-2 HELLO so; speak version 1.
+                    if header.version == 1, report.detail == 1, a.version > 1 {
+                        // a version-1 session starts afresh: the board's numbering too
+                        a.version = 1
+                        encoder.version = 1
+                        expectedSequence = nil
+                        a.nextSend = .now()
+                        continue
+                    }
+                    throw .versionMismatch(path: a.path, host: a.version, board: report.detail)
                 }
-                guard header.type == .deviceInfo, case let .deviceInfo(info)? = try? decoder.message() else { continue }
+                if header.type == .deviceInfo, header.version != a.version {
+                    throw .versionMismatch(path: a.path, host: a.version, board: header.version)
+                }
+                guard header.type == .deviceInfo, header.version == a.version,
+                      case let .deviceInfo(info)? = try? decoder.message() else { continue }
                 if let known = board, known.uniqueID != info.uniqueID || known.board != info.board {
                     throw .wrongBoard(path: a.path, expected: Self.identity(known), found: Self.identity(info))
                 }
-                board = info
-                emit(.connected(path: a.path, board: info))
-                try check(activeConfig ?? options.config, against: info)
-                setState(.configuring)
+                decoder.version = a.version  // from now on the session's version only
                 a.info = info
                 a.nextSend = .now()
+                if a.namesComplete { try accept(&a) }
+            } else if !a.namesComplete {
+                let (group, index) = a.nextChannel
+                if header.type == .channelInfo, case let .channelInfo(c)? = try? decoder.message(),
+                   c.group == group, c.index == index {
+                    a.names.append(c.name)
+                    a.nameRequests = 0
+                    a.nextSend = .now()
+                    if a.namesComplete { try accept(&a) }
+                } else if header.type == .error, let report = lastBoardError,
+                          report.referencedType == MessageType.getChannel.rawValue {
+                    throw .namesRefused(path: a.path, report: report)
+                }
+            } else if a.baud.isActive {
+                try noteBaud(header, &a)
             } else {
                 if header.type == .configAck, case let .configAck(ack)? = try? decoder.message() {
                     activeConfig = ack
@@ -295,6 +384,95 @@ public final class LinkSession {
                     throw .configRejected(path: a.path, config: activeConfig ?? options.config, report: report)
                 }
             }
+        }
+    }
+
+    /// The board's DEVICE_INFO (with its channel names, from a version-2 board) is complete: it is
+    /// the session's board from now on, and CONFIG goes out next.
+    private func accept(_ a: inout Attempt) throws(LinkError) {
+        guard var info = a.info else { return }
+        if info.protocolVersion >= 2 {
+            info.sensorNames = Array(a.names.prefix(info.sensors.count))
+            info.actuatorNames = Array(a.names.dropFirst(info.sensors.count))
+            a.info = info
+        }
+        board = info
+        emit(.connected(path: a.path, board: info))
+        try check(activeConfig ?? options.config, against: info)
+        setState(.configuring)
+        a.nextSend = .now()
+        if let baud = options.lineBaudRate, baud != lineBaudRate, info.protocolVersion >= 2 {
+            a.baud = .asked(baud: baud, tries: 0)
+        }
+    }
+
+    /// The sending side of the speed switch (section 12), when `a.nextSend` is due.
+    private func advanceBaud(_ a: inout Attempt, now: MonotonicTime) throws(LinkError) {
+        if case .restoring(_, 2) = a.baud {
+            throw .noAcknowledgement(path: a.path, what: "PING after the line speed went back")
+        }
+        do throws(SerialError) {
+            switch a.baud {
+            case .none:
+                return
+            case let .asked(baud, tries):
+                if tries == 2 {  // no BAUD_ACK: the board stays at the speed in force
+                    emit(.lineSpeed(requested: baud, inForce: lineBaudRate))
+                    a.baud = .none
+                    return
+                }
+                try send(.setBaud(baud: baud))
+                a.baud = .asked(baud: baud, tries: tries + 1)
+                a.nextSend = now.adding(milliseconds: options.replyTimeoutMilliseconds)
+            case let .confirming(baud, old, ackAt, pings):
+                if pings == 2 {  // no PONG at the new speed: both go back
+                    try port?.setBaudRate(old)
+                    a.baud = .restoring(old: old, pings: 0)
+                    a.nextSend = ackAt.adding(milliseconds: 600)
+                    emit(.lineSpeed(requested: baud, inForce: old))
+                    return
+                }
+                try sendPing()
+                a.baud = .confirming(baud: baud, old: old, ackAt: ackAt, pings: pings + 1)
+                a.nextSend = pings == 0 ? now.adding(milliseconds: 100) : ackAt.adding(milliseconds: 250)
+            case let .restoring(old, pings):
+                try sendPing()
+                a.baud = .restoring(old: old, pings: pings + 1)
+                a.nextSend = now.adding(milliseconds: options.replyTimeoutMilliseconds)
+            }
+        } catch { throw .serial(error) }
+    }
+
+    /// The receiving side of the speed switch: BAUD_ACK (change the port), a refusal, a PONG.
+    private func noteBaud(_ header: FrameHeader, _ a: inout Attempt) throws(LinkError) {
+        switch a.baud {
+        case let .asked(baud, _):
+            if header.type == .baudAck, case let .baudAck(acked)? = try? decoder.message(), acked == baud {
+                let old = lineBaudRate
+                do { try port?.setBaudRate(baud) } catch { throw .serial(error) }
+                let now = MonotonicTime.now()
+                a.baud = .confirming(baud: baud, old: old, ackAt: now, pings: 0)
+                a.nextSend = now
+            } else if header.type == .error, let report = lastBoardError,
+                      report.referencedType == MessageType.setBaud.rawValue {
+                emit(.lineSpeed(requested: baud, inForce: lineBaudRate))  // refused: stay
+                a.baud = .none
+                a.nextSend = .now()
+            }
+        case let .confirming(baud, _, _, _):
+            if header.type == .pong {
+                lineBaudRate = baud
+                emit(.lineSpeed(requested: baud, inForce: baud))
+                a.baud = .none
+                a.nextSend = .now()
+            }
+        case .restoring:
+            if header.type == .pong {
+                a.baud = .none
+                a.nextSend = .now()
+            }
+        case .none:
+            break
         }
     }
 

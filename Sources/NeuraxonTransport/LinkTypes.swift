@@ -74,6 +74,9 @@ public enum LinkEvent: Equatable, Sendable, CustomStringConvertible {
     case wrongBoard(path: String, expected: String, found: String)
     /// The board rejected one of our frames.
     case boardError(ErrorReport)
+    /// The speed switch of Docs/PROTOCOL.md section 12 is over: `requested` was asked for and
+    /// `inForce` is the line's speed now (the same when the switch worked), baud.
+    case lineSpeed(requested: UInt32, inForce: UInt32)
 
     public var description: String {
         switch self {
@@ -85,6 +88,9 @@ public enum LinkEvent: Equatable, Sendable, CustomStringConvertible {
         case let .reconnected(path, ms): return "reconnected on \(path) after \(Int(ms.rounded())) ms"
         case let .wrongBoard(path, expected, found): return "\(path) has board \(found), not \(expected); waiting for \(expected)"
         case let .boardError(report): return "board rejected a frame: \(report)"
+        case let .lineSpeed(requested, inForce):
+            return requested == inForce ? "line raised to \(inForce) baud"
+                : "line kept at \(inForce) baud: the board did not take \(requested) baud"
         }
     }
 }
@@ -98,6 +104,8 @@ public enum LinkError: Error, Equatable, Sendable, CustomStringConvertible {
     case noAnswer(path: String, attempts: Int, bytesHeard: Int, badFrames: Int)
     /// The board speaks another protocol version.
     case versionMismatch(path: String, host: UInt8, board: UInt8)
+    /// A version-2 board refused to name one of its channels (GET_CHANNEL answered with ERROR).
+    case namesRefused(path: String, report: ErrorReport)
     /// A different board answered than the one this session was connected to.
     case wrongBoard(path: String, expected: String, found: String)
     /// The board refused the configuration.
@@ -126,6 +134,9 @@ public enum LinkError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .versionMismatch(path, host, board):
             return "protocol version mismatch on \(path): this host speaks version \(host), the board speaks version "
                 + "\(board). Flash the firmware that matches this neuraxon, or use a neuraxon that speaks version \(board)"
+        case let .namesRefused(path, report):
+            return "the board on \(path) refused to name its channels (\(report)). Flash matching firmware, "
+                + "or speak protocol version 1 to it"
         case let .wrongBoard(path, expected, found):
             return "\(path) answered as board \(found), not \(expected); select the board explicitly (serial:NUMBER)"
         case let .configRejected(path, config, report):

@@ -95,7 +95,7 @@ public final class SerialPort {
     /// The path the port was opened by (as given, e.g. a `/dev/serial/by-id` link).
     public let path: String
     /// The settings in force (requested and verified).
-    public let configuration: SerialConfiguration
+    public private(set) var configuration: SerialConfiguration
     /// What opening did about USB adapter latency.
     public private(set) var latency: LatencySetting = .notRequested
     private var fd: Int32
@@ -231,6 +231,20 @@ public final class SerialPort {
             do throws(SerialError) { try write(raw, deadline: deadline) } catch { failure = error }
         }
         if let failure { throw failure }
+    }
+
+    /// Changes the line speed of the open port to `baud` (bits per second): a B* rate through
+    /// termios, any other through termios2, read back and checked like the speed set at open.
+    /// Bytes written before are sent at the old speed first (`tcdrain`).
+    public func setBaudRate(_ baud: UInt32) throws(SerialError) {
+        guard fd >= 0 else { throw SerialError.closed(path: path) }
+        try drain()
+        let before = configuration
+        configuration.baudRate = baud
+        do throws(SerialError) { try applySettings() } catch {
+            configuration = before
+            throw error
+        }
     }
 
     /// Discards bytes received but not read and bytes written but not sent (`tcflush(TCIOFLUSH)`).

@@ -169,6 +169,7 @@ struct ProbeCommand: ParsableCommand {
         case .tick: return "ticks"
         case .perMille: return "‰"
         case .degree: return "°"
+        case .millimetre: return "mm"
         }
     }
 

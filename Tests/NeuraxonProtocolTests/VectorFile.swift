@@ -1,6 +1,7 @@
 import Foundation
 
-/// One case of Tests/Vectors/protocol-v1.txt (format: Docs/PROTOCOL.md section 9).
+/// One case of Tests/Vectors/protocol-v1.txt or protocol-v2.txt (format: Docs/PROTOCOL.md
+/// sections 9 and 11).
 struct VectorCase {
     var name: String
     var line: Int
@@ -16,14 +17,14 @@ struct VectorCase {
 }
 
 enum VectorFile {
-    /// Tests/Vectors/protocol-v1.txt, found from this source file's location.
-    static var path: String {
+    /// Tests/Vectors/protocol-v<version>.txt, found from this source file's location.
+    static func path(version: UInt8) -> String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Vectors/protocol-v1.txt").path
+            .appendingPathComponent("Vectors/protocol-v\(version).txt").path
     }
 
-    static func load() throws -> [VectorCase] {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
+    static func load(version: UInt8 = 1) throws -> [VectorCase] {
+        let text = try String(contentsOfFile: path(version: version), encoding: .utf8)
         var cases: [VectorCase] = []
         var current: VectorCase?
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

@@ -14,6 +14,9 @@ func vectorText(_ header: FrameHeader, _ message: Message) -> String {
         f += ["period_ms=\(c.periodMilliseconds)", "failsafe_ms=\(c.failsafeMilliseconds)", "sensor_mask=\(c.sensorMask)"]
     case let .command(setpoints): f.append("setpoints=\(list(setpoints))")
     case let .ping(token): f.append("token=\(token)")
+    case let .getChannel(group, index): f += ["group=\(group)", "index=\(index)"]
+    case let .setBaud(baud), let .baudAck(baud): f.append("baud=\(baud)")
+    case let .channelInfo(c): f += ["group=\(c.group.rawValue)", "index=\(c.index)", "name=\(c.name)"]
     case let .pong(token, ts): f += ["token=\(token)", "timestamp_us=\(ts)"]
     case let .status(s):
         f += ["failsafe=\(s.failsafe)", "reset_cause=\(s.resetCause)", "uptime_ms=\(s.uptimeMilliseconds)",
@@ -36,13 +39,16 @@ func vectorText(_ header: FrameHeader, _ message: Message) -> String {
 }
 
 /// The decoder of the side that receives a case's frames: `from host` frames are decoded as the
-/// device receives them, `from device` frames as the host does.
-func decoder(for c: VectorCase) -> FrameDecoder {
+/// device receives them, `from device` frames as the host does, both speaking `version`.
+func decoder(for c: VectorCase, version: UInt8 = 1) -> FrameDecoder {
+    var d: FrameDecoder
     switch c.first("from") {
-    case "host": return FrameDecoder(receiver: .device)
-    case "device": return FrameDecoder(receiver: .host)
-    default: return FrameDecoder()
+    case "host": d = FrameDecoder(receiver: .device)
+    case "device": d = FrameDecoder(receiver: .host)
+    default: d = FrameDecoder()
     }
+    d.version = version
+    return d
 }
 
 /// Feeds `pieces` one after another into `decoder`; returns each result in vector text form.
@@ -66,24 +72,26 @@ func decodeText(_ pieces: [ArraySlice<UInt8>], with start: FrameDecoder = FrameD
     return out
 }
 
-@Suite("Shared protocol vectors (Tests/Vectors/protocol-v1.txt)")
+@Suite("Shared protocol vectors (Tests/Vectors/protocol-v1.txt and protocol-v2.txt)")
 struct VectorTests {
-    static let cases: [VectorCase] = (try? VectorFile.load()) ?? []
-
-    @Test("the vector file is present and covers every message type and error")
-    func fileLoads() throws {
-        let cases = try VectorFile.load()
-        #expect(cases.count >= 60)
+    @Test("the vector file is present and covers every message type and error of its version", arguments: [UInt8(1), 2])
+    func fileLoads(version: UInt8) throws {
+        let cases = try VectorFile.load(version: version)
+        #expect(cases.count >= (version == 1 ? 60 : 50))
         let texts = cases.flatMap(\.expectedResults).joined(separator: "\n")
-        for type in MessageType.allCases { #expect(texts.contains("message \(type) "), "no vector for \(type)") }
-        for name in ["cobs", "too_short", "too_long", "crc", "unsupported_version", "unknown_type", "bad_length"] {
-            #expect(texts.contains("error \(name)"), "no vector for error \(name)")
+        for type in MessageType.allCases where type.introducedInVersion <= version {
+            #expect(texts.contains("message \(type) "), "no version-\(version) vector for \(type)")
+        }
+        let errors = version == 1 ? ["cobs", "too_short", "too_long", "crc", "unsupported_version", "unknown_type", "bad_length"]
+                                  : ["cobs", "crc", "unsupported_version", "unknown_type", "bad_length"]
+        for name in errors {
+            #expect(texts.contains("error \(name)"), "no version-\(version) vector for error \(name)")
         }
     }
 
-    @Test("CRC-16 of every data vector")
-    func crcVectors() throws {
-        let crcCases = try VectorFile.load().filter { $0.first("crc") != nil }
+    @Test("CRC-16 of every data vector", arguments: [UInt8(1), 2])
+    func crcVectors(version: UInt8) throws {
+        let crcCases = try VectorFile.load(version: version).filter { $0.first("crc") != nil }
         #expect(!crcCases.isEmpty)
         for c in crcCases {
             let data = VectorFile.hex(c.first("data")!)
@@ -103,14 +111,14 @@ struct VectorTests {
         }
     }
 
-    @Test("every wire vector decodes fed whole, byte by byte, and split at every point")
-    func wireVectors() throws {
-        let wireCases = try VectorFile.load().filter { $0.first("wire") != nil }
+    @Test("every wire vector decodes fed whole, byte by byte, and split at every point", arguments: [UInt8(1), 2])
+    func wireVectors(version: UInt8) throws {
+        let wireCases = try VectorFile.load(version: version).filter { $0.first("wire") != nil }
         #expect(wireCases.count >= 40)
         for c in wireCases {
             let wire = VectorFile.hex(c.first("wire")!)
             let expected = c.expectedResults
-            let receiver = decoder(for: c)
+            let receiver = decoder(for: c, version: version)
             #expect(decodeText([wire[...]], with: receiver) == expected, "case \(c.name) (whole)")
             #expect(decodeText(wire.map { [$0][...] }, with: receiver) == expected, "case \(c.name) (byte by byte)")
             for split in 0...wire.count {
@@ -126,21 +134,24 @@ struct VectorTests {
         }
     }
 
-    @Test("every good single-frame vector encodes back to exactly its wire bytes")
-    func encodeVectors() throws {
-        let good = try VectorFile.load().filter {
+    @Test("every good single-frame vector encodes back to exactly its wire bytes", arguments: [UInt8(1), 2])
+    func encodeVectors(version: UInt8) throws {
+        let good = try VectorFile.load(version: version).filter {
             $0.first("wire") != nil && $0.all("message").count == 1 && $0.all("error").isEmpty
         }
         #expect(good.count >= 30)
         for c in good {
             let wire = VectorFile.hex(c.first("wire")!)
-            var receiver = decoder(for: c)
+            var receiver = decoder(for: c, version: version)
             let results = receiver.decodeAll(wire)
             guard results.count == 1, case let .success((header, message)) = results[0] else {
                 Issue.record("case \(c.name) did not decode")
                 continue
             }
-            #expect(FrameEncoder.frame(message, sequence: header.sequence) == wire, "case \(c.name)")
+            var encoder = FrameEncoder()
+            encoder.version = version
+            encoder.encode(message, sequence: header.sequence)
+            #expect(encoder.frame == wire, "case \(c.name)")
         }
     }
 
@@ -157,13 +168,16 @@ struct VectorTests {
         #expect(error.description.contains("version 2") && error.description.contains("version 1"))
     }
 
-    @Test("the device's ERROR replies name the error the decoder finds receiving as the device, in the same check order")
-    func repliesFollowTheCheckOrder() throws {
+    @Test("the device's ERROR replies name the error the decoder finds receiving as the device, in the same check order",
+          arguments: [UInt8(1), 2])
+    func repliesFollowTheCheckOrder(version: UInt8) throws {
         let codecCodes = ["unsupported_version", "unknown_type", "bad_length"]
-        let answered = try VectorFile.load().filter { $0.first("from") == "host" && !$0.all("reply").isEmpty }
-        #expect(answered.count >= 60)
+        let answered = try VectorFile.load(version: version).filter { $0.first("from") == "host" && !$0.all("reply").isEmpty }
+        #expect(answered.count >= (version == 1 ? 60 : 20))
+        var atDevice = FrameDecoder(receiver: .device)
+        atDevice.version = version
         for c in answered {
-            let results = decodeText([VectorFile.hex(c.first("wire")!)[...]], with: FrameDecoder(receiver: .device))
+            let results = decodeText([VectorFile.hex(c.first("wire")!)[...]], with: atDevice)
             let errors = c.all("reply").compactMap { reply -> String? in
                 guard reply.hasPrefix("ERROR code=") else { return nil }
                 return String(reply.dropFirst("ERROR code=".count).prefix { $0 != " " })

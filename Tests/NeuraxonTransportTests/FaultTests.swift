@@ -6,15 +6,23 @@ import Testing
 
 /// A board played by the test on a pty master: each frame from the host goes to `reply`,
 /// whose bytes are sent back. Runs on its own thread until `finish()`.
+///
+/// It speaks protocol version 1 unless made with `speaks: 2`: like the firmware, it answers a
+/// frame of a version it does not speak with ERROR unsupported_version (`detail` its version,
+/// the frame's type and seq) without calling `reply`. Made with `speaks: nil` it answers
+/// nothing by itself: `reply` sees every frame of version 1 or 2 (a silent or a broken board).
 final class ScriptedBoard: @unchecked Sendable {
     let pty: PseudoTerminal
+    /// The newest protocol version the board speaks; nil: it leaves every answer to `reply`.
+    let speaks: UInt8?
     private let reply: @Sendable (FrameHeader?, Message?) -> [UInt8]
     private var running = true
     private let thread: Thread
     private let lock = NSLock()
 
-    init(reply: @escaping @Sendable (FrameHeader?, Message?) -> [UInt8]) throws {
+    init(speaks: UInt8? = 1, reply: @escaping @Sendable (FrameHeader?, Message?) -> [UInt8]) throws {
         pty = try PseudoTerminal()
+        self.speaks = speaks
         self.reply = reply
         let box = Box()
         thread = Thread { box.board?.serve() }
@@ -49,6 +57,7 @@ final class ScriptedBoard: @unchecked Sendable {
 
     private func serve() {
         var decoder = FrameDecoder()
+        decoder.versions = 1...(speaks ?? ProtocolLimits.newestVersion)
         var buffer = [UInt8](repeating: 0, count: 512)
         while isRunning {
             var p = pollfd(fd: pty.master, events: Int16(POLLIN), revents: 0)
@@ -59,7 +68,15 @@ final class ScriptedBoard: @unchecked Sendable {
                 var offset = 0
                 while let event = decoder.decode(raw, offset: &offset) {
                     let bytes: [UInt8]
-                    if case let .frame(h) = event { bytes = reply(h, try? decoder.message()) } else { bytes = reply(nil, nil) }
+                    switch event {
+                    case let .frame(h): bytes = reply(h, try? decoder.message())
+                    case let .error(.unsupportedVersion(_, type, sequence)) where speaks != nil:
+                        let speaks = speaks ?? 1
+                        let report = ErrorReport(code: ErrorCode.unsupportedVersion.rawValue, referencedType: type,
+                                                 referencedSequence: sequence, detail: speaks)
+                        bytes = FrameEncoder.frame(.error(report), sequence: 0, version: speaks)
+                    case .error: bytes = reply(nil, nil)
+                    }
                     try? pty.send(bytes)
                 }
             }
@@ -209,6 +226,7 @@ struct FaultTests {
         defer { board.finish() }
         var options = SessionOptions(selector: .path(board.pty.path), config: LinkConfig(periodMilliseconds: 20, failsafeMilliseconds: 100, sensorMask: 1))
         options.monitor = nil
+        options.protocolVersion = 1  // every HELLO reaches the script (the version fallback has its own tests)
         let session = LinkSession(options: options)
         let info = try session.connect()
         #expect(info == FaultTests.info)
@@ -297,7 +315,7 @@ struct FaultTests {
 
     @Test("a silent board: the handshake retries HELLO every 250 ms, then says nothing came back")
     func silentBoard() throws {
-        let board = try ScriptedBoard { _, _ in [] }
+        let board = try ScriptedBoard(speaks: nil) { _, _ in [] }
         defer { board.finish() }
         var options = SessionOptions(selector: .path(board.pty.path))
         options.handshakeTimeoutMilliseconds = 800

@@ -180,6 +180,19 @@ uint32_t hal_host_sensors_sent(void) { return sensors_sent; }
 /* The kernel's pty buffer never drops received bytes: they wait until read. */
 uint32_t hal_uart_rx_overflows(void) { return 0; }
 
+/* A pseudo-terminal has no line speed: the speeds of the AVR board are accepted, and changing
+ * them only sends what is queued. */
+bool hal_uart_baud_supported(uint32_t baud)
+{
+    return baud == 115200u || baud == 250000u || baud == 500000u || baud == 1000000u;
+}
+
+void hal_uart_set_baud(uint32_t baud)
+{
+    (void)baud;
+    hal_host_flush();
+}
+
 int16_t hal_sensor_read(uint8_t channel) { return sensors[channel]; }
 
 void hal_actuator_write(uint8_t channel, int16_t value)
