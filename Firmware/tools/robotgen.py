@@ -955,32 +955,32 @@ def random_description(seed):
                       "board_name: %s" % board_name, "sensors:"] + sens + ["actuators:"] + acts) + "\n"
 
 
+def load_or_report(path):
+    """The checked description at `path`, or the exit status after reporting why there is none
+    (66: no such file, 65: the description is wrong, each error with its line)."""
+    try:
+        return load_and_check(path), 0
+    except FileNotFoundError as e:
+        sys.stderr.write("robotgen.py: %s\n" % e)
+        return None, 66
+    except DescriptionError as e:
+        for line in e.lines():
+            sys.stderr.write(line + "\n")
+        return None, 65
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "check":
-        try:
-            r = load_and_check(argv[2])
-        except FileNotFoundError as e:
-            sys.stderr.write("robotgen.py: %s\n" % e)
-            return 66
-        except DescriptionError as e:
-            for line in e.lines():
-                sys.stderr.write(line + "\n")
-            return 65
-        print("%s: robot %s on %s: %d sensor and %d actuator channels, period_min_ms %d"
-              % (argv[2], r.name, r.board, len(r.sensors), len(r.actuators), r.period_min_ms))
-        return 0
+        r, status = load_or_report(argv[2])
+        if r is not None:
+            print("%s: robot %s on %s: %d sensor and %d actuator channels, period_min_ms %d"
+                  % (argv[2], r.name, r.board, len(r.sensors), len(r.actuators), r.period_min_ms))
+        return status
     if len(argv) == 4 and argv[1] == "generate":
-        try:
-            r = load_and_check(argv[2])
-        except FileNotFoundError as e:
-            sys.stderr.write("robotgen.py: %s\n" % e)
-            return 66
-        except DescriptionError as e:
-            for line in e.lines():
-                sys.stderr.write(line + "\n")
-            return 65
-        generate(r, argv[2], argv[3])
-        return 0
+        r, status = load_or_report(argv[2])
+        if r is not None:
+            generate(r, argv[2], argv[3])
+        return status
     if len(argv) == 4 and argv[1] == "random":
         write_atomically(argv[3], random_description(int(argv[2])))
         return 0
