@@ -1,28 +1,12 @@
 import Foundation
 import Testing
 
-/// `neuraxon replay` run as a user runs it, from a folder of the test's choosing.
-private func replayCLI(_ arguments: [String], in folder: String) throws -> CLI.Result {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: CLI.path)
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: folder)
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CLI.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
-}
 
 @Suite struct ReplayVerdictTests {
     /// A 2-second simulated recording (401 ticks) in a folder of its own, with its network beside it.
     private func simulatedRecording() throws -> (folder: String, recording: String) {
         let dir = CLI.folder()
-        let sim = try replayCLI(["sim", "--world", "obstacles", "--network", "avoid", "--duration", "2", "--record", "run.jsonl"], in: dir)
+        let sim = try CLI.run(["sim", "--world", "obstacles", "--network", "avoid", "--duration", "2", "--record", "run.jsonl"], folder: dir)
         #expect(sim.status == 0, "\(sim.stderr)")
         return (dir, dir + "/run.jsonl")
     }
@@ -32,7 +16,7 @@ private func replayCLI(_ arguments: [String], in folder: String) throws -> CLI.R
         let (dir, run) = try simulatedRecording()
         // From another folder: the network is found beside the recording.
         let elsewhere = CLI.folder()
-        let whole = try replayCLI(["replay", run], in: elsewhere)
+        let whole = try CLI.run(["replay", run], folder: elsewhere)
         #expect(whole.status == 0, "\(whole.stdout)\(whole.stderr)")
         #expect(whole.stdout.contains("checked 401 of 401 ticks"), "\(whole.stdout)")
         #expect(whole.stdout.contains("every input trit, output trit and setpoint equals the recording"))
@@ -48,7 +32,7 @@ private func replayCLI(_ arguments: [String], in folder: String) throws -> CLI.R
         for (name, content, expected) in cases {
             let path = dir + "/\(name).jsonl"
             try content.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
-            let result = try replayCLI(["replay", path], in: dir)
+            let result = try CLI.run(["replay", path], folder: dir)
             #expect(result.status == 1, "\(name): exit \(result.status)\n\(result.stdout)\(result.stderr)")
             #expect(result.stdout.contains(expected), "\(name): \(result.stdout)")
             #expect(!result.stdout.contains("equals the recording"), "\(name): \(result.stdout)")
@@ -58,10 +42,10 @@ private func replayCLI(_ arguments: [String], in folder: String) throws -> CLI.R
     @Test("a partial replay's recording replays on its own, from any folder, and counts its own ticks")
     func aPartialReplaysRecordingReplays() throws {
         let (dir, run) = try simulatedRecording()
-        let part = try replayCLI(["replay", run, "--from", "0.5", "--to", "1", "--record", "rr.jsonl"], in: dir)
+        let part = try CLI.run(["replay", run, "--from", "0.5", "--to", "1", "--record", "rr.jsonl"], folder: dir)
         #expect(part.status == 0, "\(part.stdout)\(part.stderr)")
         #expect(part.stdout.contains("wrote 101 ticks to rr.jsonl"), "\(part.stdout)")
-        let again = try replayCLI(["replay", dir + "/rr.jsonl"], in: CLI.folder())
+        let again = try CLI.run(["replay", dir + "/rr.jsonl"], folder: CLI.folder())
         #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
         #expect(again.stdout.contains("checked 101 of 101 ticks"), "\(again.stdout)")
         let last = try String(contentsOfFile: dir + "/rr.jsonl", encoding: .utf8).split(separator: "\n").last.map(String.init)
@@ -69,7 +53,7 @@ private func replayCLI(_ arguments: [String], in folder: String) throws -> CLI.R
 
         // --record FILE also writes FILE.network.json: never over the network being replayed.
         let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/rr.jsonl.network.json"))
-        let clash = try replayCLI(["replay", "run.jsonl", "--network", "rr.jsonl.network.json", "--record", "rr.jsonl"], in: dir)
+        let clash = try CLI.run(["replay", "run.jsonl", "--network", "rr.jsonl.network.json", "--record", "rr.jsonl"], folder: dir)
         #expect(clash.status == 73)
         #expect(clash.stderr.contains("rr.jsonl.network.json is the network file: writing it would destroy it"), "\(clash.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/rr.jsonl.network.json")) == before)
