@@ -116,7 +116,14 @@ final class FaultRelay: @unchecked Sendable {
     private var cutRequested = false
     private(set) var flipped = 0
     private(set) var dropped = 0
-    private(set) var cutDone = false
+    private var cutFinished = false
+    /// Whether the cut happened. Set before the session's side is hung up, so a session that has
+    /// seen the hang-up always reads `true`.
+    var cutDone: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return cutFinished
+    }
     private var thread: Thread?
     private var random = SystemRandomNumberGenerator()
 
@@ -164,11 +171,11 @@ final class FaultRelay: @unchecked Sendable {
                     guard byte == 0 else { continue }
                     if cut {
                         try? downstream.send(Array(frame[0..<(frame.count / 2)]))
-                        downstream.close()
                         lock.lock()
-                        cutDone = true
+                        cutFinished = true
                         running = false
                         lock.unlock()
+                        downstream.close()
                         return
                     }
                     var out: [UInt8] = []
