@@ -136,6 +136,9 @@ struct MCAPWriter {
         messageEndTime = max(messageEndTime, logTime)
     }
 
+    /// Messages added so far.
+    var messagesAdded: Int { Int(messageCount) }
+
     /// Whether the open chunk has reached `chunkBytes`.
     var chunkIsFull: Bool { chunk.bytes.count >= chunkBytes }
 

@@ -49,6 +49,9 @@ struct RecordingMCAPEncoder {
 
     mutating func takeOutput() -> [UInt8] { writer.takeOutput() }
 
+    /// Messages added so far.
+    var messageCount: Int { writer.messagesAdded }
+
     /// Closes the open chunk so that what was added so far survives a cut.
     mutating func closeChunk() { writer.closeChunk() }
 
