@@ -5,12 +5,14 @@
 #   simavr, libsimavr-dev, libelf-dev  running the real AVR build under emulation
 #   umockdev, libumockdev-dev       fake USB boards for the discovery tests
 #   socat                           linked pseudo-terminal pairs for link tests
+#   libjs-three                     three.js for the browser view's 3D scene (served from where it is installed)
+#   chromium, chromium-driver       the browser view's tests drive the page in headless Chromium
 #   PyYAML                          the robot description generator (Firmware/tools/robotgen.py),
 #                                   when python3 lacks it: python3-yaml for Debian's python3,
 #                                   else pip for the python3 on PATH
 set -euo pipefail
 packages=(pkg-config libudev-dev gcc-avr avr-libc binutils-avr simavr libsimavr-dev libelf-dev
-          umockdev libumockdev-dev socat)
+          umockdev libumockdev-dev socat libjs-three chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
