@@ -37,6 +37,9 @@ public struct ViewSnapshot: Sendable {
     /// network is not a `NeuraxonNetwork`.
     public var states: [Int8]
     public var potentials: [Double]
+    /// The network's synapse count now (structural plasticity forms and prunes synapses), or −1
+    /// when unknown.
+    public var synapseCount = -1
     /// The run's counters after the tick.
     public var counters = RunCounters()
 
@@ -279,6 +282,7 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
             for k in 0..<min(s.setpoints.count, core.setpoints.count) { s.setpoints[k] = core.setpoints[k] }
             for k in 0..<order.count { s.modulators[k] = core.network.level(of: order[k]) }
             if let network {
+                s.synapseCount = network.synapseCount
                 for id in 0..<min(s.states.count, network.neuronCount) {
                     let neuron = network.neuron(id)
                     s.states[id] = neuron.state.rawValue

@@ -223,6 +223,7 @@ function updateLink(m) {
   const t = view.lastTick;
   if (!t) return;
   const rows = Object.entries(t.counters).map(([k, v]) => `<tr><td>${k.replace(/_/g, " ")}</td><td>${v}</td></tr>`);
+  if (t.synapse_count !== undefined) rows.push(`<tr><td>synapses now</td><td>${t.synapse_count} (drawn: ${view.synapsesDrawn} at start)</td></tr>`);
   rows.push(`<tr><td>latency</td><td>${t.latency_us.toFixed(0)} µs</td></tr>`);
   if (m.view_dropped !== undefined) rows.push(`<tr><td>view dropped</td><td>${m.view_dropped}</td></tr>`);
   if (m.round_trip_ms !== undefined) rows.push(`<tr><td>round trip</td><td>${m.round_trip_ms} ms</td></tr>`);
@@ -278,6 +279,7 @@ function drawWorld() {
   g.beginPath(); g.arc(X(x), Y(y), r.radius * scale, 0, 2 * Math.PI); g.fill(); g.stroke();
   g.beginPath(); g.moveTo(X(x), Y(y)); g.lineTo(X(x + r.radius * 1.4 * Math.cos(h)), Y(y + r.radius * 1.4 * Math.sin(h))); g.stroke();
   view.drawnPose = [x, y, h];
+  view.drawnTick = t.tick;
 }
 
 // ---------- plots ----------
