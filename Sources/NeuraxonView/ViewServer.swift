@@ -280,17 +280,21 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         return Set(names.map { "\($0):\(port)" })
     }
 
+    /// On loopback without a token, the Host must be a loopback name (a page of another site
+    /// reached through DNS rebinding names its own host); with a token, the token (from the
+    /// query or the cookie set when the page was opened) is the proof. A WebSocket's Origin
+    /// must be this server's own (`http://` and the Host the request was sent to).
     static func allows(_ request: HTTPRequest, options: ViewServerOptions, port: Int, websocket: Bool) -> Bool {
-        let allowed = allowedHosts(options, port: port)
-        guard let host = request.authority, allowed.contains(host.lowercased()) else { return false }
+        guard let host = request.authority?.lowercased() else { return false }
         if let token = options.token {
             let cookie = request.headerFields[.cookie] ?? ""
             let cookies = cookie.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
             guard query(request, "token") == token || cookies.contains("neuraxon_view=\(token)") else { return false }
+        } else {
+            guard allowedHosts(options, port: port).contains(host) else { return false }
         }
         if websocket {
-            guard let origin = request.headerFields[.origin], origin.hasPrefix("http://"),
-                  allowed.contains(String(origin.dropFirst("http://".count)).lowercased()) else { return false }
+            guard let origin = request.headerFields[.origin]?.lowercased(), origin == "http://" + host else { return false }
         }
         return true
     }
