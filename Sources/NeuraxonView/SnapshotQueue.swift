@@ -2,6 +2,7 @@ import Foundation
 import Neuraxon
 import NeuraxonEmbodiment
 import NeuraxonSimulation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,6 +38,9 @@ public struct ViewSnapshot: Sendable {
     /// network is not a `NeuraxonNetwork`.
     public var states: [Int8]
     public var potentials: [Double]
+    /// Whether `states`, `potentials` and `synapseCount` were copied with this tick (they are
+    /// copied at most 100 times a second of wall-clock time: `ViewTap.neuronIntervalNanos`).
+    public var hasNeurons = false
     /// The network's synapse count now (structural plasticity forms and prunes synapses), or −1
     /// when unknown.
     public var synapseCount = -1
@@ -189,6 +193,8 @@ public final class ControlInbox: @unchecked Sendable {
     private var items: [LiveControl]
     private var head = 0, count = 0
     private var mutex = pthread_mutex_t()
+    /// Controls waiting, readable without the lock (the tick thread looks at it every tick).
+    private let pending = Atomic<Int>(0)
 
     public init(capacity: Int = 32) {
         self.capacity = max(1, capacity)
@@ -205,17 +211,20 @@ public final class ControlInbox: @unchecked Sendable {
         guard count < capacity else { return false }
         items[(head + count) % capacity] = control
         count += 1
+        pending.store(count, ordering: .releasing)
         return true
     }
 
     /// Takes the oldest control (the tick thread). O(1), allocates nothing.
     public func take() -> LiveControl? {
+        guard pending.load(ordering: .acquiring) > 0 else { return nil }
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         guard count > 0 else { return nil }
         let item = items[head]
         head = (head + 1) % capacity
         count -= 1
+        pending.store(count, ordering: .releasing)
         return item
     }
 }
@@ -230,9 +239,21 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
     public let controlsEnabled: Bool
     private let network: NeuraxonNetwork?
     private let robot: SimulatedRobot?
-    private let modulatorOrder = Neuromodulator.allCases
     /// Controls applied so far (the tick thread's own; read after the run).
     public private(set) var appliedControls = 0
+    /// The shortest wall-clock time between two copies of every neuron's state, ns.
+    public let neuronIntervalNanos: UInt64 = 10_000_000
+    private var lastNeuronCopy: UInt64 = 0   // the tick thread's own
+
+    /// Whether the neurons are due for a copy (the tick thread).
+    @inline(__always) private func neuronsDue() -> Bool {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let now = UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+        guard now &- lastNeuronCopy >= neuronIntervalNanos else { return false }
+        lastNeuronCopy = now
+        return true
+    }
 
     /// - Parameters:
     ///   - network: the running network, for every neuron's state and potential.
@@ -263,7 +284,7 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
     }
 
     public func afterTick<N: ControlledNetwork>(_ core: ControlCore<N>, frame: SensorFrame, latencyNanos: UInt64) {
-        let network = self.network, robot = self.robot, order = modulatorOrder
+        let network = self.network, robot = self.robot
         snapshots.push { s in
             s.tick = core.counters.ticks - 1
             s.timestampMicros = frame.timestampMicros
@@ -274,19 +295,43 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
                 s.hasPose = true
                 s.x = p.x; s.y = p.y; s.heading = p.heading
             }
-            let n = min(frame.count, frame.readings.count, s.raw.count)
-            for k in 0..<n { s.raw[k] = frame.readings[k] }
-            for k in 0..<min(s.values.count, core.values.count) { s.values[k] = core.values[k] }
-            for k in 0..<min(s.inputs.count, core.inputs.count) { s.inputs[k] = core.inputs[k].rawValue }
-            for k in 0..<min(s.outputs.count, core.outputs.count) { s.outputs[k] = core.outputs[k].rawValue }
-            for k in 0..<min(s.setpoints.count, core.setpoints.count) { s.setpoints[k] = core.setpoints[k] }
-            for k in 0..<order.count { s.modulators[k] = core.network.level(of: order[k]) }
-            if let network {
+            // Element by element through buffer pointers: no copy, no per-element checks.
+            frame.readings.withUnsafeBufferPointer { from in
+                s.raw.withUnsafeMutableBufferPointer { to in
+                    for k in 0..<min(frame.count, from.count, to.count) { to[k] = from[k] }
+                }
+            }
+            core.values.withUnsafeBufferPointer { from in
+                s.values.withUnsafeMutableBufferPointer { to in for k in 0..<min(from.count, to.count) { to[k] = from[k] } }
+            }
+            core.inputs.withUnsafeBufferPointer { from in
+                s.inputs.withUnsafeMutableBufferPointer { to in for k in 0..<min(from.count, to.count) { to[k] = from[k].rawValue } }
+            }
+            core.outputs.withUnsafeBufferPointer { from in
+                s.outputs.withUnsafeMutableBufferPointer { to in for k in 0..<min(from.count, to.count) { to[k] = from[k].rawValue } }
+            }
+            core.setpoints.withUnsafeBufferPointer { from in
+                s.setpoints.withUnsafeMutableBufferPointer { to in for k in 0..<min(from.count, to.count) { to[k] = from[k] } }
+            }
+            core.modulators.withUnsafeBufferPointer { from in
+                s.modulators.withUnsafeMutableBufferPointer { to in for k in 0..<min(from.count, to.count) { to[k] = from[k] } }
+            }
+            // Every neuron's state and potential serve the display (30 frames a second): they are
+            // copied at most once per `neuronIntervalNanos` of wall-clock time, so a run as fast
+            // as possible does not pay for them on every tick.
+            s.hasNeurons = false
+            if let network, self.neuronsDue() {
+                s.hasNeurons = true
                 s.synapseCount = network.synapseCount
-                for id in 0..<min(s.states.count, network.neuronCount) {
-                    let neuron = network.neuron(id)
-                    s.states[id] = neuron.state.rawValue
-                    s.potentials[id] = neuron.potential
+                let count = min(s.states.count, network.neuronCount)
+                s.states.withUnsafeMutableBufferPointer { states in
+                    s.potentials.withUnsafeMutableBufferPointer { potentials in
+                        for id in 0..<count {
+                            let neuron = network.neuron(id)
+                            states[id] = neuron.state.rawValue
+                            potentials[id] = neuron.potential
+                        }
+                    }
                 }
             }
             s.counters = core.counters

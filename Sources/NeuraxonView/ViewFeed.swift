@@ -111,8 +111,8 @@ public enum Scene {
         j.raw(",\"outputs\":"); j.trits(s.outputs)
         j.raw(",\"setpoints\":"); j.ints(s.setpoints)
         j.raw(",\"modulators\":"); j.numbers(s.modulators)
-        if s.synapseCount >= 0 { j.raw(",\"synapse_count\":"); j.int(s.synapseCount) }
-        if !s.states.isEmpty {
+        if s.hasNeurons && !s.states.isEmpty {
+            j.raw(",\"synapse_count\":"); j.int(s.synapseCount)
             j.raw(",\"states\":"); j.trits(s.states)
             j.raw(",\"potentials\":"); j.numbers(s.potentials, digits: 3)
         }

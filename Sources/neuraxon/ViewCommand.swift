@@ -102,3 +102,31 @@ struct ViewCommand: ParsableCommand {
         try stop.exitIfStopped()
     }
 }
+
+/// For `bench sim --view`: the view's tap on the loop, and a thread that encodes its messages at
+/// display rate as the server does for a watching page (without the sockets).
+final class ViewWatcher: @unchecked Sendable {
+    let tap: ViewTap
+    private let feed: LiveFeed
+    private let done = StopRequest()
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(mapping: Mapping, network: NeuraxonNetwork, robot: SimulatedRobot) {
+        tap = ViewTap(mapping: mapping, network: network, robot: robot)
+        feed = LiveFeed(tap: tap, scene: "{}", stopRequest: StopRequest())
+        let thread = Thread { [self] in
+            while !done.isRequested {
+                _ = feed.frame(watching: true)
+                var fd = pollfd(fd: done.fileDescriptor, events: Int16(POLLIN), revents: 0)
+                _ = poll(&fd, 1, 33)
+            }
+            finished.signal()
+        }
+        thread.start()
+    }
+
+    func stop() {
+        done.request()
+        finished.wait()
+    }
+}

@@ -33,7 +33,7 @@ final class LiveSimulation: @unchecked Sendable {
         let recorder = try Recorder(path: recordingPath, header: RecordingHeader(mapping: mapping, network: NetworkIdentity(seed: 1), dtMillis: network.dt),
                                     waitWhenFull: true)
         tap = ViewTap(mapping: mapping, network: network, robot: robot)
-        let scene = Scene.json(mode: "live", controls: true, title: "test", device: mapping.device,
+        let scene = Scene.json(mode: "live", controls: true, title: "sim seek in light, seed 1", device: mapping.device,
                                valueNames: mapping.encoders.map(\.channel), inputCount: network.inputCount,
                                outputCount: network.outputCount, network: network, world: world)
         var options = ViewServerOptions()

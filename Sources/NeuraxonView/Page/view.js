@@ -6,7 +6,7 @@ import { OrbitControls } from "/three/examples/jsm/controls/OrbitControls.js";
 
 // What the page shows, readable by tests and by a person in the console.
 const view = window.neuraxonView = {
-  connected: false, scene: null, ticksReceived: 0, lastTick: null, neuronsDrawn: 0, synapsesDrawn: 0,
+  connected: false, scene: null, lastNeurons: null, ticksReceived: 0, lastTick: null, neuronsDrawn: 0, synapsesDrawn: 0,
   drawnPose: null, frames: 0, errors: [], infos: [], fps: 0,
 };
 
@@ -135,7 +135,7 @@ $("weight").addEventListener("change", () => { if (view.scene && view.scene.netw
 function colourNeurons(tick) {
   if (!neuronPoints) return;
   const c = neuronPoints.geometry.attributes.color;
-  const states = tick && tick.states ? tick.states : null;
+  const states = view.lastNeurons ? view.lastNeurons.states : null;
   const inputs = tick ? tick.inputs : null, outputs = tick ? tick.outputs : null;
   const firstOutput = roles.length - (view.scene.network ? view.scene.network.output : 0);
   for (let i = 0; i < roles.length; i++) {
@@ -164,7 +164,7 @@ function pick(event) {
 }
 function showPicked() {
   if (view.picked == null || !view.scene || !view.scene.network) return;
-  const i = view.picked, t = view.lastTick;
+  const i = view.picked, t = view.lastNeurons;
   const syn = view.scene.network.synapses;
   const incoming = syn.filter((s) => s[1] === i).length, outgoing = syn.filter((s) => s[0] === i).length;
   const potential = t && t.potentials ? t.potentials[i].toFixed(3) : "not recorded";
@@ -215,6 +215,7 @@ function showModulators(levels) {
 function addTick(t) {
   view.ticksReceived++;
   view.lastTick = t;
+  if (t.states) view.lastNeurons = t;   // every neuron's state comes at display rate, not with every tick
   history.push(t);
   if (history.length > HISTORY) history.shift();
   if (t.pose) { path.push(t.pose); if (path.length > 5000) path.shift(); }
@@ -223,7 +224,7 @@ function updateLink(m) {
   const t = view.lastTick;
   if (!t) return;
   const rows = Object.entries(t.counters).map(([k, v]) => `<tr><td>${k.replace(/_/g, " ")}</td><td>${v}</td></tr>`);
-  if (t.synapse_count !== undefined) rows.push(`<tr><td>synapses now</td><td>${t.synapse_count} (drawn: ${view.synapsesDrawn} at start)</td></tr>`);
+  if (view.lastNeurons) rows.push(`<tr><td>synapses now</td><td>${view.lastNeurons.synapse_count} (drawn: ${view.synapsesDrawn} at start)</td></tr>`);
   rows.push(`<tr><td>latency</td><td>${t.latency_us.toFixed(0)} µs</td></tr>`);
   if (m.view_dropped !== undefined) rows.push(`<tr><td>view dropped</td><td>${m.view_dropped}</td></tr>`);
   if (m.round_trip_ms !== undefined) rows.push(`<tr><td>round trip</td><td>${m.round_trip_ms} ms</td></tr>`);
