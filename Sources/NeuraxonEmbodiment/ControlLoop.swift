@@ -141,6 +141,13 @@ public protocol TickObserver: AnyObject, Sendable {
     /// After the tick's command was sent: copy what the tick did.
     /// - Parameter latencyNanos: sensor-to-command latency of this tick, ns.
     func afterTick<N: ControlledNetwork>(_ core: ControlCore<N>, frame: SensorFrame, latencyNanos: UInt64)
+    /// In a replay, before `afterTick`: the simulated robot's pose the recording holds for the
+    /// tick, if any.
+    func recorded(pose: RecordedPose?)
+}
+
+extension TickObserver {
+    public func recorded(pose: RecordedPose?) {}
 }
 
 /// A control loop's lifecycle: configured → running (⇄ waiting for link) → ended.

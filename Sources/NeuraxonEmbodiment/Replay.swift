@@ -151,10 +151,10 @@ public enum Replay {
     ///     ends the replay early, as a stop request does.
     public static func run<N: ControlledNetwork>(
         reader: RecordingReader, network: N, mapping: Mapping, options: ReplayOptions = ReplayOptions(),
-        stopRequest: StopRequest? = nil, shouldStop: () -> Bool = { false }
+        stopRequest: StopRequest? = nil, shouldStop: () -> Bool = { false }, observer: (any TickObserver)? = nil
     ) throws -> ReplayReport {
         try replay(reader: reader, network: network, mapping: mapping, options: options, startRecording: nil,
-                   stopRequest: stopRequest, shouldStop: shouldStop)
+                   stopRequest: stopRequest, shouldStop: shouldStop, observer: observer)
     }
 
     /// Replays with the model's network; the same as the generic `run`, compiled for
@@ -167,7 +167,8 @@ public enum Replay {
     ///   finished (its `end` record written) before this returns, stopped or not.
     public static func run(
         reader: RecordingReader, network: NeuraxonNetwork, mapping: Mapping, options: ReplayOptions = ReplayOptions(),
-        record: String? = nil, stopRequest: StopRequest? = nil, shouldStop: () -> Bool = { false }
+        record: String? = nil, stopRequest: StopRequest? = nil, shouldStop: () -> Bool = { false },
+        observer: (any TickObserver)? = nil
     ) throws -> ReplayReport {
         let start: ((ControlCore<NeuraxonNetwork>) throws -> Recorder)? = record.map { path in
             { core in
@@ -185,12 +186,13 @@ public enum Replay {
             }
         }
         return try replay(reader: reader, network: network, mapping: mapping, options: options, startRecording: start,
-                          stopRequest: stopRequest, shouldStop: shouldStop)
+                          stopRequest: stopRequest, shouldStop: shouldStop, observer: observer)
     }
 
     static func replay<N: ControlledNetwork>(
         reader: RecordingReader, network: N, mapping: Mapping, options: ReplayOptions,
-        startRecording: ((ControlCore<N>) throws -> Recorder)?, stopRequest: StopRequest?, shouldStop: () -> Bool
+        startRecording: ((ControlCore<N>) throws -> Recorder)?, stopRequest: StopRequest?, shouldStop: () -> Bool,
+        observer: (any TickObserver)? = nil
     ) throws -> ReplayReport {
         let core = try ControlCore(mapping: mapping, network: network)
         if let state = reader.header.startState { try core.restore(state) }
@@ -258,6 +260,10 @@ public enum Replay {
                 if inRange {
                     report.ticksInRange += 1
                     recorder?.record(core, frame: frame, sentNanos: 0)
+                    if let observer {
+                        observer.recorded(pose: record.pose)
+                        observer.afterTick(core, frame: frame, latencyNanos: record.hostSendNanos &- record.hostReceiveNanos)
+                    }
                 }
                 if let d = compare(core, record, seconds: Double(since) / 1e6) {
                     report.divergentTicks += 1

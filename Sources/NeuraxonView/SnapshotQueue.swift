@@ -283,8 +283,13 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
         }
     }
 
+    /// The pose a replayed recording holds for the tick being replayed (the tick thread's own).
+    private var replayedPose: RecordedPose?
+
+    public func recorded(pose: RecordedPose?) { replayedPose = pose }
+
     public func afterTick<N: ControlledNetwork>(_ core: ControlCore<N>, frame: SensorFrame, latencyNanos: UInt64) {
-        let network = self.network, robot = self.robot
+        let network = self.network, robot = self.robot, replayed = replayedPose
         snapshots.push { s in
             s.tick = core.counters.ticks - 1
             s.timestampMicros = frame.timestampMicros
@@ -292,6 +297,9 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
             s.latencyMicros = Double(latencyNanos) / 1000
             if let robot {
                 let p = robot.pose
+                s.hasPose = true
+                s.x = p.x; s.y = p.y; s.heading = p.heading
+            } else if let p = replayed {
                 s.hasPose = true
                 s.x = p.x; s.y = p.y; s.heading = p.heading
             }

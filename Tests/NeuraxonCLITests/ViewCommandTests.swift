@@ -15,6 +15,10 @@ import Testing
         #expect(played.status == 0, "\(played.stderr)")
         #expect(played.stdout.contains("playing \(dir)/run.jsonl (201 ticks)"), "\(played.stdout)")
         #expect(played.stderr.contains("view: http://127.0.0.1:"))
+        // replay --view: paced (here ten times real time), watched, and still verified.
+        let replayed = try CLI.run(["replay", "\(dir)/run.jsonl", "--view", "--view-port", "0", "--rate", "10"], timeout: 120)
+        #expect(replayed.status == 0, "\(replayed.stdout)\(replayed.stderr)")
+        #expect(replayed.stderr.contains("view: http://127.0.0.1:"), "\(replayed.stderr)")
     }
 
     @Test("bad view options are usage errors; a port in use is refused with the fix")
