@@ -17,12 +17,21 @@ public enum PageCommand: Sendable, Equatable {
     case step(Int)
     case speed(Double)
     case seek(Int)
+    /// Playground: hold input neuron `index` (among the inputs) at `state` (−1, 0 or 1).
+    case input(Int, Trit)
+    /// Playground: build a network from `preset` with `seed` (0 or more) and `params`
+    /// (parameter file names to values as text, checked like `net create --param`).
+    case build(String, UInt64, [String: String])
+    /// Playground: save the network to the file given on the command line.
+    case save
 
     /// The fields any message may have, typed.
     private struct Fields: Decodable {
         var type: String
         var modulator: String?
-        var level, count, value, tick: Double?
+        var level, count, value, tick, index, state, seed: Double?
+        var preset: String?
+        var params: [String: String]?
     }
 
     /// The largest page message accepted, bytes.
@@ -38,7 +47,7 @@ public enum PageCommand: Sendable, Equatable {
             throw PageMessageError("a message must be one JSON object")
         }
         guard let fields = try? JSONDecoder().decode(Fields.self, from: Data(text.utf8)) else {
-            throw PageMessageError("a field has the wrong type: `type` and `modulator` are strings, the others numbers")
+            throw PageMessageError("a field has the wrong type: `type`, `modulator` and `preset` are strings, `params` an object of strings, the others numbers")
         }
         let type = fields.type
         func only(_ allowed: Set<String>) throws(PageMessageError) {
@@ -50,6 +59,9 @@ public enum PageCommand: Sendable, Equatable {
             case "level": fields.level
             case "count": fields.count
             case "value": fields.value
+            case "index": fields.index
+            case "state": fields.state
+            case "seed": fields.seed
             default: fields.tick
             }
             guard let v = given else {
@@ -78,8 +90,18 @@ public enum PageCommand: Sendable, Equatable {
         case "step": try only(["count"]); return .step(object["count"] == nil ? 1 : try integer("count", 1...1000))
         case "speed": try only(["value"]); return .speed(try number("value", 0.1...100))
         case "seek": try only(["tick"]); return .seek(try integer("tick", 0...Int(Int32.max)))
+        case "input":
+            try only(["index", "state"])
+            return .input(try integer("index", 0...99), Trit(rawValue: Int8(try integer("state", -1...1)))!)
+        case "build":
+            try only(["preset", "seed", "params"])
+            guard let preset = fields.preset, preset.utf8.count <= 40 else { throw PageMessageError("`preset` must be a preset's name") }
+            let params = fields.params ?? [:]
+            guard params.count <= 40 else { throw PageMessageError("`params` holds at most 40 parameters") }
+            return .build(preset, UInt64(try integer("seed", 0...Int(Int32.max))), params)
+        case "save": try only([]); return .save
         default:
-            throw PageMessageError("unknown message type `\(type.prefix(40))`: expected modulate, stop, play, pause, step, speed or seek")
+            throw PageMessageError("unknown message type `\(type.prefix(40))`: expected modulate, stop, play, pause, step, speed, seek, input, build or save")
         }
     }
 }

@@ -177,6 +177,8 @@ public final class LiveFeed: ViewFeed, @unchecked Sendable {
             return nil
         case .play, .pause, .step, .speed, .seek:
             return Notice.error("play, pause, step, speed and seek apply to a recording, not a live run")
+        case .input, .build, .save:
+            return Notice.error("input, build and save apply to the playground (neuraxon view --playground)")
         }
     }
 }

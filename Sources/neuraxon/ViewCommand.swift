@@ -53,16 +53,30 @@ struct ViewArguments: ParsableArguments {
 struct ViewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "view",
-        abstract: "Play a recording in the browser view (the network, the world, the signals) with a timeline.",
+        abstract: "Play a recording in the browser view with a timeline, or open the network playground.",
         discussion: """
             Serves the view on http://127.0.0.1:8765/ (Docs/VIEW.md) and plays FILE (JSON Lines or MCAP): \
             play, pause, step, speed and seek from the page. The network is drawn from the recording's network file \
-            when it can be found. Live runs take --view instead: neuraxon sim --view. Ctrl-C ends it.
+            when it can be found. With --playground instead: a network with no robot, built from a preset and \
+            parameters on the page; set its inputs by hand, move the neuromodulators, run, pause, step, and save it \
+            to the -o file. Live runs take --view instead: neuraxon sim --view. Ctrl-C ends it.
             """
     )
 
     @Argument(help: "The recording to play.")
-    var recording: String
+    var recording: String?
+
+    @Flag(help: "Open the network playground instead of a recording.")
+    var playground = false
+
+    @Option(help: "The playground's first network: a network preset (\(NetworkPreset.all.map(\.name).joined(separator: ", "))).")
+    var preset: String = "flowing"
+
+    @Option(parsing: .unconditional, help: "The seed of the playground's first network.")
+    var seed: UInt64 = 1
+
+    @Option(name: .short, help: "Where the playground's Save button writes the network (JSON).")
+    var output: String?
 
     @Option(name: .customLong("view-port"), parsing: .unconditional, help: "The view's TCP port (0: any free port).")
     var viewPort: Int = 8765
@@ -79,20 +93,37 @@ struct ViewCommand: ParsableCommand {
         arguments.host = host
         try arguments.validate()
         if let duration, !(duration.isFinite && duration > 0) { throw ValidationError("--duration must be more than 0 seconds") }
+        if playground {
+            guard recording == nil else { throw ValidationError("--playground plays no recording: drop \(recording!)") }
+            guard NetworkPreset.named(preset) != nil else {
+                throw ValidationError("--preset must be one of \(NetworkPreset.all.map(\.name).joined(separator: ", "))")
+            }
+        } else {
+            guard recording != nil else { throw ValidationError("name a recording to play, e.g. neuraxon view run.jsonl, or give --playground") }
+            guard output == nil else { throw ValidationError("-o applies to the playground: add --playground") }
+        }
     }
 
     func run() throws {
         let stop = StopSignals()
         var files = FilePlan()
         files.input(recording, "the recording")
+        files.output(output, "-o")
         try files.check()
-        let feed: RecordingFeed
-        do { feed = try RecordingFeed(path: recording) } catch { throw CommandError.dataError("\(error)") }
+        let feed: any ViewFeed
+        if let recording {
+            let playback: RecordingFeed
+            do { playback = try RecordingFeed(path: recording) } catch { throw CommandError.dataError("\(error)") }
+            feed = playback
+            print("playing \(recording) (\(playback.tickCount) ticks); Ctrl-C ends")
+        } else {
+            feed = try PlaygroundFeed(preset: preset, seed: seed, savePath: output)
+            print("playground: network preset \(preset), seed \(seed)" + (output.map { "; Save writes \($0)" } ?? "") + "; Ctrl-C ends")
+        }
         var arguments = ViewArguments()
         arguments.viewPort = viewPort
         arguments.host = host
         let server = try arguments.start(feed)
-        print("playing \(recording) (\(feed.tickCount) ticks); Ctrl-C ends")
         let deadline = duration.map { Date().addingTimeInterval($0) }
         while !stop.isRequested, deadline.map({ Date() < $0 }) ?? true {
             var fd = pollfd(fd: stop.request.fileDescriptor, events: Int16(POLLIN), revents: 0)

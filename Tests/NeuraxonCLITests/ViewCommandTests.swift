@@ -15,6 +15,9 @@ import Testing
         #expect(played.status == 0, "\(played.stderr)")
         #expect(played.stdout.contains("playing \(dir)/run.jsonl (201 ticks)"), "\(played.stdout)")
         #expect(played.stderr.contains("view: http://127.0.0.1:"))
+        let playground = try CLI.run(["view", "--playground", "-o", "\(dir)/net.json", "--view-port", "0", "--duration", "1"], timeout: 120)
+        #expect(playground.status == 0, "\(playground.stderr)")
+        #expect(playground.stdout.contains("playground: network preset flowing, seed 1; Save writes \(dir)/net.json"), "\(playground.stdout)")
         // replay --view: paced (here ten times real time), watched, and still verified.
         let replayed = try CLI.run(["replay", "\(dir)/run.jsonl", "--view", "--view-port", "0", "--rate", "10"], timeout: 120)
         #expect(replayed.status == 0, "\(replayed.stdout)\(replayed.stderr)")
@@ -31,6 +34,10 @@ import Testing
         let control = try CLI.run(["run", "--view-control", "--network", "n.json", "--mapping", "m.yaml"])
         #expect(control.status == 64)
         #expect(control.stderr.contains("--view-control applies to the browser view"), "\(control.stderr)")
+        let neither = try CLI.run(["view"])
+        #expect(neither.status == 64 && neither.stderr.contains("--playground"), "\(neither.stderr)")
+        let preset = try CLI.run(["view", "--playground", "--preset", "huge"])
+        #expect(preset.status == 64 && preset.stderr.contains("--preset must be one of"), "\(preset.stderr)")
         let missing = try CLI.run(["view", "/nonexistent/run.jsonl"])
         #expect(missing.status == 66, "\(missing.stderr)")
         // A port already taken: the view cannot start, and says which option to change.

@@ -147,3 +147,47 @@ final class BrowserViewTests: XCTestCase {
         }
     }
 }
+
+final class PlaygroundBrowserTests: XCTestCase {
+    /// The playground builds a network from a preset and a changed parameter, holds an input by
+    /// hand, moves dopamine, runs, and saves the network, all from the page.
+    func testThePlaygroundBuildsRunsAndSaves() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let saved = folder + "/playground.json"
+        let feed = try PlaygroundFeed(preset: "flowing", seed: 1, savePath: saved)
+        var options = ViewServerOptions()
+        options.port = 0
+        let server = try ViewServer(options: options, feed: feed)
+        try server.start()
+        defer { server.stop() }
+        let browser = try Chromium()
+        defer { browser.close() }
+        try browser.navigate(server.url)
+        try browser.waitUntil("window.neuraxonView !== undefined && neuraxonView.connected && neuraxonView.neuronsDrawn > 0", timeout: 60)
+        func click(_ id: String) throws {
+            _ = try browser.evaluate("(() => { document.getElementById('\(id)').click(); return true })()")
+        }
+        // Build: 12 hidden neurons instead of the preset's.
+        _ = try browser.evaluate("(() => { const i = document.querySelector('#pg-params input[data-key=num_hidden_neurons]'); i.value = '12'; return true })()")
+        try click("pg-build")
+        try browser.waitUntil("neuraxonView.scene.network.hidden === 12 && neuraxonView.neuronsDrawn === neuraxonView.scene.network.input + 12 + neuraxonView.scene.network.output", timeout: 30)
+        // Hold input 0 at +1, move dopamine, run.
+        try click("pg-input-0")
+        try browser.waitUntil("neuraxonView.lastTick !== null && neuraxonView.lastTick.inputs[0] === '+'", timeout: 30)
+        _ = try browser.evaluate("(() => { const s = document.getElementById('mod-dopamine'); s.value = 0.9; s.dispatchEvent(new Event('input')); return true })()")
+        try browser.waitUntil("neuraxonView.lastTick.modulators[0] > 0.85", timeout: 30)
+        try click("pg-run")
+        try browser.waitUntil("neuraxonView.lastTick.tick > 50", timeout: 60)
+        try click("pg-pause")
+        try click("pg-save")
+        try browser.waitUntil("neuraxonView.infos.some((m) => m.startsWith('saved'))", timeout: 30)
+        try browser.screenshot().write(to: URL(fileURLWithPath: screenshotFolder() + "/playground.png"))
+        XCTAssertEqual(browser.pageErrors, [])
+
+        let network = try NeuraxonNetwork.load(contentsOf: saved)
+        XCTAssertEqual(network.hiddenCount, 12)
+        XCTAssertGreaterThan(network.stepCount, 50)
+        XCTAssertEqual(network.metadata["preset"], "flowing")
+    }
+}

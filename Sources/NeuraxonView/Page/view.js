@@ -56,12 +56,15 @@ function initThree() {
 
 function setScene(s) {
   view.scene = s;
+  view.lastTick = null; view.lastNeurons = null; history.length = 0; path.length = 0;
   $("title").textContent = s.title;
   buildModulators(s);
   buildNetwork(s.network);
   $("timeline").hidden = s.mode !== "recording";
+  $("playground").hidden = s.mode !== "playground";
+  if (s.mode === "playground") buildPlayground(s);
   if (s.mode === "recording") $("seek").max = Math.max(0, (s.tick_count || 1) - 1);
-  $("stop").hidden = s.mode === "recording";
+  $("stop").hidden = s.mode === "recording" || s.mode === "playground";
 }
 
 function rolesOf(n) {
@@ -186,6 +189,7 @@ function buildModulators(s) {
     host.appendChild(row);
     const input = row.querySelector("input");
     input.disabled = !s.controls || s.mode === "recording";
+    input.title = input.disabled ? "controls that change behaviour are off for this run" : "";
     input.addEventListener("input", () => send({ type: "modulate", modulator: name, level: Number(input.value) }));
     // A cloud of particles whose visible share follows the level.
     const g = new THREE.BufferGeometry(), n = 150, p = new Float32Array(n * 3);
@@ -330,6 +334,44 @@ function drawPlots() {
   void n;
 }
 
+// ---------- the playground ----------
+const TRIT_NEXT = { "-": 0, "0": 1, "+": -1 };
+function buildPlayground(s) {
+  const inputs = $("pg-inputs");
+  inputs.innerHTML = "";
+  for (let i = 0; i < s.input_count; i++) {
+    const b = document.createElement("button");
+    b.id = `pg-input-${i}`;
+    b.textContent = `${i}: 0`;
+    b.addEventListener("click", () => {
+      const now = view.lastTick ? view.lastTick.inputs[i] : "0";
+      send({ type: "input", index: i, state: TRIT_NEXT[now] });
+    });
+    inputs.appendChild(b);
+  }
+  $("pg-preset").innerHTML = s.presets.map((p) => `<option${p === s.preset ? " selected" : ""}>${p}</option>`).join("");
+  $("pg-params").innerHTML = s.parameters.map((p) =>
+    `<label>${p.key}<input data-key="${p.key}" type="number" step="any" value="${p.value}"${p.min !== undefined ? ` min="${p.min}" max="${p.max}"` : ""}></label>`).join("");
+  $("pg-save").disabled = !s.can_save;
+  $("pg-save").title = s.can_save ? "save the network" : "start the playground with -o FILE to save";
+}
+$("pg-run").addEventListener("click", () => send({ type: "play" }));
+$("pg-pause").addEventListener("click", () => send({ type: "pause" }));
+$("pg-step").addEventListener("click", () => send({ type: "step", count: 1 }));
+$("pg-save").addEventListener("click", () => send({ type: "save" }));
+$("pg-build").addEventListener("click", () => {
+  // Only the parameters changed from the preset's are sent (a message holds at most 1 KiB).
+  const params = {};
+  for (const input of $("pg-params").querySelectorAll("input")) {
+    if (input.value !== input.defaultValue) params[input.dataset.key] = String(input.value);
+  }
+  history.length = 0;
+  send({ type: "build", preset: $("pg-preset").value, seed: Number($("pg-seed").value), params });
+});
+function showInputs(t) {
+  for (let i = 0; i < t.inputs.length; i++) { const b = $(`pg-input-${i}`); if (b) b.textContent = `${i}: ${t.inputs[i]}`; }
+}
+
 // ---------- recording playback ----------
 $("play").addEventListener("click", () => send({ type: "play" }));
 $("pause").addEventListener("click", () => send({ type: "pause" }));
@@ -338,6 +380,7 @@ $("speed").addEventListener("change", () => send({ type: "speed", value: Number(
 $("seek").addEventListener("change", () => { history.length = 0; path.length = 0; send({ type: "seek", tick: Number($("seek").value) }); });
 $("stop").addEventListener("click", () => send({ type: "stop" }));
 function updatePosition(m) {
+  $("pg-position").textContent = `step ${m.tick}, ${m.playing ? "running" : "paused"}`;
   $("position").textContent = `tick ${m.tick} of ${m.tick_count} ${m.playing ? "playing" : "paused"} ×${m.speed}`;
   if (document.activeElement !== $("seek")) $("seek").value = m.tick;
   view.position = m;
@@ -353,6 +396,7 @@ function animate() {
     colourNeurons(t);
     showModulators(t.modulators);
     showPicked();
+    if (view.scene.mode === "playground") showInputs(t);
   }
   if (neuronPoints) neuronPoints.rotation.y += 0.0015;
   if (synapseLines) synapseLines.rotation.y = neuronPoints.rotation.y;
