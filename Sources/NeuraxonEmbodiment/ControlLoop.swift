@@ -136,8 +136,9 @@ public struct LoopStatus: Sendable {
 /// allocate, and should do O(neurons) work at most (copy into storage made before the run).
 public protocol TickObserver: AnyObject, Sendable {
     /// Before a frame is processed: apply what was asked from outside (a neuromodulator level)
-    /// to the network.
-    func beforeTick<N: ControlledNetwork>(_ core: ControlCore<N>)
+    /// to the network, and note it in `recorder` (`Recorder.record(modulator:level:)`) so that a
+    /// replay does it too.
+    func beforeTick<N: ControlledNetwork>(_ core: ControlCore<N>, recorder: Recorder?)
     /// After the tick's command was sent: copy what the tick did.
     /// - Parameter latencyNanos: sensor-to-command latency of this tick, ns.
     func afterTick<N: ControlledNetwork>(_ core: ControlCore<N>, frame: SensorFrame, latencyNanos: UInt64)
@@ -380,7 +381,7 @@ public final class ControlLoop<B: Body, N: ControlledNetwork>: @unchecked Sendab
             if frame.hostReceiveNanos == 0 { frame.hostReceiveNanos = monotonicNanos() }
             if startTimestamp == nil { startTimestamp = frame.timestampMicros }
 
-            observer?.beforeTick(core)
+            observer?.beforeTick(core, recorder: recorder)
             core.process(frame)
             let sent = body.send(core.setpoints)
             let sentNanos = monotonicNanos()

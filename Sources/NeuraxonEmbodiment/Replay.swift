@@ -225,6 +225,10 @@ public enum Replay {
                         recorder?.record(event: .linkRestored)
                     } else if e.kind == .end {
                         report.recordedTicks = e.tick
+                    } else if e.kind == .modulate, let m = e.modulator, let level = e.level {
+                        // Set from outside the run before the next tick: set it again.
+                        network.modulate(m, to: level)
+                        recorder?.record(modulator: m, level: level)
                     }
                     continue
                 case let .tick(t):

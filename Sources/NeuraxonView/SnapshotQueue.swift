@@ -272,12 +272,13 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
         controls = ControlInbox()
     }
 
-    public func beforeTick<N: ControlledNetwork>(_ core: ControlCore<N>) {
+    public func beforeTick<N: ControlledNetwork>(_ core: ControlCore<N>, recorder: Recorder?) {
         while let control = controls.take() {
             guard controlsEnabled else { continue }
             switch control {
             case let .modulate(modulator, level):
                 core.network.modulate(modulator, to: level)
+                recorder?.record(modulator: modulator, level: level)
             }
             appliedControls += 1
         }

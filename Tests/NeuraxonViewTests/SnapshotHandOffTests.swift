@@ -22,11 +22,11 @@ final class CountingObserver: TickObserver, @unchecked Sendable {
         self.warmUp = warmUp
     }
 
-    func beforeTick<N: ControlledNetwork>(_ core: ControlCore<N>) {
+    func beforeTick<N: ControlledNetwork>(_ core: ControlCore<N>, recorder: Recorder?) {
         ticks += 1
-        guard ticks > warmUp else { tap.beforeTick(core); return }
+        guard ticks > warmUp else { tap.beforeTick(core, recorder: recorder); return }
         nx_alloc_counter_start()
-        tap.beforeTick(core)
+        tap.beforeTick(core, recorder: recorder)
         allocations += nx_alloc_counter_stop()
     }
 
@@ -68,7 +68,11 @@ final class SnapshotHandOffTests: XCTestCase {
         }
         consumer.start()
         controller.start()
-        let outcome = try SimulationRun.run(robot: robot, network: network, mapping: mapping, durationSeconds: 10, observer: counting)
+        // A recorder too: every control applied is recorded as an event from the tick thread.
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let recorder = try Recorder(path: folder + "/run.jsonl", header: RecordingHeader(mapping: mapping, network: NetworkIdentity(seed: 3), dtMillis: network.dt))
+        let outcome = try SimulationRun.run(robot: robot, network: network, mapping: mapping, durationSeconds: 10, recorder: recorder, observer: counting)
         done.store(true, ordering: .relaxed)
         XCTAssertEqual(outcome.endReason, .durationReached)
         XCTAssertGreaterThan(counting.countedTicks, 1500)
