@@ -16,6 +16,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Neuraxon", targets: ["Neuraxon"]),
+        .library(name: "NeuraxonChannels", targets: ["NeuraxonChannels"]),
         .library(name: "NeuraxonProtocol", targets: ["NeuraxonProtocol"]),
         .library(name: "NeuraxonTransport", targets: ["NeuraxonTransport"]),
         .library(name: "NeuraxonSimulation", targets: ["NeuraxonSimulation"]),
@@ -31,6 +32,10 @@ let package = Package(
         // synapse update is one C loop built for SSE2 and AVX2.
         .target(name: "CNeuraxonKernels"),
         .target(name: "Neuraxon", dependencies: ["CNeuraxonKernels"]),
+
+        // The channel contract: what channels a robot has (from its description file or its
+        // board's DEVICE_INFO), shared by protocol, simulation, embodiment and the command line.
+        .target(name: "NeuraxonChannels", dependencies: [.product(name: "Yams", package: "Yams")]),
 
         // Protocol layer: frame codec and message types, pure functions over bytes.
         .target(name: "NeuraxonProtocol"),
@@ -87,6 +92,7 @@ let package = Package(
             dependencies: ["Neuraxon", "CAllocationCounter"],
             resources: [.copy("Golden")]
         ),
+        .testTarget(name: "NeuraxonChannelsTests", dependencies: ["NeuraxonChannels"]),
         .testTarget(name: "NeuraxonProtocolTests", dependencies: ["NeuraxonProtocol"]),
         .testTarget(name: "NeuraxonTransportTests", dependencies: ["NeuraxonTransport", "CAllocationCounter"]),
         .testTarget(name: "NeuraxonSimulationTests", dependencies: ["NeuraxonSimulation", "CAllocationCounter"]),

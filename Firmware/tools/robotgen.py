@@ -96,6 +96,9 @@ TIMER_NONE, TIMER_MOTOR, TIMER_SERVO = 0, 1, 2
 
 SENSOR_KINDS = ("analog", "digital", "encoder", "ultrasonic", "reflectance")
 ACTUATOR_KINDS = ("motor", "servo", "output")
+# What the simulator makes of an analog sensor (geometry `model`): a Sharp GP2Y0A21-style infrared
+# range sensor or a photoresistor divider; the firmware reads both alike.
+SIMULATED_MODELS = ("ir_range", "light")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
 ROBOT_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 
@@ -378,13 +381,18 @@ def check(node, path):
         if g is None:
             return
         gm = c.mapping(g, "%s geometry" % what, (), ("x_mm", "y_mm", "z_mm", "heading_deg",
-                                                     "fov_deg", "mount"))
+                                                     "fov_deg", "mount", "model", "spacing_mm",
+                                                     "ticks_per_rev"))
         if gm is None:
             return
         for k in ("x_mm", "y_mm", "z_mm"):
             c.number(gm, k, "%s geometry" % what, -2000, 2000, "mm")
         c.number(gm, "heading_deg", "%s geometry" % what, -180, 180, "degrees")
         c.number(gm, "fov_deg", "%s geometry" % what, 0, 360, "degrees")
+        c.number(gm, "spacing_mm", "%s geometry" % what, 1, 100, "mm")
+        c.number(gm, "ticks_per_rev", "%s geometry" % what, 1, 10000, "ticks")
+        if "model" in gm:
+            c.choice(gm, "model", "%s geometry" % what, SIMULATED_MODELS, None)
         if "mount" in gm:
             deferred.append(("mount", gm["mount"], what))
 
