@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "NeuraxonChannels", dependencies: [.product(name: "Yams", package: "Yams")]),
 
         // Protocol layer: frame codec and message types, pure functions over bytes.
-        .target(name: "NeuraxonProtocol"),
+        .target(name: "NeuraxonProtocol", dependencies: ["NeuraxonChannels"]),
 
         // Transport layer: termios serial port, libudev discovery and hot-plug, the session.
         .target(name: "CNeuraxonSerial"),
@@ -49,20 +49,20 @@ let package = Package(
         ),
         .target(
             name: "NeuraxonTransport",
-            dependencies: ["NeuraxonProtocol", "CNeuraxonSerial", "CUdev"]
+            dependencies: ["NeuraxonChannels", "NeuraxonProtocol", "CNeuraxonSerial", "CUdev"]
         ),
 
         // Simulation layer: a 2D world with a differential-drive robot.
         .target(
             name: "NeuraxonSimulation",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["NeuraxonChannels", .product(name: "Yams", package: "Yams")]
         ),
 
         // Embodiment layer: the control loop, bodies, mapping, recorder and replay.
         .target(
             name: "NeuraxonEmbodiment",
             dependencies: [
-                "Neuraxon", "NeuraxonProtocol", "NeuraxonTransport", "NeuraxonSimulation",
+                "Neuraxon", "NeuraxonChannels", "NeuraxonProtocol", "NeuraxonTransport", "NeuraxonSimulation",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "neuraxon",
             dependencies: [
-                "Neuraxon", "NeuraxonProtocol", "NeuraxonTransport", "NeuraxonSimulation",
+                "Neuraxon", "NeuraxonChannels", "NeuraxonProtocol", "NeuraxonTransport", "NeuraxonSimulation",
                 "NeuraxonEmbodiment", "NeuraxonEvolution", "NeuraxonEvolutionTasks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -93,10 +93,10 @@ let package = Package(
             resources: [.copy("Golden")]
         ),
         .testTarget(name: "NeuraxonChannelsTests", dependencies: ["NeuraxonChannels"]),
-        .testTarget(name: "NeuraxonProtocolTests", dependencies: ["NeuraxonProtocol"]),
-        .testTarget(name: "NeuraxonTransportTests", dependencies: ["NeuraxonTransport", "CAllocationCounter"]),
-        .testTarget(name: "NeuraxonSimulationTests", dependencies: ["NeuraxonSimulation", "CAllocationCounter"]),
-        .testTarget(name: "NeuraxonEmbodimentTests", dependencies: ["NeuraxonEmbodiment", "CAllocationCounter"]),
+        .testTarget(name: "NeuraxonProtocolTests", dependencies: ["NeuraxonChannels", "NeuraxonProtocol"]),
+        .testTarget(name: "NeuraxonTransportTests", dependencies: ["NeuraxonChannels", "NeuraxonTransport", "CAllocationCounter"]),
+        .testTarget(name: "NeuraxonSimulationTests", dependencies: ["NeuraxonChannels", "NeuraxonSimulation", "CAllocationCounter"]),
+        .testTarget(name: "NeuraxonEmbodimentTests", dependencies: ["NeuraxonChannels", "NeuraxonEmbodiment", "CAllocationCounter"]),
         .testTarget(name: "NeuraxonEvolutionTests", dependencies: ["NeuraxonEvolution"]),
         .testTarget(name: "NeuraxonEvolutionTasksTests", dependencies: ["NeuraxonEvolutionTasks"]),
         // Runs the built `neuraxon` command as a user does.

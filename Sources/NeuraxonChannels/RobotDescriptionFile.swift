@@ -191,3 +191,27 @@ private struct DescriptionReader {
                                 sensors: sensors, actuators: actuators, geometry: body)
     }
 }
+
+extension RobotDescription {
+    /// The names of the shipped robots, sorted.
+    public static var shippedNames: [String] { shippedText.keys.sorted() }
+
+    /// The shipped robot called `name` (`Firmware/robots/<name>.yaml`), or `nil`.
+    public static func shipped(_ name: String) -> RobotDescription? {
+        guard let text = shippedText[name] else { return nil }
+        return try? RobotDescription(yaml: text, file: "Firmware/robots/\(name).yaml")
+    }
+
+    /// The reference robot (`Firmware/robots/reference.yaml`): what the simulator and the
+    /// examples use unless told otherwise.
+    public static let reference: RobotDescription = {
+        guard let robot = shipped("reference") else { preconditionFailure("the embedded reference robot does not load") }
+        return robot
+    }()
+
+    /// A shipped robot's name or a description file's path, read.
+    public static func named(_ nameOrPath: String) throws(RobotDescriptionError) -> RobotDescription {
+        if let text = shippedText[nameOrPath] { return try RobotDescription(yaml: text, file: "Firmware/robots/\(nameOrPath).yaml") }
+        return try load(path: nameOrPath)
+    }
+}

@@ -94,7 +94,7 @@ public final class SimFirmwareBody: Body, @unchecked Sendable {
         self.robot = robot
         self.firmware = firmware
         driver = try LockstepDriver(firmware, samplePeriodMicros: period, sensorCount: robot.sensorChannels.count,
-                                    safeActuators: ReferenceChannels.actuators.map(\.safeValue))
+                                    safeActuators: robot.actuatorChannels.map(\.safe))
         var options = SessionOptions(selector: .path(driver.pty),
                                      config: LinkConfig(periodMilliseconds: UInt16(period / 1000), failsafeMilliseconds: 100, sensorMask: 0x7F))
         options.monitor = nil

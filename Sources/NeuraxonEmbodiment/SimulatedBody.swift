@@ -25,7 +25,7 @@ public final class SimulatedBody: Body, @unchecked Sendable {
         self.realTime = realTime
         device = DeviceInfo(simulated: robot)
         let a = robot.actuatorChannels
-        safe = (a[0].safeValue, a[1].safeValue, a[2].safeValue)
+        safe = (a[0].safe, a[1].safe, a[2].safe)
     }
 
     public func nextFrame(into frame: inout SensorFrame, timeoutMicros: Int) -> BodyEvent {
@@ -62,13 +62,7 @@ extension DeviceInfo {
         self.init(
             name: "simulated-reference-robot (\(robot.world.name))",
             samplePeriodMicros: robot.world.link.samplePeriodMicros,
-            sensors: robot.sensorChannels.map {
-                SensorChannel(name: $0.name, kind: SensorChannel.Kind(rawValue: $0.kind.rawValue) ?? .analog, unit: $0.unit,
-                              minimum: Int($0.range.lowerBound), maximum: Int($0.range.upperBound))
-            },
-            actuators: robot.actuatorChannels.map {
-                ActuatorChannel(name: $0.name, unit: $0.unit, minimum: Int($0.range.lowerBound),
-                                maximum: Int($0.range.upperBound), safeValue: Int($0.safeValue))
-            })
+            sensors: robot.sensorChannels,
+            actuators: robot.actuatorChannels)
     }
 }

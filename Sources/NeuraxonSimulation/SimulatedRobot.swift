@@ -1,3 +1,5 @@
+import NeuraxonChannels
+
 /// The reference robot in a simulated world: the same channels as the real robot, sampled at a
 /// fixed period, driven by setpoints that arrive with a configurable latency and dropout rate.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import NeuraxonChannels
 
 /// The state of a simulated run and the constants derived from its world, with the physics
 /// step and the sensor models of `SimulatedRobot` (whose documentation states the equations).
@@ -249,16 +250,16 @@ struct SimulationEngine {
     // MARK: Acting
 
     mutating func apply(motorLeft: Int16, motorRight: Int16, servo: Int16) {
-        linkCounters.sent += 1
+        linkCounters.commandsSent += 1
         let dropout = world.link.dropout
         if dropout > 0 && linkRandom.chance(dropout) {
-            linkCounters.lost += 1
+            linkCounters.commandsLost += 1
             return
         }
         if queueCount == queueCapacity {
             queueHead = (queueHead + 1) % queueCapacity
             queueCount -= 1
-            linkCounters.overflowed += 1
+            linkCounters.commandsOverflowed += 1
         }
         let slot = (queueHead + queueCount) % queueCapacity
         queueDue[slot] = timeMicros + latencyMicros
@@ -368,7 +369,7 @@ struct SimulationEngine {
             (motorLeft, motorRight, servo) = queueSetpoints[queueHead]
             queueHead = (queueHead + 1) % queueCapacity
             queueCount -= 1
-            linkCounters.arrived += 1
+            linkCounters.commandsArrived += 1
             lastArrivalMicros = timeMicros
             failsafeEngaged = false
         }

@@ -1,4 +1,5 @@
 import Glibc
+import NeuraxonChannels
 import NeuraxonProtocol
 
 /// How a session finds its board and runs the link. Times are in milliseconds.
@@ -392,8 +393,9 @@ public final class LinkSession {
     private func accept(_ a: inout Attempt) throws(LinkError) {
         guard var info = a.info else { return }
         if info.protocolVersion >= 2 {
-            info.sensorNames = Array(a.names.prefix(info.sensors.count))
-            info.actuatorNames = Array(a.names.dropFirst(info.sensors.count))
+            for (k, name) in a.names.enumerated() {
+                if k < info.sensors.count { info.sensors[k].name = name } else { info.actuators[k - info.sensors.count].name = name }
+            }
             a.info = info
         }
         board = info

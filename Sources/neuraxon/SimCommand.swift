@@ -205,7 +205,7 @@ struct SimCommand: ParsableCommand {
         }
         lines += [
             "closest approach to wall: " + (m.closestWallApproach.isFinite ? String(format: "%.3f m", m.closestWallApproach) : "none"),
-            "commands: \(o.link.sent) sent, \(o.link.lost) lost, \(o.link.arrived) arrived, \(o.link.failsafeStops) failsafe stops",
+            "commands: \(o.link.commandsSent) sent, \(o.link.commandsLost) lost, \(o.link.commandsArrived) arrived, \(o.link.failsafeStops) failsafe stops",
         ]
         return lines.joined(separator: "\n")
     }

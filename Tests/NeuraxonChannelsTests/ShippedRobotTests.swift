@@ -26,3 +26,25 @@ struct ShippedRobotTests {
         #expect(sonar.actuatorChannels.filter { $0.kind == .motor }.count == 4)
     }
 }
+
+@Suite("The descriptions the binary carries")
+struct EmbeddedRobotTests {
+    @Test("every file in Firmware/robots is embedded, word for word (run scripts/embed-robots.py after a change)")
+    func embeddedMatchesFiles() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: ShippedRobotTests.folder).filter { $0.hasSuffix(".yaml") }
+        #expect(Set(files.map { String($0.dropLast(5)) }) == Set(RobotDescription.shippedNames))
+        for file in files {
+            let text = try String(contentsOfFile: ShippedRobotTests.folder + "/" + file, encoding: .utf8)
+            #expect(RobotDescription.shippedText[String(file.dropLast(5))] == text, "\(file) differs from its embedded copy")
+        }
+    }
+
+    @Test("each shipped robot loads from its embedded text as from its file")
+    func embeddedLoads() throws {
+        for name in RobotDescription.shippedNames {
+            let embedded = try #require(RobotDescription.shipped(name))
+            #expect(embedded == (try RobotDescription.load(path: ShippedRobotTests.folder + "/\(name).yaml")))
+        }
+        #expect(RobotDescription.reference.robot == "reference")
+    }
+}

@@ -70,7 +70,7 @@ import Testing
         #expect(abs(viaAVR.metrics.distanceTravelled - direct.metrics.distanceTravelled) <= 0.1 * direct.metrics.distanceTravelled,
                 "through the AVR \(viaAVR.metrics.distanceTravelled) m, direct \(direct.metrics.distanceTravelled) m")
         #expect(viaAVR.metrics.collisions == direct.metrics.collisions)
-        #expect(viaAVR.link.sent >= 990, "every tick the firmware's outputs drove the wheels")
+        #expect(viaAVR.link.commandsSent >= 990, "every tick the firmware's outputs drove the wheels")
     }
 
     /// Emulated time moves only when the simulation moves it, so two runs are the same run.

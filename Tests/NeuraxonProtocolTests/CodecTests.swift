@@ -1,5 +1,6 @@
-import Testing
+import NeuraxonChannels
 @testable import NeuraxonProtocol
+import Testing
 
 /// A small deterministic generator (xorshift64*), so fuzz runs repeat exactly.
 struct TestRandom {
