@@ -221,11 +221,24 @@ public struct LinkConfig: Equatable, Hashable, Sendable {
     /// Bit i set: sensor i is sampled and sent. 0 stops streaming.
     public var sensorMask: UInt16
 
-    /// The protocol's default: 10 ms (100 Hz), 100 ms failsafe, all of the reference robot's 7 sensors.
-    public init(periodMilliseconds: UInt16 = 10, failsafeMilliseconds: UInt16 = 100, sensorMask: UInt16 = 0x7F) {
+    /// The mask that asks for every sensor the board has: a host narrows it to the board's
+    /// channel count (`narrowed(toSensors:)`) before sending CONFIG.
+    public static let allSensors: UInt16 = 0xFFFF
+
+    /// The protocol's default: 10 ms (100 Hz), 100 ms failsafe, every sensor of the board.
+    public init(periodMilliseconds: UInt16 = 10, failsafeMilliseconds: UInt16 = 100, sensorMask: UInt16 = LinkConfig.allSensors) {
         self.periodMilliseconds = periodMilliseconds
         self.failsafeMilliseconds = failsafeMilliseconds
         self.sensorMask = sensorMask
+    }
+
+    /// This configuration for a board of `count` sensors: `allSensors` becomes a mask of exactly
+    /// those; any other mask is kept as asked.
+    public func narrowed(toSensors count: Int) -> LinkConfig {
+        guard sensorMask == LinkConfig.allSensors, count < 16 else { return self }
+        var config = self
+        config.sensorMask = UInt16((1 << max(0, count)) - 1)
+        return config
     }
 }
 

@@ -152,3 +152,16 @@ struct CodecTests {
         if case .success((_, .ping(token: 1))) = results.last {} else { Issue.record("expected the ping, got \(results)") }
     }
 }
+
+@Suite("CONFIG's sensor mask")
+struct SensorMaskTests {
+    @Test("'every sensor' becomes a mask of exactly the board's sensors; an explicit mask is kept")
+    func narrowed() {
+        #expect(LinkConfig().sensorMask == LinkConfig.allSensors)
+        #expect(LinkConfig().narrowed(toSensors: 7).sensorMask == 0x7F)
+        #expect(LinkConfig().narrowed(toSensors: 12).sensorMask == 0x0FFF)
+        #expect(LinkConfig().narrowed(toSensors: 16).sensorMask == 0xFFFF)
+        #expect(LinkConfig(sensorMask: 0x05).narrowed(toSensors: 7).sensorMask == 0x05)
+        #expect(LinkConfig(periodMilliseconds: 20).narrowed(toSensors: 3).periodMilliseconds == 20)
+    }
+}
