@@ -17,6 +17,7 @@ struct NeuraxonCommand: ParsableCommand {
             LogCommand.self,
             DevicesCommand.self,
             ProbeCommand.self,
+            RobotCommand.self,
             NetCommand.self,
             EvolveCommand.self,
             BenchCommand.self,

@@ -1,0 +1,224 @@
+import ArgumentParser
+import Foundation
+import NeuraxonChannels
+import NeuraxonProtocol
+import NeuraxonTransport
+
+/// `neuraxon robot`: check a robot description, and show what a description or a board declares.
+struct RobotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "robot",
+        abstract: "Check a robot description, or show what a description or a board declares.",
+        discussion: "A robot description (Docs/ROBOTS.md) names the board, every sensor and actuator with its pins, "
+            + "range and safe value; the firmware is built from it (make -C Firmware ROBOT=FILE).",
+        subcommands: [RobotCheckCommand.self, RobotInfoCommand.self]
+    )
+}
+
+/// One channel as the commands print it.
+struct ChannelLine {
+    var index: Int
+    var name: String
+    var kind: String
+    /// The unit's symbol, "" for none.
+    var unit: String
+    var minimum: Int
+    var maximum: Int
+    var safe: Int?
+
+    init(index: Int, _ c: NeuraxonChannels.ChannelDescriptor, actuator: Bool) {
+        self.index = index
+        name = c.name
+        kind = c.kind.name
+        unit = c.unit.symbol
+        minimum = Int(c.minimum)
+        maximum = Int(c.maximum)
+        safe = actuator ? Int(c.safe) : nil
+    }
+
+    init(index: Int, _ c: NeuraxonProtocol.ChannelDescriptor, name: String?, actuator: Bool) {
+        self.index = index
+        self.name = name ?? "(unnamed)"
+        kind = "\(c.kind)"
+        unit = ProbeCommand.unit(c.unit)
+        minimum = Int(c.minimum)
+        maximum = Int(c.maximum)
+        safe = actuator ? Int(c.safe) : nil
+    }
+
+    /// `sensor 0 range_left: analog, mV, 0…5000` (actuators add `, safe N`).
+    var text: String {
+        let group = safe == nil ? "sensor" : "actuator"
+        return "  \(group) \(index) \(name): \(kind), \(unit.isEmpty ? "no unit" : unit), \(minimum)…\(maximum)"
+            + (safe.map { ", safe \($0)" } ?? "")
+    }
+
+    var json: [String: Any] {
+        var object: [String: Any] = ["index": index, "name": name, "kind": kind, "unit": unit, "minimum": minimum, "maximum": maximum]
+        if let safe { object["safe"] = safe }
+        return object
+    }
+}
+
+/// What a board declares (DEVICE_INFO, and CHANNEL_INFO's names), from a description or a board.
+struct Declaration {
+    var source: String
+    var board: String
+    var firmware: String?
+    var protocolVersion: Int?
+    var periodMilliseconds: ClosedRange<Int>
+    var failsafeMilliseconds: ClosedRange<Int>
+    var sensors: [ChannelLine]
+    var actuators: [ChannelLine]
+    /// From a description: its robot name and microcontroller.
+    var robot: String?
+    var mcu: String?
+
+    init(description d: RobotDescription, file: String) {
+        source = file
+        board = d.boardName
+        periodMilliseconds = d.periodMinMilliseconds...DescriptionLimits.periodMaxMilliseconds
+        failsafeMilliseconds = d.limits.failsafeMinMilliseconds...d.limits.failsafeMaxMilliseconds
+        sensors = d.sensorChannels.enumerated().map { ChannelLine(index: $0, $1, actuator: false) }
+        actuators = d.actuatorChannels.enumerated().map { ChannelLine(index: $0, $1, actuator: true) }
+        robot = d.robot
+        mcu = "\(d.board.rawValue) (\(d.board.facts.title))"
+    }
+
+    init(board info: BoardInfo, path: String) {
+        source = path
+        board = info.board
+        firmware = info.firmwareVersionString
+        protocolVersion = Int(info.protocolVersion)
+        periodMilliseconds = Int(info.periodMinMilliseconds)...Int(max(info.periodMinMilliseconds, info.periodMaxMilliseconds))
+        failsafeMilliseconds = Int(info.failsafeMinMilliseconds)...Int(max(info.failsafeMinMilliseconds, info.failsafeMaxMilliseconds))
+        sensors = info.sensors.enumerated().map { i, c in
+            ChannelLine(index: i, c, name: info.sensorNames.flatMap { i < $0.count ? $0[i] : nil }, actuator: false)
+        }
+        actuators = info.actuators.enumerated().map { i, c in
+            ChannelLine(index: i, c, name: info.actuatorNames.flatMap { i < $0.count ? $0[i] : nil }, actuator: true)
+        }
+    }
+
+    var text: String {
+        var lines: [String] = []
+        if let robot, let mcu {
+            lines.append("\(source): robot \(robot) on \(mcu), board name \(board)")
+        } else {
+            lines.append("board \(board) on \(source): firmware \(firmware ?? "?"), protocol version \(protocolVersion ?? 1)")
+        }
+        lines.append("  sampling period \(periodMilliseconds.lowerBound)…\(periodMilliseconds.upperBound) ms, failsafe "
+                     + "\(failsafeMilliseconds.lowerBound)…\(failsafeMilliseconds.upperBound) ms")
+        lines += sensors.map(\.text) + actuators.map(\.text)
+        return lines.joined(separator: "\n")
+    }
+
+    var json: [String: Any] {
+        var object: [String: Any] = [
+            "board": board,
+            "period_ms": ["min": periodMilliseconds.lowerBound, "max": periodMilliseconds.upperBound],
+            "failsafe_ms": ["min": failsafeMilliseconds.lowerBound, "max": failsafeMilliseconds.upperBound],
+            "sensors": sensors.map(\.json),
+            "actuators": actuators.map(\.json),
+        ]
+        if let robot { object["robot"] = robot; object["file"] = source }
+        if let mcu { object["mcu"] = mcu }
+        if let firmware { object["firmware"] = firmware; object["port"] = source }
+        if let protocolVersion { object["protocol_version"] = protocolVersion }
+        return object
+    }
+}
+
+/// Reads and checks a description, as a `CommandError`: exit 66 when it cannot be read, 65 with
+/// every problem (`FILE:LINE: message`) when it is wrong.
+func loadRobotDescription(_ path: String) throws -> RobotDescription {
+    do {
+        return try RobotDescription.load(path: path)
+    } catch {
+        let status = error.cause == .unreadable ? ExitStatus.noInput : ExitStatus.dataError
+        let count = error.problems.count
+        let heading = error.cause == .unreadable ? "" : "the robot description has \(count) problem\(count == 1 ? "" : "s"):\n"
+        throw CommandError(status, heading + error.description)
+    }
+}
+
+/// `neuraxon robot check FILE`.
+struct RobotCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check a robot description with every rule the firmware's build applies.",
+        discussion: "Exit status 0 and a summary (board, channels by index) when it is good; 65 with every problem, "
+            + "each as FILE:LINE: message, when it is not; 66 when the file cannot be read."
+    )
+
+    @Argument(help: "The robot description (YAML, Docs/ROBOTS.md).")
+    var file: String
+
+    func run() throws {
+        let robot = try loadRobotDescription(file)
+        print(Declaration(description: robot, file: file).text)
+        print("\(file): good: \(robot.sensorChannels.count) sensor and \(robot.actuatorChannels.count) actuator channels")
+    }
+}
+
+/// `neuraxon robot info FILE|PORT`.
+struct RobotInfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Show what a robot description or a connected board declares: board name, limits and every channel.",
+        discussion: "A FILE shows what a board built from it reports. A PORT (or --port, --board) connects, shakes "
+            + "hands and prints the board's DEVICE_INFO with each channel's name from a version-2 board; a version-1 "
+            + "board sends no names, shown as (unnamed)."
+    )
+
+    @Argument(help: "A robot description file, or a serial port (/dev/ttyACM0, a tty name, a pseudo-terminal).")
+    var target: String?
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    @Option(name: .customLong("protocol"), help: "The newest protocol version to offer the board (1 or 2).")
+    var protocolVersion: Int = Int(ProtocolLimits.newestVersion)
+
+    @OptionGroup var link: LinkArguments
+
+    func validate() throws {
+        if target != nil && (link.port != nil || link.board != nil) {
+            throw ValidationError("give a FILE or PORT argument, or --port/--board, not both")
+        }
+        guard (1...Int(ProtocolLimits.newestVersion)).contains(protocolVersion) else {
+            throw ValidationError("--protocol must be 1…\(ProtocolLimits.newestVersion)")
+        }
+    }
+
+    /// Whether `target` names a description file rather than a port.
+    static func isFile(_ path: String) -> Bool {
+        var status = stat()
+        if stat(path, &status) == 0 { return (status.st_mode & S_IFMT) == S_IFREG }
+        return path.hasSuffix(".yaml") || path.hasSuffix(".yml")
+    }
+
+    func run() throws {
+        if let target, Self.isFile(target) {
+            let robot = try loadRobotDescription(target)
+            let declaration = Declaration(description: robot, file: target)
+            if json { printJSON(declaration.json) } else { print(declaration.text) }
+            return
+        }
+        let stop = StopSignals()
+        let selector = try target.map { try BoardSelector(parsing: $0) } ?? link.selector()
+        var options = link.sessionOptions(selector: selector, stopRequest: stop.request)
+        options.protocolVersion = UInt8(protocolVersion)
+        let session = LinkSession(options: options)
+        let info: BoardInfo
+        do { info = try session.connect() } catch {
+            try stop.exitIfStopped()
+            throw error
+        }
+        let path = session.devicePath ?? selector.description
+        session.stop()
+        let declaration = Declaration(board: info, path: path)
+        if json { printJSON(declaration.json) } else { print(declaration.text) }
+        try stop.exitIfStopped()
+    }
+}
