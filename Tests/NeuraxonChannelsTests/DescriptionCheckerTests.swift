@@ -46,6 +46,46 @@ struct DescriptionCheckerTests {
         }
     }
 
+    @Test("for every file of the corpus both checkers report the same problems, word for word, at the same lines")
+    func sameWords() throws {
+        let script = """
+            import json, os, sys
+            sys.path.insert(0, os.path.dirname(sys.argv[1]))
+            import robotgen
+            folder = os.path.join(os.path.dirname(os.path.dirname(sys.argv[1])), "robots", "tests")
+            out = {}
+            for f in sorted(os.listdir(folder)):
+                try:
+                    robotgen.load_and_check(os.path.join(folder, f))
+                    out[f] = []
+                except robotgen.DescriptionError as e:
+                    out[f] = [[line, message] for line, message in e.errors]
+            print(json.dumps(out))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, Self.generator]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "python3 with PyYAML is needed (scripts/install-deps.sh)")
+        let python = try #require(try JSONSerialization.jsonObject(with: data) as? [String: [[Any]]])
+        #expect(python.count >= 40)
+        for (name, expected) in python {
+            var swift: [RobotDescriptionError.Problem] = []
+            do { _ = try RobotDescription.load(path: Self.root + "/Firmware/robots/tests/" + name) } catch { swift = error.problems }
+            let theirs = expected.map { RobotDescriptionError.Problem(line: $0[0] as? Int ?? -1, message: $0[1] as? String ?? "") }
+            // YAML syntax errors are worded by each side's YAML parser: the line and the prefix agree
+            let syntax = "not valid YAML: "
+            func comparable(_ p: RobotDescriptionError.Problem) -> RobotDescriptionError.Problem {
+                p.message.hasPrefix(syntax) ? .init(line: p.line, message: syntax) : p
+            }
+            #expect(swift.map(comparable) == theirs.map(comparable), "\(name)")
+        }
+    }
+
     @Test("every problem is reported at once, in line order, as FILE:LINE: message")
     func everyProblem() throws {
         let path = Self.root + "/Firmware/robots/tests/every-problem.yaml"
