@@ -36,14 +36,16 @@ struct ChannelLine {
         safe = actuator ? Int(c.safe) : nil
     }
 
-    init(index: Int, _ c: NeuraxonProtocol.ChannelDescriptor, name: String?, actuator: Bool) {
+    /// A channel as a board declared it, from its protocol codes (`kind`, `unit`), so any
+    /// descriptor type with those bytes prints alike; `name` nil prints as "(unnamed)".
+    init(index: Int, name: String?, kindCode: UInt8, unitCode: UInt8, minimum: Int16, maximum: Int16, safe: Int16?) {
         self.index = index
         self.name = name ?? "(unnamed)"
-        kind = "\(c.kind)"
-        unit = ProbeCommand.unit(c.unit)
-        minimum = Int(c.minimum)
-        maximum = Int(c.maximum)
-        safe = actuator ? Int(c.safe) : nil
+        kind = NeuraxonChannels.ChannelDescriptor.Kind(rawValue: kindCode)?.name ?? "kind \(kindCode)"
+        unit = NeuraxonChannels.ChannelDescriptor.Unit(rawValue: unitCode)?.symbol ?? "unit \(unitCode)"
+        self.minimum = Int(minimum)
+        self.maximum = Int(maximum)
+        self.safe = safe.map(Int.init)
     }
 
     /// `sensor 0 range_left: analog, mV, 0…5000` (actuators add `, safe N`).
@@ -93,10 +95,12 @@ struct Declaration {
         periodMilliseconds = Int(info.periodMinMilliseconds)...Int(max(info.periodMinMilliseconds, info.periodMaxMilliseconds))
         failsafeMilliseconds = Int(info.failsafeMinMilliseconds)...Int(max(info.failsafeMinMilliseconds, info.failsafeMaxMilliseconds))
         sensors = info.sensors.enumerated().map { i, c in
-            ChannelLine(index: i, c, name: info.sensorNames.flatMap { i < $0.count ? $0[i] : nil }, actuator: false)
+            ChannelLine(index: i, name: info.sensorNames.flatMap { i < $0.count ? $0[i] : nil }, kindCode: c.kind.rawValue,
+                        unitCode: c.unit.rawValue, minimum: c.minimum, maximum: c.maximum, safe: nil)
         }
         actuators = info.actuators.enumerated().map { i, c in
-            ChannelLine(index: i, c, name: info.actuatorNames.flatMap { i < $0.count ? $0[i] : nil }, actuator: true)
+            ChannelLine(index: i, name: info.actuatorNames.flatMap { i < $0.count ? $0[i] : nil }, kindCode: c.kind.rawValue,
+                        unitCode: c.unit.rawValue, minimum: c.minimum, maximum: c.maximum, safe: c.safe)
         }
     }
 
