@@ -139,10 +139,34 @@ struct LinedYAML: Sendable, Equatable {
         case .int:
             if let n = node.int { return .integer(n) }
             return node.float.map(Content.number) ?? .string(scalar.string)
-        case .float: return node.float.map(Content.number) ?? .string(scalar.string)
+        case .float:
+            guard isYAML11Float(scalar.string) else { return .string(scalar.string) }
+            return node.float.map(Content.number) ?? .string(scalar.string)
         case .null: return .null
         default: return .string(scalar.string)
         }
+    }
+
+    /// Whether `text` is a float as YAML 1.1 (and PyYAML) reads one: a dot is needed and an
+    /// exponent carries its sign (`1.5`, `1.0e+3`, `.5`, `.inf`), so `1e3` stays a string.
+    private static func isYAML11Float(_ text: String) -> Bool {
+        var rest = Substring(text.replacingOccurrences(of: "_", with: ""))
+        if rest.first == "-" || rest.first == "+" { rest = rest.dropFirst() }
+        if [".inf", ".Inf", ".INF"].contains(rest) { return true }
+        if [".nan", ".NaN", ".NAN"].contains(text) { return true }
+        let digits = rest.prefix { $0.isASCII && $0.isNumber }
+        rest = rest.dropFirst(digits.count)
+        guard rest.first == "." else { return false }
+        rest = rest.dropFirst()
+        let fraction = rest.prefix { $0.isASCII && $0.isNumber }
+        guard !(digits.isEmpty && fraction.isEmpty) else { return false }
+        rest = rest.dropFirst(fraction.count)
+        if rest.isEmpty { return true }
+        guard rest.first == "e" || rest.first == "E" else { return false }
+        rest = rest.dropFirst()
+        guard rest.first == "-" || rest.first == "+" else { return false }
+        rest = rest.dropFirst()
+        return !rest.isEmpty && rest.allSatisfy { $0.isASCII && $0.isNumber }
     }
 
     /// A Yams error as a problem with its line, worded as YAML readers word it.

@@ -210,5 +210,11 @@ struct DescriptionCheckerTests {
         #expect(value["d"]?.content == .number(2.5))
         #expect(value["e"]?.content == .null)
         #expect(value["c"]?.line == 3)
+        let floats = try #require(try LinedYAML.read("a: 1e3\nb: 1.0e+3\nc: .5\nd: -2.\ne: 1.5e3\n"))
+        #expect(floats["a"]?.content == .string("1e3"))
+        #expect(floats["b"]?.content == .number(1000))
+        #expect(floats["c"]?.content == .number(0.5))
+        #expect(floats["d"]?.content == .number(-2))
+        #expect(floats["e"]?.content == .string("1.5e3"))
     }
 }
