@@ -25,8 +25,12 @@ struct ChannelLine {
     var minimum: Int
     var maximum: Int
     var safe: Int?
+    /// From a description: what the file calls the part and its pins ("ultrasonic, trigger D22,
+    /// echo D18"); nil for a board.
+    var wiring: String?
 
-    init(index: Int, _ c: NeuraxonChannels.ChannelDescriptor, actuator: Bool) {
+    init(index: Int, _ c: NeuraxonChannels.ChannelDescriptor, actuator: Bool, wiring: String? = nil) {
+        self.wiring = wiring
         self.index = index
         name = c.name
         kind = c.kind.name
@@ -52,12 +56,13 @@ struct ChannelLine {
     var text: String {
         let group = safe == nil ? "sensor" : "actuator"
         return "  \(group) \(index) \(name): \(kind), \(unit.isEmpty ? "no unit" : unit), \(minimum)…\(maximum)"
-            + (safe.map { ", safe \($0)" } ?? "")
+            + (safe.map { ", safe \($0)" } ?? "") + (wiring.map { " (\($0))" } ?? "")
     }
 
     var json: [String: Any] {
         var object: [String: Any] = ["index": index, "name": name, "kind": kind, "unit": unit, "minimum": minimum, "maximum": maximum]
         if let safe { object["safe"] = safe }
+        if let wiring { object["wiring"] = wiring }
         return object
     }
 }
@@ -81,8 +86,10 @@ struct Declaration {
         board = d.boardName
         periodMilliseconds = d.periodMinMilliseconds...DescriptionLimits.periodMaxMilliseconds
         failsafeMilliseconds = d.limits.failsafeMinMilliseconds...d.limits.failsafeMaxMilliseconds
-        sensors = d.sensorChannels.enumerated().map { ChannelLine(index: $0, $1, actuator: false) }
-        actuators = d.actuatorChannels.enumerated().map { ChannelLine(index: $0, $1, actuator: true) }
+        let sensorWiring = d.sensors.flatMap(Self.wiring)
+        let actuatorWiring = d.actuators.map(Self.wiring)
+        sensors = d.sensorChannels.enumerated().map { ChannelLine(index: $0, $1, actuator: false, wiring: sensorWiring[$0]) }
+        actuators = d.actuatorChannels.enumerated().map { ChannelLine(index: $0, $1, actuator: true, wiring: actuatorWiring[$0]) }
         robot = d.robot
         mcu = "\(d.board.rawValue) (\(d.board.facts.title))"
     }
@@ -101,6 +108,27 @@ struct Declaration {
         actuators = info.actuators.enumerated().map { i, c in
             ChannelLine(index: i, name: info.actuatorNames.flatMap { i < $0.count ? $0[i] : nil }, kindCode: c.kind.rawValue,
                         unitCode: c.unit.rawValue, minimum: c.minimum, maximum: c.maximum, safe: c.safe)
+        }
+    }
+
+    /// What the file calls each channel of `sensor` and its pins, one entry per channel.
+    static func wiring(_ sensor: RobotDescription.Sensor) -> [String] {
+        switch sensor.kind {
+        case let .analog(pin, _, _): ["analog input \(pin)"]
+        case let .digital(pin, pullUp, activeLow): ["digital input \(pin)\(pullUp ? ", pull-up" : "")\(activeLow ? ", active low" : "")"]
+        case let .quadratureEncoder(a, b): ["quadrature encoder, A \(a), B \(b)"]
+        case let .singleEncoder(a, motor): ["single-channel encoder \(a), direction from \(motor)"]
+        case let .ultrasonic(trigger, echo, _, timeout): ["ultrasonic, trigger \(trigger), echo \(echo), timeout \(timeout) µs"]
+        case let .reflectance(pins): pins.map { "reflectance \($0)" }
+        }
+    }
+
+    /// What the file calls `actuator` and its pins.
+    static func wiring(_ actuator: RobotDescription.Actuator) -> String {
+        switch actuator.kind {
+        case let .motor(pwm, in1, in2, driver): "motor through \(driver), PWM \(pwm), IN1 \(in1), IN2 \(in2)"
+        case let .servo(pin, _, _, pulseMin, pulseMax): "servo \(pin), \(pulseMin)…\(pulseMax) µs"
+        case let .output(pin, activeLow): "output \(pin)\(activeLow ? ", active low" : "")"
         }
     }
 

@@ -74,7 +74,7 @@ struct RobotCommandTests {
         let file = Self.robots + "/sonar-mega.yaml"
         let text = try CLI.run(["robot", "info", file])
         #expect(text.status == 0, "\(text.stderr)")
-        #expect(text.stdout.contains("sensor 0 sonar: analog, mm, 0…4000"), "\(text.stdout)")
+        #expect(text.stdout.contains("sensor 0 sonar: analog, mm, 0…4000 (ultrasonic, trigger D22, echo D18, timeout 25000 µs)"), "\(text.stdout)")
         let result = try CLI.run(["robot", "info", file, "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let object = try #require(Self.json(result.stdout), "\(result.stdout)")
