@@ -36,19 +36,47 @@ struct LinedYAML: Sendable, Equatable {
     /// Reads `text`; `nil` when it holds no document. Throws every problem of the text itself
     /// (not valid YAML, a key given twice, a key that is not a word), each with its line.
     static func read(_ text: String) throws(ProblemList) -> LinedYAML? {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw ProblemList([problem(of: error, in: text)])
-        } catch {
-            throw ProblemList([Problem(line: 1, message: "not valid YAML")])
+        var text = text
+        var problems: [Problem] = []
+        var root: Node?
+        // Yams stops at the first mapping with a key twice: each repeat is reported, its key set
+        // aside under a name no file uses, and the text read again, so every repeat is reported.
+        for round in 0... {
+            do {
+                root = try Yams.compose(yaml: text)
+                break
+            } catch let error as YamlError {
+                if case let .duplicatedKeysInMapping(duplicates, context) = error, round < 1000, let key = duplicates.first,
+                   let again = repeatedKeyLine(key, after: context.mark, in: text) {
+                    problems.append(Problem(line: again, message: "key '\(key)' given twice (first on line \(context.mark.line)): keep one"))
+                    text = setAside(key, line: again, in: text, as: setAsidePrefix + String(round))
+                    continue
+                }
+                throw ProblemList([problem(of: error, in: text)])
+            } catch {
+                throw ProblemList([Problem(line: 1, message: "not valid YAML")])
+            }
         }
         guard let root else { return nil }
-        var problems: [Problem] = []
         let value = convert(root, &problems)
         if !problems.isEmpty { throw ProblemList(problems) }
         return value
+    }
+
+    /// The prefix of a repeated key set aside while reading (never a key of a description).
+    private static let setAsidePrefix = "nx-repeated-key-"
+
+    /// `text` with `key` at the start of line `line` (1-based) renamed `name`.
+    private static func setAside(_ key: String, line: Int, in text: String, as name: String) -> String {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let original = lines[line - 1]
+        let spaces = original.prefix { $0 == " " }
+        let body = original.dropFirst(spaces.count)
+        for spelling in [key, "\"\(key)\"", "'\(key)'"] where body.hasPrefix(spelling) {
+            lines[line - 1] = spaces + name + body.dropFirst(spelling.count)
+            break
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// Problems found together.
@@ -114,6 +142,7 @@ struct LinedYAML: Sendable, Equatable {
             for (key, value) in mapping {
                 let keyLine = key.mark?.line ?? line
                 let keyValue = key.scalar.map { convert(.scalar($0), &problems) }
+                if let set = keyValue?.string, set.hasPrefix(setAsidePrefix) { continue }
                 guard let word = keyValue?.string else {
                     problems.append(Problem(line: keyLine, message: "a key must be a word, got \(keyValue?.quoted ?? "a list or mapping")"))
                     continue
