@@ -86,6 +86,72 @@ struct DescriptionCheckerTests {
         }
     }
 
+    @Test("600 random robots with one random mistake each (a pin, a number, a line dropped or repeated) get the same problems from both checkers")
+    func sameWordsOnMutants() throws {
+        let script = """
+            import json, os, random, re, sys
+            sys.path.insert(0, os.path.dirname(sys.argv[1]))
+            import robotgen
+            pins = ["D%d" % n for n in range(0, 60)] + ["A%d" % n for n in range(0, 17)] + ["B3", "13"]
+            out = []
+            for seed in range(600):
+                rnd = random.Random(seed)
+                lines = robotgen.random_description(seed).splitlines()
+                k = rnd.randrange(1, len(lines))
+                how = rnd.choice(["pin", "number", "drop", "repeat"])
+                if how == "pin":
+                    spots = [i for i, l in enumerate(lines) if re.search(r"\\b[DA][0-9]+\\b", l)]
+                    k = rnd.choice(spots)
+                    found = re.findall(r"\\b[DA][0-9]+\\b", lines[k])
+                    lines[k] = lines[k].replace(rnd.choice(found), rnd.choice(pins), 1)
+                elif how == "number":
+                    spots = [i for i, l in enumerate(lines) if re.search(r": -?[0-9]+", l) and not l.startswith("#")]
+                    if spots:
+                        k = rnd.choice(spots)
+                        found = re.findall(r": (-?[0-9]+)", lines[k])
+                        lines[k] = lines[k].replace(": " + rnd.choice(found), ": %d" % rnd.choice([-5, 0, 1, 7, 181, 999, 1001, 5001, 40000]), 1)
+                elif how == "drop":
+                    del lines[k]
+                else:
+                    lines.insert(k, lines[k])
+                text = "\\n".join(lines) + "\\n"
+                try:
+                    robotgen.check(robotgen.load(text, "x"), "x")
+                    errors = []
+                except robotgen.DescriptionError as e:
+                    errors = [[line, message] for line, message in e.errors]
+                out.append(dict(text=text, errors=errors))
+            print(json.dumps(out))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, Self.generator]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "python3 with PyYAML is needed (scripts/install-deps.sh)")
+        let cases = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+        #expect(cases.count == 600)
+        var refused = 0
+        for item in cases {
+            let text = item["text"] as? String ?? ""
+            let theirs = (item["errors"] as? [[Any]] ?? []).map {
+                RobotDescriptionError.Problem(line: $0[0] as? Int ?? -1, message: $0[1] as? String ?? "")
+            }
+            var ours: [RobotDescriptionError.Problem] = []
+            do { _ = try RobotDescription(yaml: text, file: "x") } catch { ours = error.problems }
+            let syntax = "not valid YAML: "
+            func comparable(_ p: RobotDescriptionError.Problem) -> RobotDescriptionError.Problem {
+                p.message.hasPrefix(syntax) ? .init(line: p.line, message: syntax) : p
+            }
+            #expect(ours.map(comparable) == theirs.map(comparable), "\(text)")
+            if !theirs.isEmpty { refused += 1 }
+        }
+        #expect(refused > 200, "most mistakes are mistakes")
+    }
+
     @Test("every problem is reported at once, in line order, as FILE:LINE: message")
     func everyProblem() throws {
         let path = Self.root + "/Firmware/robots/tests/every-problem.yaml"
