@@ -203,7 +203,8 @@ struct RobotInfoCommand: ParsableCommand {
             + "board sends no names, shown as (unnamed)."
     )
 
-    @Argument(help: "A robot description file, or a serial port (/dev/ttyACM0, a tty name, a pseudo-terminal).")
+    @Argument(help: ArgumentHelp("A robot description file, or a serial port (/dev/ttyACM0, a tty name, a pseudo-terminal).",
+                                 valueName: "file-or-port"))
     var target: String?
 
     @Flag(help: "Print one JSON object instead of text.")
@@ -242,10 +243,14 @@ struct RobotInfoCommand: ParsableCommand {
         var options = link.sessionOptions(selector: selector, stopRequest: stop.request)
         options.protocolVersion = UInt8(protocolVersion)
         let session = LinkSession(options: options)
-        let info: BoardInfo
+        var info: BoardInfo
         do { info = try session.connect() } catch {
             try stop.exitIfStopped()
-            throw error
+            // What the board declares is in once DEVICE_INFO (and its names) arrived, even when
+            // the link options do not fit it (a sensor mask beyond its sensors, a period shorter
+            // than it keeps): showing it needs no configured link.
+            guard case .configInvalid = error, let board = session.board else { throw error }
+            info = board
         }
         let path = session.devicePath ?? selector.description
         session.stop()

@@ -102,6 +102,16 @@ struct RobotCommandTests {
         #expect(Self.channels(object, "sensors").first == "range_left analog mV 0 5000 -")
     }
 
+    @Test("info PORT: link options the board cannot take (a mask beyond its sensors) do not hide what it declares")
+    func infoPortOptionsThatDoNotFit() throws {
+        let firmwarePath = try #require(StopSignalTests.hostFirmware, "make -C Firmware host failed")
+        let firmware = try FirmwareProcess(executable: firmwarePath)
+        defer { firmware.quit() }
+        let result = try CLI.run(["robot", "info", firmware.path, "--mask", "0xff80"], timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("sensor 6 wheel_right: encoder, ticks, -32768…32767"), "\(result.stdout)")
+    }
+
     @Test("info PORT: a version-1 session has no names, shown as (unnamed)")
     func infoPortVersion1() throws {
         let firmwarePath = try #require(StopSignalTests.hostFirmware, "make -C Firmware host failed")
