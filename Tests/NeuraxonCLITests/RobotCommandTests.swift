@@ -102,6 +102,24 @@ struct RobotCommandTests {
         #expect(Self.channels(object, "sensors").first == "range_left analog mV 0 5000 -")
     }
 
+    @Test("info PORT: the host firmware built from the line follower and the sonar Mega declares each description's channels",
+          arguments: ["line-follower", "sonar-mega"])
+    func infoPortOtherRobots(robot: String) throws {
+        let built = try FirmwareProcess.build(in: StopSignalTests.firmwareFolder, targets: ["host", "ROBOT=robots/\(robot).yaml"],
+                                              products: ["build/robots/\(robot)/host/neuraxon-firmware"])
+        let firmware = try FirmwareProcess(executable: built[0])
+        defer { firmware.quit() }
+        // the default --mask 0x7f names sensors the sonar Mega (4 sensors) does not have: what the
+        // board declares is still shown
+        let board = try CLI.run(["robot", "info", firmware.path, "--json"], timeout: 120)
+        #expect(board.status == 0, "\(board.stderr)")
+        let object = Self.json(board.stdout)
+        let described = Self.json(try CLI.run(["robot", "info", Self.robots + "/\(robot).yaml", "--json"]).stdout)
+        #expect(!Self.channels(object, "sensors").isEmpty)
+        #expect(Self.channels(object, "sensors") == Self.channels(described, "sensors"), "\(board.stdout)")
+        #expect(Self.channels(object, "actuators") == Self.channels(described, "actuators"), "\(board.stdout)")
+    }
+
     @Test("info PORT: link options the board cannot take (a mask beyond its sensors) do not hide what it declares")
     func infoPortOptionsThatDoNotFit() throws {
         let firmwarePath = try #require(StopSignalTests.hostFirmware, "make -C Firmware host failed")
