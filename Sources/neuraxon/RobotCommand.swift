@@ -102,11 +102,11 @@ struct Declaration {
         periodMilliseconds = Int(info.periodMinMilliseconds)...Int(max(info.periodMinMilliseconds, info.periodMaxMilliseconds))
         failsafeMilliseconds = Int(info.failsafeMinMilliseconds)...Int(max(info.failsafeMinMilliseconds, info.failsafeMaxMilliseconds))
         sensors = info.sensors.enumerated().map { i, c in
-            ChannelLine(index: i, name: info.sensorNames.flatMap { i < $0.count ? $0[i] : nil }, kindCode: c.kind.rawValue,
+            ChannelLine(index: i, name: c.name.isEmpty ? nil : c.name, kindCode: c.kind.rawValue,
                         unitCode: c.unit.rawValue, minimum: c.minimum, maximum: c.maximum, safe: nil)
         }
         actuators = info.actuators.enumerated().map { i, c in
-            ChannelLine(index: i, name: info.actuatorNames.flatMap { i < $0.count ? $0[i] : nil }, kindCode: c.kind.rawValue,
+            ChannelLine(index: i, name: c.name.isEmpty ? nil : c.name, kindCode: c.kind.rawValue,
                         unitCode: c.unit.rawValue, minimum: c.minimum, maximum: c.maximum, safe: c.safe)
         }
     }
@@ -210,17 +210,11 @@ struct RobotInfoCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
-    @Option(name: .customLong("protocol"), help: "The newest protocol version to offer the board (1 or 2).")
-    var protocolVersion: Int = Int(ProtocolLimits.newestVersion)
-
     @OptionGroup var link: LinkArguments
 
     func validate() throws {
         if target != nil && (link.port != nil || link.board != nil) {
             throw ValidationError("give a FILE or PORT argument, or --port/--board, not both")
-        }
-        guard (1...Int(ProtocolLimits.newestVersion)).contains(protocolVersion) else {
-            throw ValidationError("--protocol must be 1…\(ProtocolLimits.newestVersion)")
         }
     }
 
@@ -240,9 +234,7 @@ struct RobotInfoCommand: ParsableCommand {
         }
         let stop = StopSignals()
         let selector = try target.map { try BoardSelector(parsing: $0) } ?? link.selector()
-        var options = link.sessionOptions(selector: selector, stopRequest: stop.request)
-        options.protocolVersion = UInt8(protocolVersion)
-        let session = LinkSession(options: options)
+        let session = LinkSession(options: link.sessionOptions(selector: selector, stopRequest: stop.request))
         var info: BoardInfo
         do { info = try session.connect() } catch {
             try stop.exitIfStopped()

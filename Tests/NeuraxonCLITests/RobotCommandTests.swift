@@ -109,8 +109,6 @@ struct RobotCommandTests {
                                               products: ["build/robots/\(robot)/host/neuraxon-firmware"])
         let firmware = try FirmwareProcess(executable: built[0])
         defer { firmware.quit() }
-        // the default --mask 0x7f names sensors the sonar Mega (4 sensors) does not have: what the
-        // board declares is still shown
         let board = try CLI.run(["robot", "info", firmware.path, "--json"], timeout: 120)
         #expect(board.status == 0, "\(board.stderr)")
         let object = Self.json(board.stdout)
