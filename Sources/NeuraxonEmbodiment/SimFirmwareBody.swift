@@ -351,6 +351,12 @@ final class LineFirmware: LockstepFirmware, @unchecked Sendable {
     private(set) var micros: UInt64 = 0
     /// `sensor` lines waiting to go out with the next command that runs the firmware.
     private var pendingLines = ""
+    /// When the last SENSORS frame's first byte went to the UART, µs of the firmware's clock
+    /// (the harness's `first=`; nil from the host build).
+    private(set) var sensorsFirstByteMicros: UInt64?
+    /// When an actuator's value changed, µs of the firmware's clock (the harness's `t=`), since
+    /// `actuatorChanges` was last emptied.
+    var actuatorChanges: [UInt64] = []
     private var booted = false
 
     /// Starts `executable` with `arguments` and waits for its pty.
@@ -396,19 +402,34 @@ final class LineFirmware: LockstepFirmware, @unchecked Sendable {
         exchange("deliver \(bytesSent) \(marginMicros)\n")
     }
 
+    /// Runs the firmware's clock `micros` µs. False if it died.
+    func advance(micros: UInt64) -> Bool {
+        let text = pendingLines + "advance \(micros)\n"
+        pendingLines = ""
+        return exchange(text)
+    }
+
     func quit() { process.quit() }
 
     private func exchange(_ text: String) -> Bool {
         let time = process.command(text) { line in
             if line.hasPrefix("sensors_sent "), let n = UInt64(line.dropFirst(13).prefix { $0 != " " }) {
                 sensorsSent = n
-            } else {
+                sensorsFirstByteMicros = Self.field("first=", of: line)
+            } else if line.hasPrefix("actuator ") {
                 Self.note(line, actuators: &actuators)
+                if let t = Self.field("t=", of: line) { actuatorChanges.append(t) }
             }
         }
         guard let time else { return false }
         micros = time
         return true
+    }
+
+    /// The number after ` <name>` in `line` (`t=`, `first=`), if there is one.
+    static func field(_ name: String, of line: Substring) -> UInt64? {
+        guard let range = line.range(of: " " + name) else { return nil }
+        return UInt64(line[range.upperBound...].prefix { $0 != " " })
     }
 
     /// Takes an `actuator <k> <value>` line (a ` t=<µs>` after it is allowed) into `actuators`;

@@ -44,8 +44,8 @@ import Testing
 
     /// The library's link is the protocol's: the handshake names every channel as the pty's
     /// session does, each tick is one SENSORS frame and one COMMAND through the codec with no
-    /// frame lost or refused, and the firmware's clamping applies (a setpoint beyond the
-    /// servo's range comes back at its limit).
+    /// frame lost or refused, and the firmware checks what it is sent (a setpoint beyond the
+    /// servo's range is refused with an ERROR, the command not applied).
     @Test func theLibraryLinkSpeaksTheProtocol() throws {
         let robot = try SimulatedRobot(world: try World.named("empty"), seed: 1, start: 0)
         let body = try SimFirmwareBody(robot: robot, firmware: .library(path: try Self.library.get()))
@@ -56,16 +56,20 @@ import Testing
         let link = try #require(body.libraryLink)
         #expect(body.serial == nil)
         var frame = SensorFrame(channelCount: robot.sensorChannels.count)
-        for tick in 0..<100 {
+        for _ in 0..<100 {
             #expect(body.nextFrame(into: &frame, timeoutMicros: 1_000_000) == .frame)
             #expect(frame.count == robot.sensorChannels.count)
-            #expect(body.send([400, -200, tick < 50 ? 90 : 500]))
+            #expect(body.send([400, -200, 120]))
         }
         #expect(link.counters.sensorFrames == 100 && link.counters.commandsSent == 100)
         #expect(link.counters.droppedFrames == 0 && link.counters.crcErrors == 0 && link.counters.rejectedFrames == 0
                 && link.counters.malformedFrames == 0 && link.counters.boardErrors == 0, "\(link.counters)")
-        #expect(robot.motorLeft == 400 && robot.motorRight == -200)
-        #expect(robot.servo == 180, "a servo setpoint of 500° is clamped by the firmware to 180°, got \(robot.servo)")
+        #expect(robot.motorLeft == 400 && robot.motorRight == -200 && robot.servo == 120)
+        #expect(body.nextFrame(into: &frame, timeoutMicros: 1_000_000) == .frame)
+        #expect(body.send([0, 0, 500]))
+        #expect(body.nextFrame(into: &frame, timeoutMicros: 1_000_000) == .frame)  // the ERROR comes before it
+        #expect(link.counters.boardErrors == 1, "a servo setpoint of 500° is refused: \(link.counters)")
+        #expect(robot.motorLeft == 400 && robot.servo == 120, "the refused command is not applied")
         body.stopActuators()
         #expect(!body.send([400, -200, 90]), "nothing goes out after the stop")
     }
@@ -75,7 +79,7 @@ import Testing
     @Test func twoLibraryFirmwaresInOneProcessDoNotShareState() throws {
         let path = try Self.library.get()
         let world = try World.named("light")
-        func command(_ k: Int, _ tick: Int) -> [Int16] { k == 0 ? [500, 450, 90] : [-300, 300, Int16(tick % 180)] }
+        func command(_ k: Int, _ tick: Int) -> [Int16] { k == 0 ? [500, 450, 90] : [200, 600, Int16(tick % 180)] }
         func drive(_ indices: [Int]) throws -> [SimulatedRobot] {
             let robots = try indices.map { try SimulatedRobot(world: world, seed: UInt64($0 + 1), start: $0) }
             let bodies = try robots.map { try SimFirmwareBody(robot: $0, firmware: .library(path: path)) }
@@ -115,7 +119,8 @@ import Testing
         } throws: { error in
             "\(error)".contains("cannot load the firmware library \(notALibrary)") && "\(error)".contains("host-lib")
         }
-        let foreign = try #require(["/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6"].first { access($0, R_OK) == 0 })
+        let candidates = ["/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6", "/lib/aarch64-linux-gnu/libm.so.6"]
+        let foreign = try #require(candidates.first { Glibc.access($0, R_OK) == 0 })
         #expect {
             try SimFirmwareBody(robot: robot, firmware: .library(path: foreign))
         } throws: { error in
@@ -139,7 +144,7 @@ import Testing
                                    linkLossPolicy: .end, durationMicros: 3_000_000)
         loop.start()
         #expect(loop.wait() == .durationReached)
-        let session = body.serial.session.counters
+        let session = try #require(body.serial).session.counters
         #expect(session.pingsSent == 0, "\(session.pingsSent) PINGs")
         #expect(session.commandsSent >= 600 && session.sensorFrames >= 600)
         #expect(loop.status().counters.ticks == direct.counters.ticks)
