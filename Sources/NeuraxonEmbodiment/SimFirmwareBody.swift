@@ -252,9 +252,10 @@ final class LockstepDriver {
     let timing: LockstepTiming
     /// The actuator values the robot was last given.
     private var applied: [Int16]
-    /// What the firmware was last told of each sensor channel (nil: nothing yet), so only
+    /// What the firmware was last told of each sensor channel (`notTold`: nothing yet), so only
     /// changes are sent.
-    private var told: [Int16?]
+    private var told: [Int32]
+    private static let notTold = Int32.min
     /// The firmware's clock at world time 0, µs.
     private var offsetMicros: UInt64 = 0
 
@@ -265,7 +266,7 @@ final class LockstepDriver {
         self.firmware = firmware
         self.timing = timing
         applied = safeActuators
-        told = Array(repeating: nil, count: sensorCount)
+        told = Array(repeating: Self.notTold, count: sensorCount)
     }
 
     /// Ties the firmware's clock to `robot`'s from now on.
@@ -321,17 +322,19 @@ final class LockstepDriver {
     /// Ends the firmware (idempotent).
     func quit() { firmware.quit() }
 
+    /// Gives the robot the firmware's actuator values (copied value by value, so `applied`
+    /// never shares the firmware's storage and the next change to it allocates nothing).
     private func applyOutputs(to robot: SimulatedRobot) {
         let actuators = firmware.actuators
         robot.apply(motorLeft: actuators[0], motorRight: actuators[1], servo: actuators[2])
-        applied = actuators
+        for k in applied.indices where k < actuators.count { applied[k] = actuators[k] }
     }
 
     /// Tells the firmware the readings that changed since it was last told.
     private func tell(_ readings: [Int16]) {
-        for (k, value) in readings.enumerated() where k < told.count && told[k] != value {
-            told[k] = value
-            firmware.setSensor(k, value)
+        for k in 0..<min(readings.count, told.count) where told[k] != Int32(readings[k]) {
+            told[k] = Int32(readings[k])
+            firmware.setSensor(k, readings[k])
         }
     }
 }

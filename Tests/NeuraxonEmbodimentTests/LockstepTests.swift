@@ -1,5 +1,8 @@
 import Foundation
 import Glibc
+#if canImport(CAllocationCounter)
+import CAllocationCounter
+#endif
 import Neuraxon
 @testable import NeuraxonEmbodiment
 import NeuraxonSimulation
@@ -102,6 +105,28 @@ import Testing
             #expect(together[k].metrics.distanceTravelled > 0.1)
         }
     }
+
+    #if canImport(CAllocationCounter)
+    /// Through the library, a tick of the body (the world to the firmware's frame, the frame
+    /// decoded, the command encoded and applied) allocates nothing once running.
+    @Test func aTickThroughTheLibraryAllocatesNothing() throws {
+        let robot = try SimulatedRobot(world: try World.named("light"), seed: 1, start: 0)
+        let body = try SimFirmwareBody(robot: robot, firmware: .library(path: try Self.library.get()))
+        var frame = SensorFrame(channelCount: robot.sensorChannels.count)
+        var commands: [[Int16]] = [[300, 500, 90], [500, 300, 100]]
+        func tick(_ k: Int) {
+            _ = body.nextFrame(into: &frame, timeoutMicros: 1_000_000)
+            _ = body.send(commands[k % 2])
+        }
+        for k in 0..<100 { tick(k) }  // warm up
+        nx_alloc_counter_start()
+        for k in 0..<1000 { tick(k) }
+        let allocations = nx_alloc_counter_stop()
+        #expect(allocations == 0)
+        #expect(body.libraryLink?.counters.sensorFrames == 1100)
+        commands.removeAll()
+    }
+    #endif
 
     /// A missing or foreign library is refused with the file and the fix, not a crash.
     @Test func aMissingOrForeignLibraryIsRefusedClearly() throws {
