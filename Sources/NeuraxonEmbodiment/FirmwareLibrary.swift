@@ -17,9 +17,6 @@ final class FirmwareLibrary: LockstepFirmware {
 
     let path: String
     private let handle: UnsafeMutableRawPointer
-    private let start: @convention(c) (UnsafePointer<UInt8>?) -> Void
-    private let sensorCount: @convention(c) () -> UInt8
-    private let actuatorCount: @convention(c) () -> UInt8
     private let setSensorFunction: @convention(c) (UInt8, Int16) -> Bool
     private let receiveFunction: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int
     private let run: @convention(c) (UInt32, Bool) -> UInt64
@@ -33,6 +30,8 @@ final class FirmwareLibrary: LockstepFirmware {
     private(set) var actuators: [Int16]
     /// The robot's sensor channel count, from the library's tables.
     let sensorChannels: Int
+    /// The robot's actuator channel count.
+    var actuatorChannels: Int { actuators.count }
 
     /// Loads a copy of the library at `path` and starts its firmware at virtual time 0.
     /// - Throws: `SimFirmwareError` naming the file and the fix when it is missing, cannot be
@@ -55,9 +54,9 @@ final class FirmwareLibrary: LockstepFirmware {
             guard version == Self.apiVersion else {
                 throw SimFirmwareError("\(path) speaks library interface \(version), this program \(Self.apiVersion): rebuild it with `make -C Firmware host-lib`")
             }
-            start = try symbol("nx_lib_start", as: (@convention(c) (UnsafePointer<UInt8>?) -> Void).self)
-            sensorCount = try symbol("nx_lib_sensor_count", as: (@convention(c) () -> UInt8).self)
-            actuatorCount = try symbol("nx_lib_actuator_count", as: (@convention(c) () -> UInt8).self)
+            let start = try symbol("nx_lib_start", as: (@convention(c) (UnsafePointer<UInt8>?) -> Void).self)
+            let sensorCount = try symbol("nx_lib_sensor_count", as: (@convention(c) () -> UInt8).self)
+            let actuatorCount = try symbol("nx_lib_actuator_count", as: (@convention(c) () -> UInt8).self)
             setSensorFunction = try symbol("nx_lib_set_sensor", as: (@convention(c) (UInt8, Int16) -> Bool).self)
             receiveFunction = try symbol("nx_lib_receive", as: (@convention(c) (UnsafePointer<UInt8>?, Int) -> Int).self)
             run = try symbol("nx_lib_run", as: (@convention(c) (UInt32, Bool) -> UInt64).self)
@@ -65,14 +64,14 @@ final class FirmwareLibrary: LockstepFirmware {
             sensorsSentFunction = try symbol("nx_lib_sensors_sent", as: (@convention(c) () -> UInt32).self)
             actuator = try symbol("nx_lib_actuator", as: (@convention(c) (UInt8) -> Int16).self)
             now = try symbol("nx_lib_now_us", as: (@convention(c) () -> UInt64).self)
+            sensorChannels = Int(sensorCount())
+            actuators = Array(repeating: 0, count: Int(actuatorCount()))
+            let id = Array((uniqueID + Array(repeating: 0, count: 8)).prefix(8))
+            id.withUnsafeBufferPointer { start($0.baseAddress) }
         } catch {
             dlclose(loaded)
             throw error
         }
-        sensorChannels = Int(sensorCount())
-        actuators = Array(repeating: 0, count: Int(actuatorCount()))
-        var id = uniqueID + Array(repeating: 0, count: max(0, 8 - uniqueID.count))
-        id.withUnsafeMutableBufferPointer { start($0.baseAddress) }
         readBack()
     }
 

@@ -116,6 +116,9 @@ public final class SimFirmwareBody: Body, @unchecked Sendable {
         let safe = ReferenceChannels.actuators.map(\.safeValue)
         if case let .library(path) = firmware {
             let library = try FirmwareLibrary(path: path)
+            guard library.sensorChannels == robot.sensorChannels.count, library.actuatorChannels == safe.count else {
+                throw SimFirmwareError("\(path) was built for a robot with \(library.sensorChannels) sensors and \(library.actuatorChannels) actuators; the simulated robot has \(robot.sensorChannels.count) and \(safe.count): build the library for it with `make -C Firmware host-lib`")
+            }
             let link = try FirmwareLibraryLink(firmware: library, config: config, samplePeriodMicros: period)
             driver = LockstepDriver(firmware: library, timing: .host(periodMicros: period),
                                     sensorCount: robot.sensorChannels.count, safeActuators: safe)

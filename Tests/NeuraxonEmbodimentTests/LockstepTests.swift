@@ -151,6 +151,13 @@ import Testing
         } throws: { error in
             "\(error)".contains("has no nx_lib_api_version") && "\(error)".contains("host-lib")
         }
+        let sonarMega = try FirmwareProcess.build(in: SerialFirmware.firmwareFolder, targets: ["ROBOT=robots/sonar-mega.yaml", "host-lib"],
+                                                     products: ["build/robots/sonar-mega/host/libneuraxon-firmware.so"])[0]
+        #expect {
+            try SimFirmwareBody(robot: robot, firmware: .library(path: sonarMega))
+        } throws: { error in
+            "\(error)".contains("was built for a robot with") && "\(error)".contains("the simulated robot has 7 and 3")
+        }
     }
 
     /// Each command is known to be applied from the firmware's `deliver` answer, so the session
