@@ -49,6 +49,9 @@ struct BenchLatencyCommand: ParsableCommand {
         line("  the SENSORS frame on the wire", \.frame)
         line("  the host (control core and COMMAND write, wall clock)", \.host)
         line("  the COMMAND on the wire and the firmware applying it", \.commandAndFirmware)
+        if m.hostStalls > 0 {
+            print("  \(m.hostStalls) samples had the host take longer than half a period (\(period / 2) ms): counted in full above, the board waited \(period / 2) ms")
+        }
         try stop.exitIfStopped()
     }
 }
