@@ -48,7 +48,7 @@ struct SimCommand: ParsableCommand {
     @Flag(help: "Run at the wall-clock pace instead of as fast as possible.")
     var realtime = false
 
-    @Option(help: ArgumentHelp("Run the controller through the firmware over a pseudo-terminal: host (the host-built firmware, NEURAXON_FIRMWARE or Firmware/build/host/neuraxon-firmware) or avr (the AVR build under the emulation harness, NEURAXON_AVR_ELF and NEURAXON_AVR_HARNESS or their builds in Firmware/build).", valueName: "host|avr"))
+    @Option(help: ArgumentHelp("Run the controller through the firmware: host (the host-built firmware over a pseudo-terminal, NEURAXON_FIRMWARE or Firmware/build/host/neuraxon-firmware), library (the same firmware loaded as a library, no pseudo-terminal, NEURAXON_FIRMWARE_LIB or Firmware/build/host/libneuraxon-firmware.so) or avr (the AVR build under the emulation harness over a pseudo-terminal, NEURAXON_AVR_ELF and NEURAXON_AVR_HARNESS or their builds in Firmware/build).", valueName: "host|library|avr"))
     var throughFirmware: FirmwareChoice?
 
     @Flag(help: "Print the run's metrics as one JSON object (the fields of FILE.metrics.json) instead of text.")
