@@ -33,7 +33,7 @@ import Testing
         #expect(sim.status == 0, "\(sim.stderr)")
         let export = try CLI.run(["log", "export", "--format", "mcap", "run.jsonl", "-o", "run.mcap"], folder: dir)
         #expect(export.status == 0, "\(export.stderr)")
-        #expect(export.stdout.contains("wrote 601 ticks and 1 events as 4808 messages"), "\(export.stdout)")
+        #expect(export.stdout.contains("wrote 601 ticks and 1 events as 4810 messages"), "\(export.stdout)")
         let check = try Self.pythonCheck(dir + "/run.mcap", dir + "/run.jsonl")
         #expect(check.status == 0, "\(check.output)")
         #expect(check.output.contains("ok: 601 ticks and 1 events equal the recording"), "\(check.output)")
