@@ -1,7 +1,11 @@
 import Foundation
 import Neuraxon
 @testable import NeuraxonEmbodiment
+import NeuraxonSimulation
 import Testing
+#if canImport(CAllocationCounter)
+import CAllocationCounter
+#endif
 
 /// Records the reference mapping with a saved "flowing" network over `count` scripted frames
 /// (with a link loss in the middle) to `recording`, JSON Lines or MCAP by its extension.
@@ -220,6 +224,42 @@ private func dataEndOffset(_ bytes: [UInt8]) -> Int? {
         #expect(offset == ends[2].start && reason.contains("CRC"), "\(offset) \(reason)")
         #expect(r.stop!.description.hasPrefix("stopped at byte \(ends[2].start): "))
     }
+
+    #if canImport(CAllocationCounter)
+    @Test("handing a tick, with the simulated robot's pose, to an MCAP recorder allocates nothing on the tick thread")
+    func mcapRecorderHandOffAllocatesNothing() throws {
+        let folder = TemporaryFolder()
+        let network = ProbeNetwork()
+        let robot = try SimulatedRobot(world: World.named("light"), seed: 1, start: 0)
+        var header = RecordingHeader(mapping: referenceMapping, network: NetworkIdentity(), dtMillis: network.dt)
+        header.world = robot.world.worldFileText()
+        let recorder = try Recorder(path: folder.file("run.mcap"), header: header)
+        recorder.recordPose(of: robot)
+        let core = try ControlCore(mapping: referenceMapping, network: network)
+        let body = ScriptedBody(count: 2000, periodMicros: 5000, readings: sweepReadings)
+        var frame = SensorFrame(channelCount: 7)
+        func tick() {
+            _ = body.nextFrame(into: &frame, timeoutMicros: 1000)
+            core.process(frame)
+            _ = body.send(core.setpoints)
+            recorder.record(core, frame: frame, sentNanos: 0)
+        }
+        for _ in 0..<100 { tick() }                  // warm up
+        nx_alloc_counter_start()
+        for _ in 0..<1000 { tick() }
+        let allocations = nx_alloc_counter_stop()
+        try recorder.finish()
+        #expect(allocations == 0)
+        let reader = try RecordingReader(path: folder.file("run.mcap"))
+        var ticks = 0
+        while let t = reader.nextTick() {
+            let p = robot.pose
+            #expect(t.pose.map { $0.x == p.x && $0.y == p.y && abs($0.heading - p.heading) < 1e-12 } == true)
+            ticks += 1
+        }
+        #expect(ticks == 1100 && reader.stop == .complete)
+    }
+    #endif
 
     @Test("a file that is not MCAP or not a recording is refused with a clear error")
     func notARecording() throws {
