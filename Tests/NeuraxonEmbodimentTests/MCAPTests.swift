@@ -261,6 +261,25 @@ private func dataEndOffset(_ bytes: [UInt8]) -> Int? {
     }
     #endif
 
+    @Test("a tick line with a pose reads back the same through the fast parser and the general one; a line without stays as before")
+    func poseInTickLines() throws {
+        var record = TickRecord(tick: 3, timestampMicros: 15000, sequence: 3, hostReceiveNanos: 7, hostSendNanos: 9, steps: 5,
+                                raw: [1, 2], values: [0.5, .nan], inputs: [.excitatory, .neutral], outputs: [.inhibitory],
+                                setpoints: [10], modulators: [1, 0.1, 1, 0.8], counters: TickCounters(),
+                                pose: RecordedPose(x: 1.25, y: 0.1 + 0.2, heading: -2.5))
+        for pose in [record.pose, nil] {
+            record.pose = pose
+            var out = JSONOutput()
+            record.appendJSON(to: &out)
+            let line = Array(out.bytes.dropLast())
+            #expect(String(decoding: line, as: UTF8.self).contains("\"pose\":") == (pose != nil))
+            let fast = line.withUnsafeBufferPointer { TickLineParser.parse($0) }
+            let general = try TickRecord(json: line.withUnsafeBufferPointer { try JSONLineParser.parse($0) })
+            #expect(fast?.pose == pose && general.pose == pose)
+            #expect(fast?.raw == record.raw && general.setpoints == record.setpoints)
+        }
+    }
+
     @Test("a file that is not MCAP or not a recording is refused with a clear error")
     func notARecording() throws {
         let folder = TemporaryFolder()
