@@ -219,8 +219,9 @@ public final class RecordingReader {
 
     /// The `end` record on the file's last line, read without moving through the file (for the
     /// length of a recording whose reading stopped early); nil when the last line is not one.
+    /// For MCAP, the `end` event in the last chunk, found through the summary.
     public func endRecordAtFileEnd() -> RecordingEvent? {
-        if mcap != nil { return nil }
+        if mcap != nil { return MCAPRecordingSource.endEvent(path: path) }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_size > 0 else { return nil }
         let size = Int(info.st_size)

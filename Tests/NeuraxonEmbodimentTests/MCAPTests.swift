@@ -195,6 +195,7 @@ private func dataEndOffset(_ bytes: [UInt8]) -> Int? {
             #expect(got == Array(all.prefix(expected)), "cut at \(c) of \(bytes.count) (seed \(seed)): \(got.count) ticks, expected \(expected)")
             // Complete once the data end record (13 bytes after the last chunk's indexes) is whole.
             #expect((r.stop == .complete) == (c >= dataEnd + 13), "cut at \(c): \(String(describing: r.stop))")
+            #expect(r.endRecordAtFileEnd() == nil, "a cut file has no summary to find its end event in")
         }
     }
 
@@ -223,6 +224,13 @@ private func dataEndOffset(_ bytes: [UInt8]) -> Int? {
         guard case let .damaged(_, offset, reason)? = r.stop else { Issue.record("\(String(describing: r.stop))"); return }
         #expect(offset == ends[2].start && reason.contains("CRC"), "\(offset) \(reason)")
         #expect(r.stop!.description.hasPrefix("stopped at byte \(ends[2].start): "))
+        // The file is whole, so its length comes from the end event in its last chunk, through the summary.
+        #expect(r.endRecordAtFileEnd()?.tick == 300)
+        let (network, _) = try loadNetwork(folder.file("net.json"))
+        let report = try Replay.run(reader: RecordingReader(path: mcap), network: network, mapping: referenceMapping)
+        #expect(report.recordedTicks == 300 && report.ticks == ends[1].ticks)
+        #expect(report.summary(wallSeconds: 0).last?.hasSuffix("; \(300 - ends[1].ticks) of its 300 ticks were not checked") == true,
+                "\(report.summary(wallSeconds: 0))")
     }
 
     #if canImport(CAllocationCounter)

@@ -73,6 +73,18 @@ final class MCAPRecordingSource {
         return queue.isEmpty ? nil : queue.removeFirst()
     }
 
+    /// The `end` event of a complete file, read through its summary from its last chunk (for
+    /// the length of a recording whose reading stopped early); nil when there is none.
+    static func endEvent(path: String) -> RecordingEvent? {
+        guard let messages = MCAPReader.lastChunkMessages(path: path, topic: RecordingTopics.events) else { return nil }
+        for m in messages.reversed() {
+            guard let v = try? m.data.withUnsafeBufferPointer({ (p) throws(JSONLineParser.Failure) in try JSONLineParser.parse(p) }),
+                  v["event"]?.string == RecordingEvent.Kind.end.rawValue, let tick = v["tick"]?.int, let t = v["t_us"]?.int else { continue }
+            return RecordingEvent(kind: .end, tick: Int(tick), timestampMicros: UInt64(clamping: t))
+        }
+        return nil
+    }
+
     private static func readStop(_ s: MCAPReader.Stop, messages: Int) -> ReadStop {
         switch s {
         case .complete: .complete
