@@ -98,6 +98,33 @@ import Testing
         #expect(replay.stdout.contains("checked \(ticks) ticks"), "\(replay.stdout)\(replay.stderr)")
     }
 
+    @Test("a direct MCAP recording stopped with SIGINT ends whole: its end event, summary and footer")
+    func interruptedRecording() throws {
+        let dir = CLI.folder()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.path)
+        process.arguments = ["sim", "--realtime", "--duration", "60", "--record", "run.mcap"]
+        process.currentDirectoryURL = URL(fileURLWithPath: dir)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let size = (try? FileManager.default.attributesOfItem(atPath: dir + "/run.mcap")[.size] as? Int) ?? 0
+            if size > 100_000 { break }
+            usleep(50_000)
+        }
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        let bytes = try #require(FileManager.default.contents(atPath: dir + "/run.mcap"))
+        #expect(bytes.suffix(8) == Data([0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a]), "the file ends with its footer's magic")
+        let info = try CLI.run(["log", "info", "--json", "run.mcap"], folder: dir)
+        let report = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
+        #expect(report?["end"] as? String == "complete", "\(info.stdout)\(info.stderr)")
+        #expect((report?["recorded_ticks"] as? Int ?? 0) == (report?["ticks"] as? Int ?? -1))
+    }
+
     @Test("log export asks for a format, and MCAP for an output file")
     func exportUsage() throws {
         let dir = CLI.folder()
