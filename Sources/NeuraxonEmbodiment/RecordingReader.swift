@@ -16,7 +16,7 @@ public enum ReadStop: Sendable, Equatable, CustomStringConvertible {
     /// The recording ended with its end event.
     case complete
     /// The file ended without an end event (the run was killed or is still being written);
-    /// every complete line was read.
+    /// every complete line was read. `lines` is 0 for an MCAP file, which has no lines.
     case endedEarly(lines: Int)
     /// A line could not be read; everything before it was.
     case damaged(line: Int, byteOffset: Int, reason: String)
@@ -25,8 +25,10 @@ public enum ReadStop: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .complete:
             "complete"
-        case let .endedEarly(lines):
+        case let .endedEarly(lines) where lines > 0:
             "the file ends after line \(lines) without an end record (the run was interrupted); every complete record was read"
+        case .endedEarly:
+            "the file ends without an end record (the run was interrupted); every complete chunk was read"
         case let .damaged(_, _, reason):
             "stopped at \(location): \(reason); every record before it was read"
         }

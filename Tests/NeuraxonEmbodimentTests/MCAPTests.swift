@@ -157,9 +157,9 @@ private func dataEndOffset(_ bytes: [UInt8]) -> Int? {
     func cutFilesRecover() throws {
         let folder = TemporaryFolder()
         let run = folder.file("run.jsonl")
-        try recordScriptedRun(in: folder, count: 200, recording: run)
+        try recordScriptedRun(in: folder, count: 120, recording: run)
         let reader = try RecordingReader(path: run)
-        var encoder = try RecordingMCAPEncoder(header: reader.header, networkFile: nil, chunkBytes: 4096)
+        var encoder = try RecordingMCAPEncoder(header: reader.header, networkFile: nil, chunkBytes: 2048)
         var all: [TickRecord] = []
         while let entry = reader.next() {
             switch entry {
@@ -170,7 +170,7 @@ private func dataEndOffset(_ bytes: [UInt8]) -> Int? {
         encoder.finish()
         let bytes = encoder.takeOutput()
         let ends = chunkEnds(bytes)
-        #expect(ends.count > 20 && ends.last?.ticks == 200)
+        #expect(ends.count > 20 && ends.last?.ticks == 120)
         let firstChunkEnd = ends[0].end
         let dataEnd = try #require(dataEndOffset(bytes))
         var generator = SystemRandomNumberGenerator()
@@ -196,6 +196,7 @@ private func dataEndOffset(_ bytes: [UInt8]) -> Int? {
             // Complete once the data end record (13 bytes after the last chunk's indexes) is whole.
             #expect((r.stop == .complete) == (c >= dataEnd + 13), "cut at \(c): \(String(describing: r.stop))")
             #expect(r.endRecordAtFileEnd() == nil, "a cut file has no summary to find its end event in")
+            if c == ends[3].end { #expect(r.stop == .endedEarly(lines: 0) && r.stop!.description.hasPrefix("the file ends without an end record")) }
         }
     }
 

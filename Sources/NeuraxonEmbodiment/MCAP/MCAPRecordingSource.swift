@@ -21,7 +21,6 @@ final class MCAPRecordingSource {
     /// The parts of a tick read so far.
     private struct PartialTick {
         var tick: Int
-        var offset: Int
         var record: TickRecord
         var topicsSeen: Set<String> = []
     }
@@ -61,7 +60,7 @@ final class MCAPRecordingSource {
             guard let item = reader.next() else {
                 if let p = pending { finishPending(p) }
                 pending = nil
-                if stop == nil { stop = Self.readStop(reader.stop ?? .complete, messages: messagesRead) }
+                if stop == nil { stop = Self.readStop(reader.stop ?? .complete) }
                 break
             }
             switch item {
@@ -85,10 +84,10 @@ final class MCAPRecordingSource {
         return nil
     }
 
-    private static func readStop(_ s: MCAPReader.Stop, messages: Int) -> ReadStop {
+    private static func readStop(_ s: MCAPReader.Stop) -> ReadStop {
         switch s {
         case .complete: .complete
-        case .endedEarly: .endedEarly(lines: messages)
+        case .endedEarly: .endedEarly(lines: 0)
         case let .damaged(offset, reason): .damaged(line: 0, byteOffset: offset, reason: reason)
         }
     }
@@ -138,7 +137,7 @@ final class MCAPRecordingSource {
             pending = nil
             guard stop == nil else { return }
         }
-        var p = pending ?? PartialTick(tick: tick, offset: 0, record: TickRecord(
+        var p = pending ?? PartialTick(tick: tick, record: TickRecord(
             tick: tick, timestampMicros: m.logTime / 1000, sequence: 0, hostReceiveNanos: 0, hostSendNanos: 0, steps: 0,
             raw: [], values: [], inputs: [], outputs: [], setpoints: [], modulators: [], counters: TickCounters()))
         guard !p.topicsSeen.contains(topic) else { return damaged("tick \(tick) has two messages on \(topic)") }
