@@ -66,7 +66,7 @@ func sleepNanos(_ nanos: Int64) {
 /// dropped and counted (`droppedRecords`) unless the recorder was made with
 /// `waitWhenFull: true` (replay, where nothing is real-time).
 ///
-/// A path ending in `.mcap` gets an MCAP file (Docs/LOG-FORMAT.md, "MCAP") instead of JSON
+/// A path ending in `.mcap` (any case) gets an MCAP file (Docs/LOG-FORMAT.md, "MCAP") instead of JSON
 /// Lines, through the same ring and thread: the writer thread closes a chunk on every drain, so
 /// a run killed mid-write leaves every chunk but possibly the last one readable
 /// (`RecordingReader` recovers such a file), and writes the summary and footer at `finish()`.
@@ -166,7 +166,7 @@ private final class RecordWriter: @unchecked Sendable {
         var header = header
         let originalNetworkPath = header.network.path
         header.network.path = RecordingHeader.networkPath(header.network.path, relativeToFolderOf: path)
-        let isMCAP = path.hasSuffix(".mcap")
+        let isMCAP = path.lowercased().hasSuffix(".mcap")
         slots = .allocate(capacity: self.capacity)
         for i in 0..<self.capacity {
             // Each slot owns its own arrays, so filling one never copies another's.
