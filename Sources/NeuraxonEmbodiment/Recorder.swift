@@ -1,5 +1,6 @@
 import Foundation
 import Neuraxon
+import NeuraxonSimulation
 #if canImport(Glibc)
 import Glibc
 #else
@@ -65,6 +66,11 @@ func sleepNanos(_ nanos: Int64) {
 /// dropped and counted (`droppedRecords`) unless the recorder was made with
 /// `waitWhenFull: true` (replay, where nothing is real-time).
 ///
+/// A path ending in `.mcap` (any case) gets an MCAP file (Docs/LOG-FORMAT.md, "MCAP") instead of JSON
+/// Lines, through the same ring and thread: the writer thread closes a chunk on every drain, so
+/// a run killed mid-write leaves every chunk but possibly the last one readable
+/// (`RecordingReader` recovers such a file), and writes the summary and footer at `finish()`.
+///
 /// Ticks are numbered from 0 in the order they are handed to the recorder, dropped ones
 /// included, so a recording's tick numbers have gaps only where records were dropped.
 ///
@@ -89,6 +95,10 @@ public final class Recorder: @unchecked Sendable {
     }
 
     deinit { _ = try? writer.finish() }
+
+    /// Records the simulated robot's pose with every tick from now on (`TickRecord.pose`).
+    /// Call before the run starts; the tick thread reads `robot.pose` when it records a tick.
+    public func recordPose(of robot: SimulatedRobot) { writer.poseSource = robot }
 
     /// Records dropped because the ring was full.
     public var droppedRecords: Int { writer.droppedRecords }
@@ -139,6 +149,10 @@ private final class RecordWriter: @unchecked Sendable {
     /// in this recording.
     private var ticksOffered = 0
     private var lastTimestampOffered: UInt64 = 0
+    /// The simulated robot whose pose each tick records, if any (the tick thread's own).
+    var poseSource: SimulatedRobot?
+    /// Formats records for the file (the writer thread's own once started).
+    private var sink = RecordingSink(mcap: nil)
 
     init(path: String, header: RecordingHeader, capacity: Int, waitWhenFull: Bool) throws(RecordingError) {
         self.path = path
@@ -150,7 +164,9 @@ private final class RecordWriter: @unchecked Sendable {
         }
         self.fd = fd
         var header = header
+        let originalNetworkPath = header.network.path
         header.network.path = RecordingHeader.networkPath(header.network.path, relativeToFolderOf: path)
+        let isMCAP = path.lowercased().hasSuffix(".mcap")
         slots = .allocate(capacity: self.capacity)
         for i in 0..<self.capacity {
             // Each slot owns its own arrays, so filling one never copies another's.
@@ -165,9 +181,13 @@ private final class RecordWriter: @unchecked Sendable {
             (slots + i).initialize(to: Slot(event: nil, record: record))
         }
         do {
-            var line = try header.jsonLine()
-            line.append(0x0a)
-            if let failure = writeAll(line) { throw RecordingError(path: path, failure) }
+            if isMCAP {
+                // The network file as the run was given it (before the path was made relative).
+                let network = originalNetworkPath.isEmpty ? nil : FileManager.default.contents(atPath: originalNetworkPath).map { Array($0) }
+                sink = RecordingSink(mcap: try RecordingMCAPEncoder(header: header, networkFile: network, chunkBytes: 1 << 20))
+            }
+            let start = try sink.start(header)
+            if let failure = writeAll(start) { throw RecordingError(path: path, failure) }
         } catch let error as RecordingError {
             close(fd)
             throw error
@@ -210,6 +230,10 @@ private final class RecordWriter: @unchecked Sendable {
         var counters = core.counters
         counters.recordDrops = lock.withLock { dropped }
         slot.pointee.record.counters = TickCounters(counters)
+        if let robot = poseSource {
+            let p = robot.pose
+            slot.pointee.record.pose = RecordedPose(x: p.x, y: p.y, heading: p.heading)
+        }
         publish()
         return true
     }
@@ -262,8 +286,6 @@ private final class RecordWriter: @unchecked Sendable {
     private func publish() { lock.withLock { head += 1 } }
 
     private func writerLoop() {
-        var out = JSONOutput()
-        out.bytes.reserveCapacity(1 << 20)
         while true {
             let (h, t, stop) = lock.withLock { (head, tail, stopping) }
             if h == t {
@@ -271,22 +293,24 @@ private final class RecordWriter: @unchecked Sendable {
                 sleepNanos(20_000_000)
                 continue
             }
-            out.bytes.removeAll(keepingCapacity: true)
             for n in t..<h {
                 let slot = slots + (n % capacity)
                 if let event = slot.pointee.event {
-                    RecordingEvent(kind: event, tick: slot.pointee.eventTick, timestampMicros: slot.pointee.eventTimestampMicros)
-                        .appendJSON(to: &out)
+                    sink.add(RecordingEvent(kind: event, tick: slot.pointee.eventTick, timestampMicros: slot.pointee.eventTimestampMicros))
                 } else {
-                    slot.pointee.record.appendJSON(to: &out)
+                    sink.add(slot.pointee.record)
                 }
             }
             lock.withLock { tail = h }
-            if let failure = writeAll(out.bytes) {
-                lock.withLock { if writeFailure == nil { writeFailure = failure } }
-            }
+            write(sink.drain())
         }
+        write(sink.end())
         finished.signal()
+    }
+
+    private func write(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty, let failure = writeAll(bytes) else { return }
+        lock.withLock { if writeFailure == nil { writeFailure = failure } }
     }
 
     private func writeAll(_ bytes: [UInt8]) -> String? {
@@ -300,6 +324,51 @@ private final class RecordWriter: @unchecked Sendable {
             offset += n
         }
         return nil
+    }
+}
+
+/// How the writer thread formats records: JSON Lines, or MCAP on the topics of
+/// `RecordingTopics` when it has an MCAP encoder (chosen by the file's extension).
+private struct RecordingSink {
+    private var lines = JSONOutput()
+    private var mcap: RecordingMCAPEncoder?
+
+    init(mcap: RecordingMCAPEncoder?) {
+        self.mcap = mcap
+        lines.bytes.reserveCapacity(1 << 20)
+    }
+
+    /// The bytes that start the file.
+    mutating func start(_ header: RecordingHeader) throws -> [UInt8] {
+        if mcap != nil { return mcap!.takeOutput() }
+        var line = try header.jsonLine()
+        line.append(0x0a)
+        return line
+    }
+
+    mutating func add(_ tick: TickRecord) {
+        if mcap != nil { mcap!.add(tick) } else { tick.appendJSON(to: &lines) }
+    }
+
+    mutating func add(_ event: RecordingEvent) {
+        if mcap != nil { mcap!.add(event) } else { event.appendJSON(to: &lines) }
+    }
+
+    /// The bytes to write now: the lines so far, or the chunk so far, closed.
+    mutating func drain() -> [UInt8] {
+        if mcap != nil {
+            mcap!.closeChunk()
+            return mcap!.takeOutput()
+        }
+        let bytes = lines.bytes
+        lines.bytes.removeAll(keepingCapacity: true)
+        return bytes
+    }
+
+    /// The bytes that end the file: for MCAP the data end, summary and footer.
+    mutating func end() -> [UInt8] {
+        if mcap != nil { mcap!.finish() }
+        return drain()
     }
 }
 

@@ -26,6 +26,9 @@ public struct RecordingHeader: Sendable, Equatable, Codable {
     /// middle of a run (a replay's recording of a time range); nil for one that starts at the
     /// beginning. Replay starts from it.
     public var startState: ControlCoreState?
+    /// The world file's text (Docs/SIMULATION.md) of a simulated run; nil for a run on a robot.
+    /// It lets an MCAP export draw the world the robot moved in.
+    public var world: String?
 
     public static let formatName = "neuraxon-recording"
     public static let currentVersion = 1
@@ -33,7 +36,7 @@ public struct RecordingHeader: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case type, format, version, mapping, device, network
         case startTime = "start_time", dtMillis = "dt_ms", inputCount = "input_count"
-        case outputCount = "output_count", valueNames = "value_names", startState = "start_state"
+        case outputCount = "output_count", valueNames = "value_names", startState = "start_state", world
     }
 
     public init(mapping: Mapping, network: NetworkIdentity, dtMillis: Double, startTime: Date = Date()) {
@@ -70,6 +73,7 @@ public struct RecordingHeader: Sendable, Equatable, Codable {
         outputCount = try c.decode(Int.self, forKey: .outputCount)
         valueNames = try c.decode([String].self, forKey: .valueNames)
         startState = try c.decodeIfPresent(ControlCoreState.self, forKey: .startState)
+        world = try c.decodeIfPresent(String.self, forKey: .world)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -86,6 +90,7 @@ public struct RecordingHeader: Sendable, Equatable, Codable {
         try c.encode(valueNames, forKey: .valueNames)
         try c.encode(mapping, forKey: .mapping)
         try c.encodeIfPresent(startState, forKey: .startState)
+        try c.encodeIfPresent(world, forKey: .world)
     }
 
     /// The header as one JSON line (without the newline).
@@ -162,6 +167,20 @@ public struct TickCounters: Sendable, Equatable {
     }
 }
 
+/// Where a simulated robot was at a tick: its centre in metres and its heading in radians,
+/// counter-clockwise from the world's x axis.
+public struct RecordedPose: Sendable, Equatable {
+    public var x: Double
+    public var y: Double
+    public var heading: Double
+
+    public init(x: Double, y: Double, heading: Double) {
+        self.x = x
+        self.y = y
+        self.heading = heading
+    }
+}
+
 /// One recorded control tick.
 public struct TickRecord: Sendable, Equatable {
     /// The tick's number in the recording, from 0 (see `Recorder`).
@@ -186,10 +205,12 @@ public struct TickRecord: Sendable, Equatable {
     /// Neuromodulator levels in `Neuromodulator.allCases` order.
     public var modulators: [Double]
     public var counters: TickCounters
+    /// The simulated robot's pose when the frame was sampled; nil for a run on a robot.
+    public var pose: RecordedPose?
 
     public init(tick: Int, timestampMicros: UInt64, sequence: UInt32, hostReceiveNanos: UInt64, hostSendNanos: UInt64,
                 steps: Int, raw: [Int16], values: [Double], inputs: [Trit], outputs: [Trit], setpoints: [Int16],
-                modulators: [Double], counters: TickCounters) {
+                modulators: [Double], counters: TickCounters, pose: RecordedPose? = nil) {
         self.tick = tick
         self.timestampMicros = timestampMicros
         self.sequence = sequence
@@ -203,6 +224,7 @@ public struct TickRecord: Sendable, Equatable {
         self.setpoints = setpoints
         self.modulators = modulators
         self.counters = counters
+        self.pose = pose
     }
 
     /// The sensor frame this tick processed.
@@ -237,7 +259,14 @@ public struct TickRecord: Sendable, Equatable {
         out.raw(",\"clock_resets\":"); out.int(counters.clockResets)
         out.raw(",\"dropped\":"); out.int(counters.droppedFrames)
         out.raw(",\"record_drops\":"); out.int(counters.recordDrops)
-        out.raw("}}\n")
+        out.raw("}")
+        if let pose {
+            out.raw(",\"pose\":{\"x\":"); out.double(pose.x)
+            out.raw(",\"y\":"); out.double(pose.y)
+            out.raw(",\"heading\":"); out.double(pose.heading)
+            out.raw("}")
+        }
+        out.raw("}\n")
     }
 
     init(json v: JSONValue) throws(RecordError) {
@@ -282,6 +311,12 @@ public struct TickRecord: Sendable, Equatable {
             c.recordDrops = Int(counters["record_drops"]?.int ?? 0)
         }
         counters = c
+        if let p = v["pose"] {
+            guard let x = p["x"]?.double, let y = p["y"]?.double, let heading = p["heading"]?.double else {
+                throw RecordError("`pose` needs numbers `x`, `y` and `heading`")
+            }
+            pose = RecordedPose(x: x, y: y, heading: heading)
+        }
     }
 }
 

@@ -16,7 +16,7 @@ public enum ReadStop: Sendable, Equatable, CustomStringConvertible {
     /// The recording ended with its end event.
     case complete
     /// The file ended without an end event (the run was killed or is still being written);
-    /// every complete line was read.
+    /// every complete line was read. `lines` is 0 for an MCAP file, which has no lines.
     case endedEarly(lines: Int)
     /// A line could not be read; everything before it was.
     case damaged(line: Int, byteOffset: Int, reason: String)
@@ -25,15 +25,27 @@ public enum ReadStop: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .complete:
             "complete"
-        case let .endedEarly(lines):
+        case let .endedEarly(lines) where lines > 0:
             "the file ends after line \(lines) without an end record (the run was interrupted); every complete record was read"
-        case let .damaged(line, offset, reason):
-            "stopped at line \(line) (byte \(offset)): \(reason); every record before it was read"
+        case .endedEarly:
+            "the file ends without an end record (the run was interrupted); every complete chunk was read"
+        case let .damaged(_, _, reason):
+            "stopped at \(location): \(reason); every record before it was read"
         }
+    }
+
+    /// Where a damaged recording stopped: "line L (byte B)" in JSON Lines, "byte B" in MCAP
+    /// (which has no lines: its `line` is 0); "" for the other cases.
+    public var location: String {
+        guard case let .damaged(line, offset, _) = self else { return "" }
+        return line > 0 ? "line \(line) (byte \(offset))" : "byte \(offset)"
     }
 }
 
 /// Reads a recording line by line from its file, never holding more than one buffer of it.
+/// An MCAP recording (a file starting with the MCAP magic, Docs/LOG-FORMAT.md) is read the same
+/// way through `MCAPRecordingSource`: the same entries, the same checks, `stop` with byte
+/// offsets (an MCAP file has no lines).
 ///
 /// A line that is cut short (a run killed mid-write) or damaged ends the reading; `stop` then
 /// says where, and everything before it has been returned. So does a tick out of order: tick
@@ -47,6 +59,8 @@ public final class RecordingReader {
     public private(set) var stop: ReadStop?
 
     private let fd: Int32
+    /// The MCAP file being read, when the recording is one.
+    private let mcap: MCAPRecordingSource?
     private var buffer: [UInt8] = []
     private var start = 0              // first unread byte in buffer
     private var fileOffset = 0         // file offset of buffer[0]
@@ -60,6 +74,15 @@ public final class RecordingReader {
     ///   recording header of a version this library reads.
     public init(path: String) throws(RecordingError) {
         self.path = path
+        if MCAPReader.isMCAP(path: path) {
+            let source = try MCAPRecordingSource(path: path)
+            try Self.checkFormat(source.header, path: path)
+            mcap = source
+            header = source.header
+            fd = -1
+            return
+        }
+        mcap = nil
         fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw RecordingError(path: path, "cannot open the recording (\(String(cString: strerror(errno)))): check the path")
@@ -77,22 +100,33 @@ public final class RecordingReader {
             close(fd)
             throw RecordingError(path: path, "line 1 is not a Neuraxon recording header (\(describeDecodingProblem(error))); is this a recording file?")
         }
-        guard decoded.format == RecordingHeader.formatName else {
+        do {
+            try Self.checkFormat(decoded, path: path)
+        } catch {
             close(fd)
-            throw RecordingError(path: path, "line 1 has format `\(decoded.format)`, not `\(RecordingHeader.formatName)`")
-        }
-        guard decoded.version == RecordingHeader.currentVersion else {
-            close(fd)
-            throw RecordingError(path: path, "the recording has format version \(decoded.version); this program reads version \(RecordingHeader.currentVersion): use a matching neuraxon")
+            throw error
         }
         header = decoded
     }
 
-    deinit { close(fd) }
+    private static func checkFormat(_ decoded: RecordingHeader, path: String) throws(RecordingError) {
+        guard decoded.format == RecordingHeader.formatName else {
+            throw RecordingError(path: path, "line 1 has format `\(decoded.format)`, not `\(RecordingHeader.formatName)`")
+        }
+        guard decoded.version == RecordingHeader.currentVersion else {
+            throw RecordingError(path: path, "the recording has format version \(decoded.version); this program reads version \(RecordingHeader.currentVersion): use a matching neuraxon")
+        }
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Whether the recording is an MCAP file.
+    public var isMCAP: Bool { mcap != nil }
 
     /// The next tick or event, or `nil` at the end (see `stop`).
     public func next() -> RecordingEntry? {
         guard stop == nil else { return nil }
+        if let mcap { return nextFromMCAP(mcap) }
         guard let (range, offset) = Self.nextLine(fd: fd, buffer: &buffer, start: &start, fileOffset: &fileOffset, atEOF: &atEOF) else {
             if start < buffer.count {
                 stop = .damaged(line: lineNumber + 1, byteOffset: fileOffset + start,
@@ -147,6 +181,24 @@ public final class RecordingReader {
         }
     }
 
+    private func nextFromMCAP(_ source: MCAPRecordingSource) -> RecordingEntry? {
+        guard let entry = source.next() else {
+            stop = source.stop ?? .complete
+            return nil
+        }
+        lineNumber += 1
+        switch entry {
+        case let .tick(t):
+            return checkedInOrder(t, offset: 0)
+        case let .event(e):
+            if e.kind == .end, let after = source.next() {
+                let what = if case .tick = after { "a tick" } else { "an event" }
+                stop = .damaged(line: 0, byteOffset: 0, reason: "\(what) follows the end event (two recordings in one file?)")
+            }
+            return entry
+        }
+    }
+
     /// `tick` if its number follows the previous tick's; otherwise ends the reading there.
     private func checkedInOrder(_ tick: TickRecord, offset: Int) -> RecordingEntry? {
         if let previous = previousTick {
@@ -169,7 +221,9 @@ public final class RecordingReader {
 
     /// The `end` record on the file's last line, read without moving through the file (for the
     /// length of a recording whose reading stopped early); nil when the last line is not one.
+    /// For MCAP, the `end` event in the last chunk, found through the summary.
     public func endRecordAtFileEnd() -> RecordingEvent? {
+        if mcap != nil { return MCAPRecordingSource.endEvent(path: path) }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_size > 0 else { return nil }
         let size = Int(info.st_size)

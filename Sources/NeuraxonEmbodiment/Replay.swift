@@ -78,9 +78,9 @@ public struct ReplayReport: Sendable, Equatable {
     public var verdict: ReplayVerdict {
         if divergentTicks > 0 { return .diverged }
         if stopped { return .stopped }
-        if case let .damaged(line, offset, reason) = stop {
+        if case let .damaged(_, _, reason) = stop {
             let unchecked = recordedTicks.map { $0 > ticks ? "; \($0 - ticks) of its \($0) ticks were not checked" : "" } ?? "; the ticks after it were not checked"
-            return .incomplete("reading stopped at line \(line) (byte \(offset)): \(reason)" + unchecked)
+            return .incomplete("reading stopped at \(stop.location): \(reason)" + unchecked)
         }
         if ticks == 0 { return .incomplete("the recording holds no tick: nothing was checked") }
         if ticksInRange == 0 { return .incomplete("no tick lies in the range asked for: nothing in it was checked") }

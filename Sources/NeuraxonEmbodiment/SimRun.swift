@@ -100,6 +100,7 @@ public enum SimulationRun {
         let loop = try ControlLoop(body: body, network: network, mapping: mapping, recorder: recorder,
                                    linkLossPolicy: .end, durationMicros: durationMicros,
                                    stopRequest: stopRequest ?? StopRequest(), countsLateTicks: realTime)
+        recorder?.recordPose(of: robot)
         let started = monotonicNanos()
         loop.start()
         let reason = loop.wait()

@@ -13,14 +13,14 @@ struct LogCommand: ParsableCommand {
     )
 }
 
-/// `neuraxon log info RUN.jsonl`.
+/// `neuraxon log info RUN.jsonl` (or `RUN.mcap`).
 struct LogInfo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
         abstract: "Summarise a recording: device, network, ticks, rate, latency, counters, outputs."
     )
 
-    @Argument(help: "The recording (JSON Lines).")
+    @Argument(help: "The recording (JSON Lines or MCAP).")
     var recording: String
 
     @Flag(help: "Print the summary as one JSON object instead of text.")
@@ -57,26 +57,41 @@ struct LogInfo: ParsableCommand {
     }
 }
 
-/// `neuraxon log export --csv RUN.jsonl [-o OUT.csv]`.
+/// The formats `neuraxon log export` writes.
+enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
+    case csv, mcap
+}
+
+/// `neuraxon log export --format csv|mcap RUN [-o OUT]`.
 struct LogExport: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export a recording's per-tick columns.",
-        discussion: "Columns: tick, t_us, seq, host_ns, sent_ns, steps, raw_<sensor>, value_<encoder>, in_<k>, out_<k>, "
-            + "set_<actuator>, the four neuromodulator levels and the counters (Docs/LOG-FORMAT.md)."
+        abstract: "Export a recording as CSV columns or as an MCAP file.",
+        discussion: "CSV columns: tick, t_us, seq, host_ns, sent_ns, steps, raw_<sensor>, value_<encoder>, in_<k>, out_<k>, "
+            + "set_<actuator>, the four neuromodulator levels and the counters. MCAP: a complete, indexed file with one JSON "
+            + "topic per kind of data, for Foxglove and other MCAP readers; it also repairs an MCAP recording that was cut "
+            + "off (Docs/LOG-FORMAT.md). The recording may be JSON Lines or MCAP."
     )
 
-    @Flag(help: "Comma-separated values (the one export format).")
+    @Option(help: "The export format: csv or mcap.")
+    var format: ExportFormat?
+
+    @Flag(help: "Comma-separated values (the same as --format csv).")
     var csv = false
 
-    @Argument(help: "The recording (JSON Lines).")
+    @Argument(help: "The recording (JSON Lines or MCAP).")
     var recording: String
 
-    @Option(name: .shortAndLong, help: "The file to write (default: standard output).")
+    @Option(name: .shortAndLong, help: "The file to write (default for CSV: standard output; required for MCAP).")
     var output: String?
 
+    /// The format asked for.
+    var chosen: ExportFormat? { format ?? (csv ? .csv : nil) }
+
     func validate() throws {
-        guard csv else { throw ValidationError("choose the export format: --csv") }
+        guard let chosen else { throw ValidationError("choose the export format: --format csv or --format mcap") }
+        if csv, format == .mcap { throw ValidationError("--csv and --format mcap ask for two formats: give one") }
+        if chosen == .mcap, output == nil { throw ValidationError("--format mcap writes a binary file: name it with -o FILE.mcap") }
     }
 
     func run() throws {
@@ -85,18 +100,34 @@ struct LogExport: ParsableCommand {
         files.output(output, "-o")
         try files.check()
         let reader = try RecordingReader(path: recording)
-        var fd: Int32 = STDOUT_FILENO
-        if let output {
-            fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else {
-                throw CommandError.cannotCreate("cannot create \(output) (\(String(cString: strerror(errno)))): check the folder exists and is writable")
+        let stop: ReadStop
+        if chosen == .mcap, let output {
+            let started = monotonicSeconds()
+            let export = try RecordingMCAP.export(reader, to: output)
+            let seconds = monotonicSeconds() - started
+            print("wrote \(export.ticks) ticks and \(export.events) events as \(export.messages) messages (\(export.bytes) bytes) to \(output) in \(String(format: "%.2f", seconds)) s")
+            stop = export.stop
+        } else {
+            var fd: Int32 = STDOUT_FILENO
+            if let output {
+                fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+                guard fd >= 0 else {
+                    throw CommandError.cannotCreate("cannot create \(output) (\(String(cString: strerror(errno)))): check the folder exists and is writable")
+                }
             }
+            defer { if output != nil { close(fd) } }
+            let (rows, csvStop) = try RecordingCSV.export(reader, to: fd)
+            if let output { print("wrote \(rows) rows to \(output)") }
+            stop = csvStop
         }
-        defer { if output != nil { close(fd) } }
-        let (rows, stop) = try RecordingCSV.export(reader, to: fd)
-        if let output { print("wrote \(rows) rows to \(output)") }
         if stop != .complete {
             FileHandle.standardError.write(Data("note: reading stopped early: \(stop)\n".utf8))
         }
+    }
+
+    private func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }

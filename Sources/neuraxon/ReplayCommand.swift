@@ -26,7 +26,7 @@ struct ReplayCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The recording (JSON Lines), e.g. run.jsonl.")
+    @Argument(help: "The recording (JSON Lines or MCAP), e.g. run.jsonl or run.mcap.")
     var recording: String
 
     @Option(help: "The network file to replay with (default: the one named in the recording).")
@@ -47,7 +47,7 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Start again at the end, with a fresh network, until Ctrl-C.")
     var loop = false
 
-    @Option(help: "Write the replayed ticks to a new recording.")
+    @Option(help: "Write the replayed ticks to a new recording (MCAP when it ends in .mcap).")
     var record: String?
 
     func validate() throws {

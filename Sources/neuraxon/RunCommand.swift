@@ -31,7 +31,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The mapping file (YAML, Docs/MAPPING.md).")
     var mapping: String
 
-    @Option(help: "Record every tick to this file (JSON Lines).")
+    @Option(help: "Record every tick to this file: MCAP when it ends in .mcap, JSON Lines otherwise.")
     var record: String?
 
     @Option(parsing: .unconditional, help: "Stop after this many seconds of firmware time.")

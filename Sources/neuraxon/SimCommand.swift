@@ -42,7 +42,7 @@ struct SimCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "The world's starting pose number (0 is robot.start).")
     var start: Int = 0
 
-    @Option(help: "Record every tick to this file (JSON Lines); the run's metrics go next to it as FILE.metrics.json, and a preset's network as FILE.network.json.")
+    @Option(help: "Record every tick to this file (MCAP when it ends in .mcap, JSON Lines otherwise); the run's metrics go next to it as FILE.metrics.json, and a preset's network as FILE.network.json.")
     var record: String?
 
     @Flag(help: "Run at the wall-clock pace instead of as fast as possible.")
@@ -119,7 +119,9 @@ struct SimCommand: ParsableCommand {
         }
         printWarnings(map)
         let recorder = try record.map {
-            try Recorder(path: $0, header: RecordingHeader(mapping: map, network: identity, dtMillis: net.dt), waitWhenFull: true)
+            var header = RecordingHeader(mapping: map, network: identity, dtMillis: net.dt)
+            header.world = theWorld.worldFileText()
+            return try Recorder(path: $0, header: header, waitWhenFull: true)
         }
 
         // Metrics left from an earlier run must never sit beside this recording looking current.
