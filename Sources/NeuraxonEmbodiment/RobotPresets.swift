@@ -85,6 +85,9 @@ public struct RobotPreset: Sendable {
         /// `tonicEcho`); both sides clear (`clear`); the turn-left memory (`turnLeft`,
         /// `turnLeftEcho`); turning right (`turnRight`).
         public static let tonic = 14, tonicEcho = 15, clear = 16, turnLeft = 17, turnLeftEcho = 18, turnRight = 19
+        /// Hidden neurons both presets wire: the left side is clear (`leftClear`), the right
+        /// side is clear (`rightClear`); either one starts the tonic pair.
+        public static let leftClear = 20, rightClear = 21
         public static let leftPush = 26, leftPull = 27, rightPush = 28, rightPull = 29
     }
 
@@ -171,7 +174,10 @@ public struct RobotPreset: Sendable {
     static let avoidWiring: [Synapse] = {
         typealias N = Neuron
         return [
-            wire(N.tonicEcho, N.tonic, 2.0), wire(N.seenLeft, N.tonic, -0.5), wire(N.seenRight, N.tonic, -0.5),
+            wire(N.seenLeft, N.leftClear, -1.0), wire(N.seenRight, N.leftClear, 0.1),
+            wire(N.seenRight, N.rightClear, -1.0), wire(N.seenLeft, N.rightClear, 0.1),
+            wire(N.tonicEcho, N.tonic, 2.0), wire(N.leftClear, N.tonic, 0.9), wire(N.rightClear, N.tonic, 0.9),
+            wire(N.seenLeft, N.tonic, -0.1),
             wire(N.tonic, N.tonicEcho, 1.0),
             wire(N.seenLeft, N.clear, -0.5), wire(N.seenRight, N.clear, -0.6),
             wire(N.seenRight, N.turnLeft, 0.6), wire(N.seenLeft, N.turnLeft, -0.3),
@@ -202,19 +208,13 @@ public struct RobotPreset: Sendable {
     /// wheel (−0.6 on its push): the robot circles until a light sensor picks the light up.
     public static let seek: RobotPreset = {
         typealias N = Neuron
-        var synapses = avoidance
+        var synapses = avoidWiring
         for k in 0..<3 {
             synapses.append(wire(N.lightLeft[k], N.leftPush, -0.6))
             synapses.append(wire(N.lightLeft[k], N.rightPush, 0.6))
             synapses.append(wire(N.lightRight[k], N.rightPush, -0.6))
             synapses.append(wire(N.lightRight[k], N.leftPush, 0.6))
         }
-        synapses += [
-            wire(N.seenLeft, N.bothClear, -0.5), wire(N.seenRight, N.bothClear, -0.5),
-            wire(N.bothClear, N.searching, 0.9),
-            wire(N.lightLeft[0], N.searching, -0.8), wire(N.lightRight[0], N.searching, -0.8),
-            wire(N.searching, N.leftPush, -0.6),
-        ]
         return RobotPreset(
             name: "seek", summary: "light seeking (Braitenberg vehicle 2b) with obstacle avoidance",
             world: "light", parameters: layoutParameters("seek"), synapses: synapses,
@@ -225,8 +225,8 @@ public struct RobotPreset: Sendable {
 /// The sensor part both preset mappings share.
 private let presetSensorsYAML = """
     sensors:
-      - {channel: range_left, neuron: 0, mode: signed, set_point: 700, dead_band: 0, hysteresis: 200}
-      - {channel: range_right, neuron: 1, mode: signed, set_point: 700, dead_band: 0, hysteresis: 200}
+      - {channel: range_left, neuron: 0, mode: signed, set_point: 800, dead_band: 0, hysteresis: 100}
+      - {channel: range_right, neuron: 1, mode: signed, set_point: 800, dead_band: 0, hysteresis: 100}
       - {channel: range_left, neuron: 2, mode: threshold, threshold: 1400, hysteresis: 60}
       - {channel: range_right, neuron: 3, mode: threshold, threshold: 1400, hysteresis: 60}
       - {channel: light_left, neurons: [4, 5, 6], thresholds: [300, 700, 1500], hysteresis: 30}
@@ -239,7 +239,7 @@ let avoidMappingYAML = """
     # Network: 11 input, 15 hidden, 4 output neurons (RobotPreset.avoid).
     \(presetSensorsYAML)
     actuators:
-      - {channel: motor_left, push: 0, pull: 1, tau: 40, range: [-1000, 950]}      # output neurons 26, 27; 950: a wide left arc
+      - {channel: motor_left, push: 0, pull: 1, tau: 40, range: [-950, 950]}       # output neurons 26, 27; 950: a wide left arc
       - {channel: motor_right, push: 2, pull: 3, tau: 40, range: [-1000, 1000]}    # output neurons 28, 29
     reward:
       - when: bumper > 0.5
@@ -252,7 +252,7 @@ let seekMappingYAML = """
     # Network: 11 input, 15 hidden, 4 output neurons (RobotPreset.seek).
     \(presetSensorsYAML)
     actuators:
-      - {channel: motor_left, push: 0, pull: 1, tau: 40, range: [-1000, 1000]}     # output neurons 26, 27
+      - {channel: motor_left, push: 0, pull: 1, tau: 40, range: [-950, 950]}       # output neurons 26, 27; 950: a wide left arc
       - {channel: motor_right, push: 2, pull: 3, tau: 40, range: [-1000, 1000]}    # output neurons 28, 29
     reward:
       - when: bumper > 0.5
