@@ -135,9 +135,9 @@ public struct RobotPreset: Sendable {
         typealias N = Neuron
         return [
             wire(N.seenLeft, N.leftPush, 0.4), wire(N.seenRight, N.leftPush, -1.3),
-            wire(N.bothSeen, N.leftPush, 1.7), wire(N.bumper, N.leftPush, -1.5),
+            wire(N.bothSeen, N.leftPush, 1.7), wire(N.bumper, N.leftPush, -2.0),
             wire(N.seenRight, N.rightPush, 0.4), wire(N.seenLeft, N.rightPush, -1.3),
-            wire(N.bumper, N.rightPush, -2.0),
+            wire(N.bumper, N.rightPush, 0.6),
             wire(N.closeRight, N.leftPull, 1.0), wire(N.bumper, N.leftPull, 1.2),
             wire(N.seenLeft, N.leftPull, 0.7), wire(N.seenRight, N.leftPull, 0.7), wire(N.bothSeen, N.leftPull, -1.4),
             wire(N.closeLeft, N.rightPull, 1.0), wire(N.seenLeft, N.rightPull, 0.7), wire(N.seenRight, N.rightPull, 0.7), wire(N.bothSeen, N.rightPull, 1.0), wire(N.bumper, N.rightPull, 1.2),
@@ -175,9 +175,7 @@ public struct RobotPreset: Sendable {
         typealias N = Neuron
         return [
             wire(N.seenLeft, N.leftClear, -1.0), wire(N.seenRight, N.leftClear, 0.1),
-            wire(N.seenRight, N.rightClear, -1.0), wire(N.seenLeft, N.rightClear, 0.1),
-            wire(N.tonicEcho, N.tonic, 2.0), wire(N.leftClear, N.tonic, 0.9), wire(N.rightClear, N.tonic, 0.9),
-            wire(N.seenLeft, N.tonic, -0.1),
+            wire(N.tonicEcho, N.tonic, 2.0), wire(N.seenLeft, N.tonic, 0.9), wire(N.leftClear, N.tonic, 1.8),
             wire(N.tonic, N.tonicEcho, 1.0),
             wire(N.seenLeft, N.clear, -0.5), wire(N.seenRight, N.clear, -0.6),
             wire(N.seenRight, N.turnLeft, 0.6), wire(N.seenLeft, N.turnLeft, -0.3),
@@ -208,13 +206,19 @@ public struct RobotPreset: Sendable {
     /// wheel (−0.6 on its push): the robot circles until a light sensor picks the light up.
     public static let seek: RobotPreset = {
         typealias N = Neuron
-        var synapses = avoidWiring
+        var synapses = avoidance
         for k in 0..<3 {
             synapses.append(wire(N.lightLeft[k], N.leftPush, -0.6))
             synapses.append(wire(N.lightLeft[k], N.rightPush, 0.6))
             synapses.append(wire(N.lightRight[k], N.rightPush, -0.6))
             synapses.append(wire(N.lightRight[k], N.leftPush, 0.6))
         }
+        synapses += [
+            wire(N.seenLeft, N.bothClear, -0.5), wire(N.seenRight, N.bothClear, -0.5),
+            wire(N.bothClear, N.searching, 0.9),
+            wire(N.lightLeft[0], N.searching, -0.8), wire(N.lightRight[0], N.searching, -0.8),
+            wire(N.searching, N.leftPush, -0.6),
+        ]
         return RobotPreset(
             name: "seek", summary: "light seeking (Braitenberg vehicle 2b) with obstacle avoidance",
             world: "light", parameters: layoutParameters("seek"), synapses: synapses,
@@ -222,22 +226,25 @@ public struct RobotPreset: Sendable {
     }()
 }
 
-/// The sensor part both preset mappings share.
-private let presetSensorsYAML = """
+/// The sensor part of the preset mappings: the seen encoders turn +1 above `setPoint` +
+/// `hysteresis` mV and −1 below `setPoint` − `hysteresis` mV.
+private func presetSensorsYAML(setPoint: Int, hysteresis: Int) -> String {
+    """
     sensors:
-      - {channel: range_left, neuron: 0, mode: signed, set_point: 800, dead_band: 0, hysteresis: 100}
-      - {channel: range_right, neuron: 1, mode: signed, set_point: 800, dead_band: 0, hysteresis: 100}
+      - {channel: range_left, neuron: 0, mode: signed, set_point: \(setPoint), dead_band: 0, hysteresis: \(hysteresis)}
+      - {channel: range_right, neuron: 1, mode: signed, set_point: \(setPoint), dead_band: 0, hysteresis: \(hysteresis)}
       - {channel: range_left, neuron: 2, mode: threshold, threshold: 1400, hysteresis: 60}
       - {channel: range_right, neuron: 3, mode: threshold, threshold: 1400, hysteresis: 60}
       - {channel: light_left, neurons: [4, 5, 6], thresholds: [300, 700, 1500], hysteresis: 30}
       - {channel: light_right, neurons: [7, 8, 9], thresholds: [300, 700, 1500], hysteresis: 30}
       - {channel: bumper, neuron: 10}
     """
+}
 
 let avoidMappingYAML = """
     # Obstacle avoidance for the reference robot (neuraxon sim --network avoid).
     # Network: 11 input, 15 hidden, 4 output neurons (RobotPreset.avoid).
-    \(presetSensorsYAML)
+    \(presetSensorsYAML(setPoint: 800, hysteresis: 100))
     actuators:
       - {channel: motor_left, push: 0, pull: 1, tau: 40, range: [-950, 950]}       # output neurons 26, 27; 950: a wide left arc
       - {channel: motor_right, push: 2, pull: 3, tau: 40, range: [-1000, 1000]}    # output neurons 28, 29
@@ -250,9 +257,9 @@ let avoidMappingYAML = """
 let seekMappingYAML = """
     # Light seeking for the reference robot (neuraxon sim --network seek).
     # Network: 11 input, 15 hidden, 4 output neurons (RobotPreset.seek).
-    \(presetSensorsYAML)
+    \(presetSensorsYAML(setPoint: 700, hysteresis: 200))
     actuators:
-      - {channel: motor_left, push: 0, pull: 1, tau: 40, range: [-950, 950]}       # output neurons 26, 27; 950: a wide left arc
+      - {channel: motor_left, push: 0, pull: 1, tau: 40, range: [-1000, 1000]}     # output neurons 26, 27
       - {channel: motor_right, push: 2, pull: 3, tau: 40, range: [-1000, 1000]}    # output neurons 28, 29
     reward:
       - when: bumper > 0.5
