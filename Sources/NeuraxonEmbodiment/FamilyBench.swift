@@ -151,22 +151,34 @@ public struct PresetStandard: Sendable, Equatable {
         return table[family] ?? PresetStandard(maxCollisionsPerMinute: .infinity, maxStuckShare: 1, minCoverage: 0)
     }
 
-    /// `avoid` on each family.
+    /// `avoid` on each family: few collisions, never stuck, and coverage well above a random
+    /// network's (1–4 % in 30 s). Measured over 50 worlds × 60 s and 10 worlds × 30 s: collisions
+    /// per minute 0.30 / 0.60 (corridor), 1.26 / 0.40 (clutter), 0.26 / 0.40 (doorways),
+    /// 0.04 / 0 (light-behind), 0 / 0 (arena); stuck 0 % everywhere; coverage 18 / 11 %, 13 / 8 %,
+    /// 15 / 12 %, 12 / 6 %, 10 / 6 %. The coverage bounds are for runs of 30 s or more.
     static let avoid: [WorldFamily: PresetStandard] = [
-        .corridor: PresetStandard(maxCollisionsPerMinute: .infinity, maxStuckShare: 1, minCoverage: 0),
-        .clutter: PresetStandard(maxCollisionsPerMinute: .infinity, maxStuckShare: 1, minCoverage: 0),
-        .doorways: PresetStandard(maxCollisionsPerMinute: .infinity, maxStuckShare: 1, minCoverage: 0),
-        .lightBehind: PresetStandard(maxCollisionsPerMinute: .infinity, maxStuckShare: 1, minCoverage: 0),
-        .arena: PresetStandard(maxCollisionsPerMinute: .infinity, maxStuckShare: 1, minCoverage: 0),
+        .corridor: PresetStandard(maxCollisionsPerMinute: 1.5, maxStuckShare: 0.05, minCoverage: 0.07),
+        .clutter: PresetStandard(maxCollisionsPerMinute: 2.5, maxStuckShare: 0.05, minCoverage: 0.05),
+        .doorways: PresetStandard(maxCollisionsPerMinute: 1.5, maxStuckShare: 0.05, minCoverage: 0.07),
+        .lightBehind: PresetStandard(maxCollisionsPerMinute: 1.0, maxStuckShare: 0.05, minCoverage: 0.04),
+        .arena: PresetStandard(maxCollisionsPerMinute: 0.5, maxStuckShare: 0.05, minCoverage: 0.04),
     ]
 
-    /// `seek` on each family.
+    /// `seek` on each family: never stuck, reaching the light in the families that have one, and
+    /// in the two without a light (where it circles, searching) only bounded collisions.
+    /// Measured over 50 worlds × 60 s and 10 worlds × 30 s: reached the light 72 / 70 %
+    /// (corridor), 34 / 30 % (doorways), 52 / 50 % (light-behind); progress 66 / 70 %, 34 / 24 %,
+    /// 59 / 65 % of the start distance; collisions per minute 0.34 / 0.60, 0.06 / 0, 0.82 / 1.8,
+    /// and 12.7 / 13.0 in clutter, 4.7 / 0 in arena; stuck 0 % everywhere.
     static let seek: [WorldFamily: PresetStandard] = [
-        .corridor: PresetStandard(maxCollisionsPerMinute: .infinity, maxStuckShare: 1, minCoverage: 0),
-        .clutter: PresetStandard(maxCollisionsPerMinute: .infinity, maxStuckShare: 1, minCoverage: 0),
-        .doorways: PresetStandard(maxCollisionsPerMinute: .infinity, maxStuckShare: 1, minCoverage: 0),
-        .lightBehind: PresetStandard(maxCollisionsPerMinute: .infinity, maxStuckShare: 1, minCoverage: 0),
-        .arena: PresetStandard(maxCollisionsPerMinute: .infinity, maxStuckShare: 1, minCoverage: 0),
+        .corridor: PresetStandard(maxCollisionsPerMinute: 1.5, maxStuckShare: 0.05, minCoverage: 0.05,
+                                  minReachedShare: 0.5, minProgressShare: 0.5),
+        .clutter: PresetStandard(maxCollisionsPerMinute: 18, maxStuckShare: 0.05, minCoverage: 0.01),
+        .doorways: PresetStandard(maxCollisionsPerMinute: 1.0, maxStuckShare: 0.05, minCoverage: 0.02,
+                                  minReachedShare: 0.2, minProgressShare: 0.15),
+        .lightBehind: PresetStandard(maxCollisionsPerMinute: 3.0, maxStuckShare: 0.05, minCoverage: 0.02,
+                                     minReachedShare: 0.35, minProgressShare: 0.4),
+        .arena: PresetStandard(maxCollisionsPerMinute: 7, maxStuckShare: 0.05, minCoverage: 0.005),
     ]
 }
 
