@@ -26,6 +26,9 @@ struct EvolveCommand: ParsableCommand {
             without --resume or --force. The result is an ordinary network file; its mapping is \
             saved next to it (OUTPUT without .json, plus .mapping.yaml). --held-out N then compares it with \
             the hand-wired preset and random networks of the same size on N worlds never used in training. \
+            With --families, the trials are generated worlds of those families, the best is chosen on fixed \
+            validation worlds after the elite is scored again on fresh trials, and --held-out N reports \
+            training, validation and held-out scores per family (also in OUTPUT.families.json). \
             Licence: the evolution layer and what it produces carry the Aigarth restrictions \
             (Sources/NeuraxonEvolution/NOTICE). See Docs/EVOLUTION.md.
             """
@@ -76,7 +79,7 @@ struct EvolveCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Train on worlds of these families, in this order (avoid: any of \(WorldFamily.names.joined(separator: ", ")); seek: those with a light).", valueName: "family,family,…"))
     var families: String?
 
-    @Option(parsing: .unconditional, help: "With --families: fixed validation worlds on which the saved best is chosen (default: 2 per family; with --resume, the checkpoint's).")
+    @Option(parsing: .unconditional, help: "With --families: fixed validation worlds on which the saved best is chosen (default: 4 per family; with --resume, the checkpoint's).")
     var validation: Int?
 
     @Option(parsing: .unconditional, help: "How many of each generation's fittest genomes are scored again on fresh trials (and the validation worlds) before one may become the best; 0 keeps the fittest of any generation on its own trials.")
@@ -131,7 +134,7 @@ struct EvolveCommand: ParsableCommand {
         let familyList = try families.map(SimulatorTask.parseFamilies) ?? []
         var task = try SimulatorTask(named: self.task, trials: trials ?? (familyList.isEmpty ? 4 : 2 * familyList.count),
                                      episodeSeconds: episode, families: familyList,
-                                     validationTrials: familyList.isEmpty ? 0 : validation ?? 2 * familyList.count)
+                                     validationTrials: familyList.isEmpty ? 0 : validation ?? 4 * familyList.count)
         let evaluator = Evaluator(workers: workers)
         let run: EvolutionRun
         if resume {
