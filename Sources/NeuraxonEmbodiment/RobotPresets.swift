@@ -8,12 +8,12 @@ import Neuraxon
 ///
 /// | ids | role | encoder (mapping file) |
 /// |---|---|---|
-/// | 0, 1 | range left, right: seen | `seek`: signed around 700 mV with 200 mV hysteresis: +1 once above 900 mV (an obstacle within about 0.34 m), −1 again below 500 mV (beyond about 0.63 m); `avoid`: around 800 mV with 100 mV hysteresis: +1 above 900 mV, −1 again below 700 mV (beyond about 0.45 m) |
+/// | 0, 1 | range left, right: seen | signed around 700 mV with 200 mV hysteresis: +1 once above 900 mV (an obstacle within about 0.34 m), −1 again below 500 mV (beyond about 0.63 m) |
 /// | 2, 3 | range left, right: close | threshold: +1 above 1400 mV (within about 0.21 m), 0 below |
 /// | 4–6, 7–9 | light left, right | population: +1 above 300, 700, 1500 mV |
 /// | 10 | bumper | digital |
-/// | 11–25 | hidden (`seek`: 11–13; `avoid`: 14–20) | |
-/// | 26, 27 | left wheel push, pull | motor_left u = (s₂₆ − s₂₇)/2 (range ±1000 ‰; `avoid`: ±950 ‰) |
+/// | 11–25 | hidden (`seek`: 11–13; `avoid`: 14–19) | |
+/// | 26, 27 | left wheel push, pull | motor_left u = (s₂₆ − s₂₇)/2 (range ±1000 ‰; `avoid`: −1000…950 ‰) |
 /// | 28, 29 | right wheel push, pull | motor_right u = (s₂₈ − s₂₉)/2 |
 ///
 /// Wiring is Braitenberg-style and written as resting weights: every synapse is an ionotropic
@@ -85,9 +85,6 @@ public struct RobotPreset: Sendable {
         /// `tonicEcho`); both sides clear (`clear`); the turn-left memory (`turnLeft`,
         /// `turnLeftEcho`); turning right (`turnRight`).
         public static let tonic = 14, tonicEcho = 15, clear = 16, turnLeft = 17, turnLeftEcho = 18, turnRight = 19
-        /// Hidden neuron `avoid` wires: the left side is clear (`leftClear`), which with
-        /// seen_left starts the tonic pair whatever the left side sees.
-        public static let leftClear = 20
         public static let leftPush = 26, leftPull = 27, rightPush = 28, rightPull = 29
     }
 
@@ -149,21 +146,16 @@ public struct RobotPreset: Sendable {
 
     /// Obstacle avoidance, for the `obstacles` world: Braitenberg's vehicle 3 with a memory of
     /// the way it turns. It drives at full speed while both range sensors are clear (in a wide
-    /// left arc: its mapping caps the left wheel at ±950 ‰, so the beams sweep across the path
-    /// ahead instead of running parallel to a thin wall, and a wheel whose neurons are silent
-    /// gets no duty at all), and pivots in place at half speed as
+    /// left arc: its mapping caps the left wheel at 950 ‰, so the beams sweep across the path
+    /// ahead instead of running parallel to a thin wall), and pivots in place at half speed as
     /// soon as either sensor sees an obstacle, until both are clear again. It turns left when
     /// the right side alone sees something and right otherwise, and a turn, once begun, goes on
     /// to the end even when the other side then sees something, so it does not dither in a
-    /// corner. A bump turns it left until contact ends. Its mapping reads a side as clear
-    /// again beyond about 0.45 m (700 mV), so that in a corridor narrower than 0.6 m the turn
-    /// ends and it drives on instead of pivoting for ever. As summed currents S (a neuron fires
-    /// +1 when 1.12·S > 0.75, −1 when 1.12·S < −1.25), with seen = ±1:
-    /// - `leftClear`: −1.0·seen_left + 0.1·seen_right: +1 while the left side is clear (never
-    ///   at 0, so it keeps its health);
-    /// - `tonic`: +0.9·seen_left + 1.8 from `leftClear` (0.9 whatever the left side sees), +2.0
-    ///   from `tonicEcho` (+1.0 from `tonic`): it starts at the first frame and then stays on,
-    ///   a constant +1 the wiring below uses as a bias;
+    /// corner. A bump turns it left until contact ends. As summed currents S (a neuron fires +1
+    /// when 1.12·S > 0.75, −1 when 1.12·S < −1.25), with seen = ±1:
+    /// - `tonic`: −0.5 from each seen neuron, +2.0 from `tonicEcho` (+1.0 from `tonic`): it
+    ///   starts the first time both sides are clear and then stays on, a constant +1 the
+    ///   wiring below uses as a bias;
     /// - `clear`: −0.5·seen_left − 0.6·seen_right, +1 only when both sides are clear (the
     ///   unequal weights keep it at ±0.1, not 0, when one side sees something, so that the
     ///   neuron's health does not decay);
@@ -181,8 +173,7 @@ public struct RobotPreset: Sendable {
     static let avoidWiring: [Synapse] = {
         typealias N = Neuron
         return [
-            wire(N.seenLeft, N.leftClear, -1.0), wire(N.seenRight, N.leftClear, 0.1),
-            wire(N.tonicEcho, N.tonic, 2.0), wire(N.seenLeft, N.tonic, 0.9), wire(N.leftClear, N.tonic, 1.8),
+            wire(N.tonicEcho, N.tonic, 2.0), wire(N.seenLeft, N.tonic, -0.5), wire(N.seenRight, N.tonic, -0.5),
             wire(N.tonic, N.tonicEcho, 1.0),
             wire(N.seenLeft, N.clear, -0.5), wire(N.seenRight, N.clear, -0.6),
             wire(N.seenRight, N.turnLeft, 0.6), wire(N.seenLeft, N.turnLeft, -0.3),
@@ -233,27 +224,24 @@ public struct RobotPreset: Sendable {
     }()
 }
 
-/// The sensor part of the preset mappings: the seen encoders turn +1 above `setPoint` +
-/// `hysteresis` mV and −1 below `setPoint` − `hysteresis` mV.
-private func presetSensorsYAML(setPoint: Int, hysteresis: Int) -> String {
-    """
+/// The sensor part both preset mappings share.
+private let presetSensorsYAML = """
     sensors:
-      - {channel: range_left, neuron: 0, mode: signed, set_point: \(setPoint), dead_band: 0, hysteresis: \(hysteresis)}
-      - {channel: range_right, neuron: 1, mode: signed, set_point: \(setPoint), dead_band: 0, hysteresis: \(hysteresis)}
+      - {channel: range_left, neuron: 0, mode: signed, set_point: 700, dead_band: 0, hysteresis: 200}
+      - {channel: range_right, neuron: 1, mode: signed, set_point: 700, dead_band: 0, hysteresis: 200}
       - {channel: range_left, neuron: 2, mode: threshold, threshold: 1400, hysteresis: 60}
       - {channel: range_right, neuron: 3, mode: threshold, threshold: 1400, hysteresis: 60}
       - {channel: light_left, neurons: [4, 5, 6], thresholds: [300, 700, 1500], hysteresis: 30}
       - {channel: light_right, neurons: [7, 8, 9], thresholds: [300, 700, 1500], hysteresis: 30}
       - {channel: bumper, neuron: 10}
     """
-}
 
 let avoidMappingYAML = """
     # Obstacle avoidance for the reference robot (neuraxon sim --network avoid).
     # Network: 11 input, 15 hidden, 4 output neurons (RobotPreset.avoid).
-    \(presetSensorsYAML(setPoint: 800, hysteresis: 100))
+    \(presetSensorsYAML)
     actuators:
-      - {channel: motor_left, push: 0, pull: 1, tau: 40, range: [-950, 950]}       # output neurons 26, 27; 950: a wide left arc
+      - {channel: motor_left, push: 0, pull: 1, tau: 40, range: [-1000, 950]}      # output neurons 26, 27; 950: a wide left arc
       - {channel: motor_right, push: 2, pull: 3, tau: 40, range: [-1000, 1000]}    # output neurons 28, 29
     reward:
       - when: bumper > 0.5
@@ -264,7 +252,7 @@ let avoidMappingYAML = """
 let seekMappingYAML = """
     # Light seeking for the reference robot (neuraxon sim --network seek).
     # Network: 11 input, 15 hidden, 4 output neurons (RobotPreset.seek).
-    \(presetSensorsYAML(setPoint: 700, hysteresis: 200))
+    \(presetSensorsYAML)
     actuators:
       - {channel: motor_left, push: 0, pull: 1, tau: 40, range: [-1000, 1000]}     # output neurons 26, 27
       - {channel: motor_right, push: 2, pull: 3, tau: 40, range: [-1000, 1000]}    # output neurons 28, 29
