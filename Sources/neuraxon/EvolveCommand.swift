@@ -82,8 +82,8 @@ struct EvolveCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "With --families: fixed validation worlds on which the saved best is chosen (default: 4 per family; with --resume, the checkpoint's).")
     var validation: Int?
 
-    @Option(parsing: .unconditional, help: "How many of each generation's fittest genomes are scored again on fresh trials (and the validation worlds) before one may become the best; 0 keeps the fittest of any generation on its own trials.")
-    var eliteReevaluation: Int = 3
+    @Option(parsing: .unconditional, help: "How many of each generation's fittest genomes are scored again on fresh trials (and the validation worlds) before one may become the best (default 3, at most the population); 0 keeps the fittest of any generation on its own trials.")
+    var eliteReevaluation: Int?
 
     func validate() throws {
         guard SimulatorTask.Kind(rawValue: task) != nil else {
@@ -104,7 +104,7 @@ struct EvolveCommand: ParsableCommand {
             guard families != nil else { throw ValidationError("--validation needs --families, e.g. --families corridor,clutter --validation 10") }
             guard validation >= 0 else { throw ValidationError("--validation must be 0 or more, e.g. --validation 10") }
         }
-        guard eliteReevaluation >= 0, eliteReevaluation <= population else {
+        if let eliteReevaluation, eliteReevaluation < 0 || eliteReevaluation > population {
             throw ValidationError("--elite-reevaluation must be 0 to the population (\(population)), e.g. --elite-reevaluation 3")
         }
         if let episode, !(episode.isFinite && episode >= 0.5 && episode <= 600) {
@@ -149,7 +149,7 @@ struct EvolveCommand: ParsableCommand {
         } else {
             var settings = EvolutionSettings(seed: seed, populationSize: population, generations: generations ?? 30)
             settings.selection.method = .tournament(size: 3)
-            settings.eliteReevaluation = eliteReevaluation
+            settings.eliteReevaluation = eliteReevaluation ?? min(3, population)
             let first = try task.initialPopulation(SimulatorTask.Ancestry(from), settings: settings)
             run = try EvolutionRun(settings: settings, task: task, initialPopulation: first, evaluator: evaluator,
                                    checkpointPath: checkpointPath, logPath: log)
