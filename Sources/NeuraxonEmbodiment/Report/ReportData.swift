@@ -173,12 +173,12 @@ public struct ReportData: Sendable {
 
     /// Reads the recording at `path` to its end or to where it is damaged (`stop`).
     /// - Throws: `RecordingError` when the file cannot be opened or has no valid header.
-    public init(path: String, maxPoints: Int = 2048, maxContacts: Int = 2000) throws(RecordingError) {
+    public init(path: String, maxPoints: Int = 1024, maxContacts: Int = 2000) throws(RecordingError) {
         let reader = try RecordingReader(path: path)
         try self.init(reader: reader, maxPoints: maxPoints, maxContacts: maxContacts)
     }
 
-    public init(reader: RecordingReader, maxPoints: Int = 2048, maxContacts: Int = 2000) throws(RecordingError) {
+    public init(reader: RecordingReader, maxPoints: Int = 1024, maxContacts: Int = 2000) throws(RecordingError) {
         let h = reader.header
         header = h
         self.maxPoints = max(2, maxPoints)
