@@ -8,7 +8,7 @@ import CAllocationCounter
 #endif
 
 /// Runs `script` with python3 on `arguments` and returns its standard output (and error).
-func python(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+private func runPython(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3", "-c", script] + arguments
@@ -23,7 +23,7 @@ func python(_ script: String, _ arguments: [String]) throws -> (status: Int32, o
 
 /// Parses an HTML report as XML with Python's ElementTree (an independent parser) and prints
 /// what it holds as JSON: the plots, the path's points, the contacts, every external reference.
-let reportCheckScript = #"""
+private let reportCheckScript = #"""
 import json, sys, re
 import xml.etree.ElementTree as ET
 text = open(sys.argv[1], encoding="utf-8").read()
@@ -54,7 +54,7 @@ print(json.dumps({"plots": plots, "series": series, "rasters": rasters, "world":
 """#
 
 /// Checks a PNG file with Python: signature, chunk CRCs, IHDR, and the zlib data decoded.
-let pngCheckScript = #"""
+private let pngCheckScript = #"""
 import sys, struct, zlib, json
 data = open(sys.argv[1], "rb").read()
 assert data[:8] == b"\x89PNG\r\n\x1a\n", "signature"
@@ -91,7 +91,7 @@ print(json.dumps({"width": w, "height": h, "depth": depth, "color": color, "chun
     }
 
     static func check(html path: String) throws -> [String: Any] {
-        let result = try python(reportCheckScript, [path])
+        let result = try runPython(reportCheckScript, [path])
         #expect(result.status == 0, "\(result.output)")
         return try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any], "\(result.output)")
     }
@@ -330,7 +330,7 @@ print(json.dumps({"width": w, "height": h, "depth": depth, "color": color, "chun
         #expect(images.contains { $0.fileName == "neurons.png" } && images.contains { $0.fileName == "trits.png" })
         #expect(images.count == 1 + ReportPlots(data).timePlots.count + 2)
         for image in images {
-            let result = try python(pngCheckScript, [folder.file("figures/" + image.fileName)])
+            let result = try runPython(pngCheckScript, [folder.file("figures/" + image.fileName)])
             #expect(result.status == 0, "\(image.fileName): \(result.output)")
             let r = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
             #expect(r["width"] as? Int == image.width && r["height"] as? Int == image.height, "\(image.fileName)")
@@ -346,7 +346,7 @@ print(json.dumps({"width": w, "height": h, "depth": depth, "color": color, "chun
         for x in 0..<37 { for y in 0..<11 where (x * y) % 5 == 0 { image.set(x, y, PNGImage.Color(UInt8(x * 7), UInt8(y * 20), 99)) } }
         let file = folder.file("small.png")
         try Data(image.pngData()).write(to: URL(fileURLWithPath: file))
-        let round = try python(#"""
+        let round = try runPython(#"""
 import sys, struct, zlib
 d = open(sys.argv[1], "rb").read(); pos = 8; idat = b""
 while pos < len(d):
@@ -369,7 +369,7 @@ print("".join("%02x" % b for y in range(11) for b in raw[y*(w*3+1)+1:(y+1)*(w*3+
         for (k, input) in inputs.enumerated() {
             let file = folder.file("d\(k)")
             try Data(Deflate.zlib(input)).write(to: URL(fileURLWithPath: file))
-            let r = try python("import sys, zlib, hashlib; print(hashlib.sha256(zlib.decompress(open(sys.argv[1],'rb').read())).hexdigest())", [file])
+            let r = try runPython("import sys, zlib, hashlib; print(hashlib.sha256(zlib.decompress(open(sys.argv[1],'rb').read())).hexdigest())", [file])
             #expect(r.output.trimmingCharacters(in: .whitespacesAndNewlines) == SHA256.hex(of: input), "input \(k): \(r.output)")
         }
         #expect(Deflate.zlib([UInt8](repeating: 0, count: 70_000)).count < 1000)
