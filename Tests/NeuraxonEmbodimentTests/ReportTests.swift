@@ -271,6 +271,22 @@ print(json.dumps({"width": w, "height": h, "depth": depth, "color": color, "chun
         #expect((r["plots"] as? [String])?.first == "raw-0-__svg__script_alert__x____script__amp___")
     }
 
+    @Test("an MCAP recording gives the same report data as the JSON Lines it was exported from: world, path, every plot")
+    func mcapRecordingReport() throws {
+        let folder = TemporaryFolder()
+        let (path, _, ticks) = try Self.simulatedRecording(in: folder, seconds: 3)
+        let mcap = folder.file("run.mcap")
+        _ = try RecordingMCAP.export(try RecordingReader(path: path), to: mcap)
+        let a = try ReportData(path: path, maxPoints: 256)
+        let b = try ReportData(path: mcap, maxPoints: 256)
+        #expect(b.ticks == ticks && b.stop == .complete)
+        #expect(b.world == a.world && b.world != nil)
+        #expect(b.path == a.path && b.path.count == ReportData.groups(ticks: ticks, maxPoints: 256).groups)
+        #expect(zip(a.raw, b.raw).allSatisfy { $0.mean == $1.mean })
+        #expect(zip(a.setpoints, b.setpoints).allSatisfy { $0.mean == $1.mean })
+        #expect(zip(a.modulators, b.modulators).allSatisfy { $0.mean == $1.mean })
+    }
+
     @Test("a recording cut mid-line gives a report of what could be read, saying where reading stopped")
     func cutRecording() throws {
         let folder = TemporaryFolder()
