@@ -199,7 +199,8 @@ public enum ReportHTML {
         if plot.lines.count > 1 {
             var lx = left + 8
             for (s, color) in plot.lines {
-                m.element("text", ["class": "legend", "x": Markup.number(lx), "y": Markup.number(top + 12), "fill": color.hex], text: s.name)
+                // A style, not a `fill` attribute: the page's CSS for text would override an attribute.
+                m.element("text", ["class": "legend", "x": Markup.number(lx), "y": Markup.number(top + 12), "style": "fill:\(color.hex)"], text: s.name)
                 lx += 16 + 7 * Double(s.name.count)
             }
         }
