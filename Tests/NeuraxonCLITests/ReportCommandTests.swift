@@ -74,10 +74,18 @@ import Testing
             #expect(mcap.status == 64, "\(command): \(mcap.stderr)")
             #expect(mcap.stderr.contains("--record-neurons needs a JSON Lines recording"), "\(command): \(mcap.stderr)")
         }
-        #expect(try CLI.run(["sim", "--duration", "1", "--record", "run.jsonl"], folder: dir).status == 0)
+        #expect(try CLI.run(["sim", "--duration", "1", "--record", "run.jsonl", "--record-neurons"], folder: dir).status == 0)
         let replay = try CLI.run(["replay", "run.jsonl", "--record", "again.jsonl", "--record-neurons"], folder: dir)
         #expect(replay.status == 0, "\(replay.stdout)\(replay.stderr)")
-        let lines = try String(contentsOfFile: dir + "/again.jsonl", encoding: .utf8).split(separator: "\n")
-        #expect(lines.count > 100 && lines.dropFirst().dropLast().allSatisfy { $0.contains("\"neurons\":\"") })
+        // The replay runs the same network on the same frames: every neuron's state, tick by tick, is the run's.
+        func neurons(_ file: String) throws -> [String] {
+            try String(contentsOfFile: dir + "/" + file, encoding: .utf8).split(separator: "\n").dropFirst().dropLast().map { line in
+                guard let r = line.range(of: "\"neurons\":\"") else { return "" }
+                return String(line[r.upperBound...].prefix { $0 != "\"" })
+            }
+        }
+        let original = try neurons("run.jsonl"), replayed = try neurons("again.jsonl")
+        #expect(original.count == 201 && original.allSatisfy { $0.count == 30 })
+        #expect(replayed == original)
     }
 }
