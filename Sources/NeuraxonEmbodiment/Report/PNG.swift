@@ -86,6 +86,33 @@ public struct PNGImage: Sendable, Equatable {
         }
     }
 
+    /// Writes `text` with its top-left corner at (x, y) in a 3 × 5 pixel font scaled by `scale`.
+    /// Only the characters of axis labels are drawn: digits, `.`, `-`, `+`, `e` and `s`; any
+    /// other character leaves a blank of the same width.
+    public mutating func text(_ text: String, x: Int, y: Int, scale: Int = 2, _ c: Color) {
+        var left = x
+        for ch in text {
+            if let rows = Self.glyphs[ch] {
+                for (row, bits) in rows.enumerated() {
+                    for column in 0..<3 where bits & (4 >> column) != 0 {
+                        fill(x0: left + column * scale, y0: y + row * scale, x1: left + (column + 1) * scale, y1: y + (row + 1) * scale, c)
+                    }
+                }
+            }
+            left += 4 * scale
+        }
+    }
+
+    /// The width `text(_:x:y:scale:_:)` draws `text` in, in pixels.
+    public static func textWidth(_ text: String, scale: Int = 2) -> Int { max(0, text.count * 4 * scale - scale) }
+
+    /// Five rows of three bits (4 = left column) per character.
+    private static let glyphs: [Character: [UInt8]] = [
+        "0": [7, 5, 5, 5, 7], "1": [2, 6, 2, 2, 7], "2": [7, 1, 7, 4, 7], "3": [7, 1, 7, 1, 7], "4": [5, 5, 7, 1, 1],
+        "5": [7, 4, 7, 1, 7], "6": [7, 4, 7, 5, 7], "7": [7, 1, 1, 1, 1], "8": [7, 5, 7, 5, 7], "9": [7, 5, 7, 1, 7],
+        ".": [0, 0, 0, 0, 2], "-": [0, 0, 7, 0, 0], "+": [0, 2, 7, 2, 0], "e": [0, 7, 7, 4, 7], "s": [0, 3, 6, 1, 6],
+    ]
+
     /// The image as a PNG file: 8-bit RGB, no interlace, each row with filter 0, one IDAT chunk
     /// holding a zlib stream from `Deflate`.
     public func pngData() -> [UInt8] {

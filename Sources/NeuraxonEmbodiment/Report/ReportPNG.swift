@@ -4,9 +4,9 @@ import NeuraxonSimulation
 
 /// A report's plots as PNG images, for papers (`neuraxon report --png DIR`, Docs/REPORTS.md).
 ///
-/// The images carry no text (the report draws its plots without a font): each file's name says
-/// what it shows, and `index.txt` beside them lists every file with its title, y range and
-/// time span. Each file is written atomically.
+/// A time plot carries its y range and time span as numbers in a small pixel font; titles are
+/// not drawn: each file's name says what it shows, and `index.txt` beside them lists every file
+/// with its title, y range and time span. Each file is written atomically.
 public enum ReportPNG {
     /// Time plots' size in pixels.
     public static let plotWidth = 1200, plotHeight = 300
@@ -80,11 +80,19 @@ public enum ReportPNG {
 
     private static func timePlot(_ plot: ReportPlots.TimePlot, _ data: ReportData, range: (Double, Double)?) -> PNGImage {
         var image = PNGImage(width: plotWidth, height: plotHeight)
-        let (l, r, t, b) = (8.0, Double(plotWidth) - 8, 8.0, Double(plotHeight) - 8)
+        // Room on the left for the y range and below for the time span, in the image's pixel font.
+        let (l, r, t, b) = (8.0 + Double(labelWidth), Double(plotWidth) - 8, 8.0, Double(plotHeight) - 22)
         let frame = PNGImage.Color(150, 150, 150)
         image.line(l, t, r, t, frame); image.line(l, b, r, b, frame)
         image.line(l, t, l, b, frame); image.line(r, t, r, b, frame)
+        let ink = PNGImage.Color(60, 60, 60)
+        image.text("0s", x: Int(l), y: Int(b) + 6, ink)
+        let end = String(format: "%.2fs", data.seconds)
+        image.text(end, x: Int(r) - PNGImage.textWidth(end), y: Int(b) + 6, ink)
         guard let (lo, hi) = range else { return image }
+        let (top, bottom) = (axisLabel(hi), axisLabel(lo))
+        image.text(top, x: Int(l) - 6 - PNGImage.textWidth(top), y: Int(t), ink)
+        image.text(bottom, x: Int(l) - 6 - PNGImage.textWidth(bottom), y: Int(b) - 10, ink)
         let total = max(data.seconds, 1e-9)
         func x(_ g: Int) -> Double { l + data.groupSeconds[g] / total * (r - l) }
         func y(_ v: Double) -> Double { t + (hi - v) / (hi - lo) * (b - t) }
@@ -104,6 +112,15 @@ public enum ReportPNG {
             }
         }
         return image
+    }
+
+    /// Pixels left of a time plot's frame for its y labels: nine characters of the pixel font.
+    static let labelWidth = PNGImage.textWidth("-0.000e+00") + 8
+
+    /// A y-axis label in the pixel font's characters: up to four significant digits.
+    static func axisLabel(_ x: Double) -> String {
+        if x == x.rounded(), abs(x) < 1e7 { return String(Int64(x)) }
+        return String(format: "%.4g", x)
     }
 
     private static func worldImage(_ data: ReportData) -> Image? {
