@@ -7,7 +7,7 @@ enum RecordNeuronsOption {
         guard let record else {
             throw ValidationError("--record-neurons adds to a recording: give one with --record FILE.jsonl")
         }
-        if record.hasSuffix(".mcap") {
+        if record.lowercased().hasSuffix(".mcap") {
             throw ValidationError("--record-neurons needs a JSON Lines recording; an MCAP recording has no topic for neuron states: record to a .jsonl file, or leave --record-neurons out")
         }
     }
