@@ -100,6 +100,12 @@ public final class Recorder: @unchecked Sendable {
     /// Call before the run starts; the tick thread reads `robot.pose` when it records a tick.
     public func recordPose(of robot: SimulatedRobot) { writer.poseSource = robot }
 
+    /// Records every neuron's state with every tick from now on (`TickRecord.neurons`,
+    /// `--record-neurons`). Call before the run starts: it sizes each ring slot for
+    /// `network.neuronCount` states here, so the tick thread only copies them.
+    /// JSON Lines only: an MCAP recording has no topic for them.
+    public func recordNeurons(of network: NeuraxonNetwork) { writer.recordNeurons(of: network) }
+
     /// Records dropped because the ring was full.
     public var droppedRecords: Int { writer.droppedRecords }
 
@@ -151,6 +157,8 @@ private final class RecordWriter: @unchecked Sendable {
     private var lastTimestampOffered: UInt64 = 0
     /// The simulated robot whose pose each tick records, if any (the tick thread's own).
     var poseSource: SimulatedRobot?
+    /// The network whose neuron states each tick records, if any (the tick thread's own).
+    private var neuronSource: NeuraxonNetwork?
     /// Formats records for the file (the writer thread's own once started).
     private var sink = RecordingSink(mcap: nil)
 
@@ -208,6 +216,12 @@ private final class RecordWriter: @unchecked Sendable {
 
     var droppedRecords: Int { lock.withLock { dropped } }
 
+    /// Gives every slot room for `network`'s neuron states; before the first record only.
+    func recordNeurons(of network: NeuraxonNetwork) {
+        for i in 0..<capacity { slots[i].record.neurons = [Trit](repeating: .neutral, count: network.neuronCount) }
+        neuronSource = network
+    }
+
     func record<N>(_ core: ControlCore<N>, frame: SensorFrame, sentNanos: UInt64) -> Bool {
         let tick = ticksOffered
         ticksOffered += 1
@@ -233,6 +247,10 @@ private final class RecordWriter: @unchecked Sendable {
         if let robot = poseSource {
             let p = robot.pose
             slot.pointee.record.pose = RecordedPose(x: p.x, y: p.y, heading: p.heading)
+        }
+        if let network = neuronSource {
+            // The slot's array was sized in `recordNeurons(of:)`: writing in place allocates nothing.
+            for id in 0..<network.neuronCount { slot.pointee.record.neurons![id] = network.neuron(id).state }
         }
         publish()
         return true

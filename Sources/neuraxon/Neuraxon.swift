@@ -15,6 +15,7 @@ struct NeuraxonCommand: ParsableCommand {
             RunCommand.self,
             ReplayCommand.self,
             LogCommand.self,
+            ReportCommand.self,
             DevicesCommand.self,
             ProbeCommand.self,
             RobotCommand.self,

@@ -34,6 +34,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Record every tick to this file: MCAP when it ends in .mcap, JSON Lines otherwise.")
     var record: String?
 
+    @Flag(help: "Record every neuron's state with each tick (JSON Lines only; Docs/LOG-FORMAT.md gives the size cost).")
+    var recordNeurons = false
+
     @Option(parsing: .unconditional, help: "Stop after this many seconds of firmware time.")
     var duration: Double?
 
@@ -47,6 +50,7 @@ struct RunCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
+        if recordNeurons { try RecordNeuronsOption.check(record: record) }
         if let duration, !(duration > 0 && duration <= 86_400 * 365) {
             throw ValidationError("--duration must be a positive number of seconds")
         }
@@ -88,7 +92,9 @@ struct RunCommand: ParsableCommand {
         do {
             map = try Mapping(contentsOf: mapping, device: body.device, inputCount: net.inputCount, outputCount: net.outputCount)
             recorder = try record.map {
-                try Recorder(path: $0, header: RecordingHeader(mapping: map, network: identity, dtMillis: net.dt))
+                let recorder = try Recorder(path: $0, header: RecordingHeader(mapping: map, network: identity, dtMillis: net.dt))
+                if recordNeurons { recorder.recordNeurons(of: net) }
+                return recorder
             }
             loop = try ControlLoop(body: body, network: net, mapping: map, recorder: recorder,
                                    linkLossPolicy: noReconnect ? .end : .awaitReconnect,

@@ -45,6 +45,9 @@ struct SimCommand: ParsableCommand {
     @Option(help: "Record every tick to this file (MCAP when it ends in .mcap, JSON Lines otherwise); the run's metrics go next to it as FILE.metrics.json, and a preset's network as FILE.network.json.")
     var record: String?
 
+    @Flag(help: "Record every neuron's state with each tick (JSON Lines only; Docs/LOG-FORMAT.md gives the size cost).")
+    var recordNeurons = false
+
     @Flag(help: "Run at the wall-clock pace instead of as fast as possible.")
     var realtime = false
 
@@ -55,6 +58,7 @@ struct SimCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        if recordNeurons { try RecordNeuronsOption.check(record: record) }
         guard duration.isFinite, duration > 0, duration <= 86_400 else {
             throw ValidationError("--duration must be more than 0 and at most 86400 simulated seconds, e.g. --duration 30")
         }
@@ -121,7 +125,9 @@ struct SimCommand: ParsableCommand {
         let recorder = try record.map {
             var header = RecordingHeader(mapping: map, network: identity, dtMillis: net.dt)
             header.world = theWorld.worldFileText()
-            return try Recorder(path: $0, header: header, waitWhenFull: true)
+            let recorder = try Recorder(path: $0, header: header, waitWhenFull: true)
+            if recordNeurons { recorder.recordNeurons(of: net) }
+            return recorder
         }
 
         // Metrics left from an earlier run must never sit beside this recording looking current.
