@@ -188,9 +188,9 @@ public struct ReportData: Sendable {
                 worldProblem = "\(error)"
             }
         }
-        raw = h.device.sensors.map { Series(name: $0.name, unit: $0.unit) }
+        raw = h.device.sensors.map { Series(name: $0.name, unit: $0.unit.symbol) }
         values = h.valueNames.map { Series(name: $0, unit: "") }
-        setpoints = h.device.actuators.map { Series(name: $0.name, unit: $0.unit) }
+        setpoints = h.device.actuators.map { Series(name: $0.name, unit: $0.unit.symbol) }
         modulators = Neuromodulator.allCases.map { Series(name: $0.rawValue, unit: "") }
         latency = Series(name: "latency", unit: "µs")
         inputs = Raster(labels: (0..<h.inputCount).map { "in \($0)" })
