@@ -246,7 +246,6 @@ print(json.dumps({"width": w, "height": h, "depth": depth, "color": color, "chun
         var device = header["device"] as! [String: Any]
         var sensors = device["sensors"] as! [[String: Any]]
         sensors[0]["name"] = hostile
-        sensors[1]["unit"] = "]]><b>"
         device["sensors"] = sensors
         device["name"] = hostile
         header["device"] = device
