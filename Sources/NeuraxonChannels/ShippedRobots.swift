@@ -73,35 +73,37 @@ sensors:
   - name: range_left        # Sharp GP2Y0A21-style infrared range sensor, 0..5 V
     kind: analog
     pin: A0
-    geometry: {x_mm: 80, y_mm: 40, heading_deg: 30, fov_deg: 10}
+    geometry: {x_mm: 50, y_mm: 25, heading_deg: 30, fov_deg: 10, model: ir_range}
   - name: range_right
     kind: analog
     pin: A1
-    geometry: {x_mm: 80, y_mm: -40, heading_deg: -30, fov_deg: 10}
+    geometry: {x_mm: 50, y_mm: -25, heading_deg: -30, fov_deg: 10, model: ir_range}
   - name: light_left        # light-dependent resistor divider
     kind: analog
     pin: A2
-    geometry: {x_mm: 60, y_mm: 50, heading_deg: 45, fov_deg: 90}
+    geometry: {x_mm: 40, y_mm: 30, heading_deg: 45, fov_deg: 90, model: light}
   - name: light_right
     kind: analog
     pin: A3
-    geometry: {x_mm: 60, y_mm: -50, heading_deg: -45, fov_deg: 90}
+    geometry: {x_mm: 40, y_mm: -30, heading_deg: -45, fov_deg: 90, model: light}
   - name: bumper            # a switch to ground: 1 = pressed
     kind: digital
     pin: D10
     pull_up: true
     active: low
-    geometry: {x_mm: 100, y_mm: 0, heading_deg: 0}
+    geometry: {x_mm: 60, y_mm: 0, heading_deg: 0, fov_deg: 180}   # touches anywhere on the front half
   - name: wheel_left        # one hall channel; the direction is the left motor's
     kind: encoder
     mode: single
     pin_a: D2
     direction_from: motor_left
+    geometry: {x_mm: 0, y_mm: 50, ticks_per_rev: 360}
   - name: wheel_right
     kind: encoder
     mode: single
     pin_a: D3
     direction_from: motor_right
+    geometry: {x_mm: 0, y_mm: -50, ticks_per_rev: 360}
 
 actuators:
   - name: motor_left        # TB6612FNG channel A
@@ -110,12 +112,14 @@ actuators:
     pwm: D6
     in1: D4
     in2: D7
+    geometry: {x_mm: 0, y_mm: 50}
   - name: motor_right       # TB6612FNG channel B
     kind: motor
     driver: tb6612
     pwm: D5
     in1: D8
     in2: D12
+    geometry: {x_mm: 0, y_mm: -50}
   - name: servo
     kind: servo
     pin: D9
@@ -124,10 +128,10 @@ actuators:
     safe: 90
 
 geometry:
-  wheel_base_mm: 140
-  wheel_radius_mm: 33
-  body_length_mm: 200
-  body_width_mm: 160
+  wheel_base_mm: 100        # the simulator's body is a disc of half the larger of length and width
+  wheel_radius_mm: 30
+  body_length_mm: 120
+  body_width_mm: 120
 
 """#,
         "sonar-mega": #"""

@@ -293,7 +293,7 @@ final class LockstepDriver: @unchecked Sendable {
     func quit() { process.quit() }
 
     private func applyOutputs(to robot: SimulatedRobot) {
-        robot.apply(motorLeft: actuators[0], motorRight: actuators[1], servo: actuators[2])
+        try? robot.apply(actuators)
         applied = actuators
     }
 

@@ -2,11 +2,12 @@ import ArgumentParser
 import Foundation
 import Glibc
 import Neuraxon
+import NeuraxonChannels
 import NeuraxonEmbodiment
 import NeuraxonSimulation
 
-/// `neuraxon sim`: runs a network on the simulated reference robot, closed loop and headless,
-/// and prints what the run did.
+/// `neuraxon sim`: runs a network on a simulated robot (the reference robot unless `--robot`
+/// names another description), closed loop and headless, and prints what the run did.
 struct SimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
@@ -26,6 +27,9 @@ struct SimCommand: ParsableCommand {
 
     @Option(help: "A built-in world (empty, obstacles, light) or a world file (default: the preset's world).")
     var world: String?
+
+    @Option(help: ArgumentHelp("The robot to simulate: a shipped robot (\(RobotDescription.shippedNames.joined(separator: ", "))) or a description file (Docs/ROBOTS.md).", valueName: "name|file"))
+    var robot: String = "reference"
 
     @Option(help: "A robot preset (seek, avoid) or a network file (JSON).")
     var network: String = RobotPreset.all[0].name
@@ -79,9 +83,15 @@ struct SimCommand: ParsableCommand {
         let worldName = world ?? preset?.world ?? RobotPreset.all[0].world
         let theWorld: World
         theWorld = try World.named(worldName)
+        let description: RobotDescription
+        do {
+            description = try RobotDescription.named(self.robot)
+        } catch {
+            throw CommandError.dataError("--robot \(self.robot): \(error)")
+        }
         let robot: SimulatedRobot
         do {
-            robot = try SimulatedRobot(world: theWorld, seed: seed, start: start)
+            robot = try SimulatedRobot(description: description, world: theWorld, seed: seed, start: start)
         } catch where error.field == "robot.starts" {
             throw CommandError.usage("--start \(start): \(error.problem)")
         } catch {
