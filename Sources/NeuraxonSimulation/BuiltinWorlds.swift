@@ -93,7 +93,7 @@ extension World {
     }()
 
     /// A 2 m × 1.5 m floor with a closed dark line (`trackLine`) for a line follower: no
-    /// obstacles. Four starting poses on the line, facing along it counter-clockwise.
+    /// obstacles. Five starting poses on the line, facing along it counter-clockwise.
     public static let lineTrack = World(
         name: "track", arenaWidth: 2, arenaHeight: 1.5, floor: [trackLine],
         starts: [
@@ -101,6 +101,7 @@ extension World {
             Pose(x: 1.2, y: 1.1, heading: degrees(180)),
             Pose(x: 0.35, y: 0.75, heading: degrees(-90)),
             Pose(x: 1.65, y: 0.75, heading: degrees(90)),
+            Pose(x: 0.8, y: 1.1, heading: degrees(180)),
         ])
 
     /// A 4 m × 3 m room for a large robot with a scanning ranger: boxes, pillars and a
