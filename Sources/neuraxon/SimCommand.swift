@@ -93,7 +93,7 @@ struct SimCommand: ParsableCommand {
         do {
             description = try RobotDescription.named(self.robot ?? preset.map(RobotPreset.robot(of:)) ?? "reference")
         } catch {
-            throw CommandError.dataError("--robot \(self.robot ?? "reference"): \(error)")
+            throw CommandError.dataError("--robot \(self.robot ?? "reference") is not a shipped robot (\(RobotDescription.shippedNames.joined(separator: ", "))) nor a description that loads: \(error)")
         }
         let robot: SimulatedRobot
         do {
