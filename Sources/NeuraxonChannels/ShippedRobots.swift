@@ -17,20 +17,22 @@ limits:
   failsafe_max_ms: 250
 
 sensors:
-  - name: line              # line_0 (left) .. line_4 (right), 8 mm apart
+  - name: line              # line_0 (left) .. line_4 (right), 15 mm apart
     kind: reflectance
     pins: [A0, A1, A2, A3, A4]
-    geometry: {x_mm: 70, y_mm: 0, heading_deg: 0}
+    geometry: {x_mm: 70, y_mm: 0, heading_deg: 0, spacing_mm: 15}
   - name: wheel_left
     kind: encoder
     mode: single
     pin_a: D2
     direction_from: motor_left
+    geometry: {x_mm: 0, y_mm: 60, ticks_per_rev: 360}
   - name: wheel_right
     kind: encoder
     mode: single
     pin_a: D3
     direction_from: motor_right
+    geometry: {x_mm: 0, y_mm: -60, ticks_per_rev: 360}
 
 actuators:
   - name: motor_left
@@ -39,12 +41,14 @@ actuators:
     pwm: D6
     in1: D4
     in2: D7
+    geometry: {x_mm: 0, y_mm: 60}
   - name: motor_right
     kind: motor
     driver: tb6612
     pwm: D5
     in1: D8
     in2: D12
+    geometry: {x_mm: 0, y_mm: -60}
   - name: led               # on the Uno's own D13 LED
     kind: output
     pin: D13
@@ -73,35 +77,37 @@ sensors:
   - name: range_left        # Sharp GP2Y0A21-style infrared range sensor, 0..5 V
     kind: analog
     pin: A0
-    geometry: {x_mm: 80, y_mm: 40, heading_deg: 30, fov_deg: 10}
+    geometry: {x_mm: 50, y_mm: 25, heading_deg: 30, fov_deg: 10, model: ir_range}
   - name: range_right
     kind: analog
     pin: A1
-    geometry: {x_mm: 80, y_mm: -40, heading_deg: -30, fov_deg: 10}
+    geometry: {x_mm: 50, y_mm: -25, heading_deg: -30, fov_deg: 10, model: ir_range}
   - name: light_left        # light-dependent resistor divider
     kind: analog
     pin: A2
-    geometry: {x_mm: 60, y_mm: 50, heading_deg: 45, fov_deg: 90}
+    geometry: {x_mm: 40, y_mm: 30, heading_deg: 45, fov_deg: 90, model: light}
   - name: light_right
     kind: analog
     pin: A3
-    geometry: {x_mm: 60, y_mm: -50, heading_deg: -45, fov_deg: 90}
+    geometry: {x_mm: 40, y_mm: -30, heading_deg: -45, fov_deg: 90, model: light}
   - name: bumper            # a switch to ground: 1 = pressed
     kind: digital
     pin: D10
     pull_up: true
     active: low
-    geometry: {x_mm: 100, y_mm: 0, heading_deg: 0}
+    geometry: {x_mm: 60, y_mm: 0, heading_deg: 0, fov_deg: 180}   # touches anywhere on the front half
   - name: wheel_left        # one hall channel; the direction is the left motor's
     kind: encoder
     mode: single
     pin_a: D2
     direction_from: motor_left
+    geometry: {x_mm: 0, y_mm: 50, ticks_per_rev: 360}
   - name: wheel_right
     kind: encoder
     mode: single
     pin_a: D3
     direction_from: motor_right
+    geometry: {x_mm: 0, y_mm: -50, ticks_per_rev: 360}
 
 actuators:
   - name: motor_left        # TB6612FNG channel A
@@ -110,12 +116,14 @@ actuators:
     pwm: D6
     in1: D4
     in2: D7
+    geometry: {x_mm: 0, y_mm: 50}
   - name: motor_right       # TB6612FNG channel B
     kind: motor
     driver: tb6612
     pwm: D5
     in1: D8
     in2: D12
+    geometry: {x_mm: 0, y_mm: -50}
   - name: servo
     kind: servo
     pin: D9
@@ -124,10 +132,10 @@ actuators:
     safe: 90
 
 geometry:
-  wheel_base_mm: 140
-  wheel_radius_mm: 33
-  body_length_mm: 200
-  body_width_mm: 160
+  wheel_base_mm: 100        # the simulator's body is a disc of half the larger of length and width
+  wheel_radius_mm: 30
+  body_length_mm: 120
+  body_width_mm: 120
 
 """#,
         "sonar-mega": #"""
@@ -156,17 +164,19 @@ sensors:
     pin: D24
     pull_up: true
     active: low
-    geometry: {x_mm: 130, y_mm: 0, heading_deg: 0}
+    geometry: {x_mm: 130, y_mm: 0, heading_deg: 0, fov_deg: 120}
   - name: wheel_left        # quadrature: A on an interrupt pin, B on any pin
     kind: encoder
     mode: quadrature
     pin_a: D2               # INT4
     pin_b: D26
+    geometry: {x_mm: 70, y_mm: 110, ticks_per_rev: 1440}
   - name: wheel_right
     kind: encoder
     mode: quadrature
     pin_a: D3               # INT5
     pin_b: D27
+    geometry: {x_mm: 70, y_mm: -110, ticks_per_rev: 1440}
 
 actuators:
   - name: motor_front_left
@@ -175,24 +185,28 @@ actuators:
     pwm: D4                 # OC0B
     in1: D30
     in2: D31
+    geometry: {x_mm: 70, y_mm: 110}
   - name: motor_rear_left
     kind: motor
     driver: l298n
     pwm: D13                # OC0A
     in1: D32
     in2: D33
+    geometry: {x_mm: -70, y_mm: 110}
   - name: motor_front_right
     kind: motor
     driver: l298n
     pwm: D6                 # OC4A
     in1: D34
     in2: D35
+    geometry: {x_mm: 70, y_mm: -110}
   - name: motor_rear_right
     kind: motor
     driver: l298n
     pwm: D7                 # OC4B
     in1: D36
     in2: D37
+    geometry: {x_mm: -70, y_mm: -110}
   - name: sonar_servo       # turns the sonar from right (0) to left (180)
     kind: servo
     pin: D11                # OC1A

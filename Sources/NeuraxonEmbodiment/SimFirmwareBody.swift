@@ -329,7 +329,7 @@ final class LockstepDriver {
     /// never shares the firmware's storage and the next change to it allocates nothing).
     private func applyOutputs(to robot: SimulatedRobot) {
         let actuators = firmware.actuators
-        robot.apply(motorLeft: actuators[0], motorRight: actuators[1], servo: actuators[2])
+        try? robot.apply(actuators)  // as many as the robot has: the firmware was built for it
         for k in applied.indices where k < actuators.count { applied[k] = actuators[k] }
     }
 

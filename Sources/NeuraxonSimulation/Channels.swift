@@ -126,10 +126,16 @@ public enum CoverageGrid {
 /// A problem with a command handed to the simulated robot.
 public enum SimulationError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A command had the wrong number of setpoints.
+    /// A command to the reference robot had the wrong number of setpoints.
     case wrongSetpointCount(got: Int, expected: Int)
+    /// A command to another robot had the wrong number of setpoints; `channels` names its
+    /// actuator channels in order.
+    case wrongSetpointCountFor(channels: [String], got: Int)
 
     public var description: String {
         switch self {
+        case let .wrongSetpointCountFor(channels, got):
+            return "a command needs one setpoint per actuator (\(channels.count): \(channels.joined(separator: ", "))), got \(got)"
         case let .wrongSetpointCount(got, expected):
             return "a command needs one setpoint per actuator (\(expected): motor_left, motor_right, servo), got \(got)"
         }

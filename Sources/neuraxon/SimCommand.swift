@@ -2,11 +2,12 @@ import ArgumentParser
 import Foundation
 import Glibc
 import Neuraxon
+import NeuraxonChannels
 import NeuraxonEmbodiment
 import NeuraxonSimulation
 
-/// `neuraxon sim`: runs a network on the simulated reference robot, closed loop and headless,
-/// and prints what the run did.
+/// `neuraxon sim`: runs a network on a simulated robot (the reference robot unless `--robot`
+/// names another description), closed loop and headless, and prints what the run did.
 struct SimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
@@ -15,7 +16,8 @@ struct SimCommand: ParsableCommand {
             Runs the closed loop (simulated sensors → encoder → network → decoder → simulated motors) \
             through the same control loop as the serial robot, as fast as possible unless --realtime. \
             With no options it runs the `seek` preset in its world (`light`) for 30 simulated seconds. \
-            Presets: \(RobotPreset.all.map { "\($0.name) (\($0.summary), world \($0.world))" }.joined(separator: "; ")). \
+            Presets: \((RobotPreset.all + RobotPreset.shipped).map { "\($0.name) (\($0.summary), world \($0.world))" }.joined(separator: "; ")). \
+            --robot picks the simulated robot (a shipped name or a description file; Docs/ROBOTS.md). \
             Built-in worlds: \(World.builtinNames.joined(separator: ", ")); any other name is read as a world file \
             (Docs/SIMULATION.md). The same world, network, mapping and seed give the same run, bit for bit. \
             A recording is an ordinary recording: `neuraxon replay FILE` replays it. Ctrl-C, SIGTERM and \
@@ -26,6 +28,14 @@ struct SimCommand: ParsableCommand {
 
     @Option(help: "A built-in world (empty, obstacles, light) or a world file (default: the preset's world).")
     var world: String?
+
+    @Option(help: ArgumentHelp("The robot to simulate: a shipped robot (\(RobotDescription.shippedNames.joined(separator: ", "))) or a description file (Docs/ROBOTS.md); default: the preset's robot, else reference.", valueName: "name|file"))
+    var robot: String?
+
+    /// Every preset `--network` can name: the reference robot's and the shipped robots'.
+    static func preset(named name: String) -> RobotPreset? {
+        RobotPreset.named(name) ?? RobotPreset.shipped.first { $0.name == name }
+    }
 
     @Option(help: "A robot preset (seek, avoid) or a network file (JSON).")
     var network: String = RobotPreset.all[0].name
@@ -66,14 +76,14 @@ struct SimCommand: ParsableCommand {
         guard throughFirmware == nil || !realtime else {
             throw ValidationError("--realtime does not apply with --through-firmware: the firmware runs on the simulation's clock")
         }
-        if RobotPreset.named(network) == nil && mapping == nil {
-            throw ValidationError("--network \(network) is not a preset (\(RobotPreset.all.map(\.name).joined(separator: ", "))); a network file needs --mapping FILE")
+        if Self.preset(named: network) == nil && mapping == nil {
+            throw ValidationError("--network \(network) is not a preset (\((RobotPreset.all + RobotPreset.shipped).map(\.name).joined(separator: ", "))); a network file needs --mapping FILE")
         }
     }
 
     func run() throws {
         let stop = StopSignals()
-        let preset = RobotPreset.named(network)
+        let preset = Self.preset(named: network)
         var files = FilePlan()
         files.input(preset == nil ? network : nil, "the network file")
         files.input(mapping, "the mapping file")
@@ -83,9 +93,15 @@ struct SimCommand: ParsableCommand {
         let worldName = world ?? preset?.world ?? RobotPreset.all[0].world
         let theWorld: World
         theWorld = try World.named(worldName)
+        let description: RobotDescription
+        do {
+            description = try RobotDescription.named(self.robot ?? preset.map(RobotPreset.robot(of:)) ?? "reference")
+        } catch {
+            throw CommandError.dataError("--robot \(self.robot ?? "reference") is not a shipped robot (\(RobotDescription.shippedNames.joined(separator: ", "))) nor a description that loads: \(error)")
+        }
         let robot: SimulatedRobot
         do {
-            robot = try SimulatedRobot(world: theWorld, seed: seed, start: start)
+            robot = try SimulatedRobot(description: description, world: theWorld, seed: seed, start: start)
         } catch where error.field == "robot.starts" {
             throw CommandError.usage("--start \(start): \(error.problem)")
         } catch {
