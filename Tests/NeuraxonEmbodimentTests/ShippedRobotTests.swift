@@ -40,8 +40,9 @@ struct LineProgress {
 }
 
 @Suite struct LineFollowerTests {
-    /// Runs the preset (or a random network) and measures, every 250 ms, the array centre's
-    /// distance to the line and the progress along it.
+    /// Runs the preset (or a random network) once, continuously, recording every tick with the
+    /// robot's pose, then measures the array centre's distance to the line and the progress along
+    /// it every 250 ms of simulated time from the recording.
     func follow(seed: UInt64, start: Int, seconds: Double, random: Bool = false)
         throws -> (withinShare: Double, laps: Double, lapSeconds: Double?) {
         let description = try #require(RobotDescription.shipped("line-follower"))
@@ -51,32 +52,46 @@ struct LineProgress {
         let net = random ? try preset.randomNetwork(seed: seed) : try preset.network(seed: seed)
         let mapping = try Mapping(yaml: preset.mappingYAML, device: DeviceInfo(simulated: robot),
                                   inputCount: net.inputCount, outputCount: net.outputCount)
+        let folder = TemporaryFolder()
+        let path = folder.file("follow.jsonl")
+        let header = RecordingHeader(mapping: mapping, network: NetworkIdentity(seed: seed), dtMillis: net.dt)
+        let recorder = try Recorder(path: path, header: header, waitWhenFull: true)
+        let outcome = try SimulationRun.run(robot: robot, network: net, mapping: mapping, durationSeconds: seconds, recorder: recorder)
+        #expect(outcome.endReason == .durationReached)
+
         let track = LineProgress(World.trackLine)
-        let arrayOffset = Vector2(0.07, 0)
-        func centre() -> Vector2 {
-            let h = robot.pose.heading
-            return robot.pose.position + Vector2(arrayOffset.x * cos(h), arrayOffset.x * sin(h))
+        let arrayOffset = 0.07
+        func centre(_ p: RecordedPose) -> Vector2 {
+            Vector2(p.x + arrayOffset * cos(p.heading), p.y + arrayOffset * sin(p.heading))
         }
-        var last = track.locate(centre()).arc
+        let reader = try RecordingReader(path: path)
+        var last: Double?
         var progress = 0.0
         var within = 0, samples = 0
         var lapSeconds: Double?
-        var t = 0.25
-        // Run in slices of 250 ms of simulated time on the same robot and network.
-        while t <= seconds + 1e-9 {
-            _ = try SimulationRun.run(robot: robot, network: net, mapping: mapping, durationSeconds: t)
-            let here = track.locate(centre())
-            var step = here.arc - last
-            if step > track.length / 2 { step -= track.length }
-            if step < -track.length / 2 { step += track.length }
-            progress += step
+        var nextSample: UInt64 = 250_000
+        var first: UInt64?
+        while let t = reader.nextTick() {
+            guard let pose = t.pose else { continue }
+            let here = track.locate(centre(pose))
+            if let last {
+                var step = here.arc - last
+                if step > track.length / 2 { step -= track.length }
+                if step < -track.length / 2 { step += track.length }
+                progress += step
+            }
             last = here.arc
-            samples += 1
-            if here.distance < 0.03 { within += 1 }
-            if lapSeconds == nil && progress >= track.length { lapSeconds = robot.timeMicros.secondsValue }
-            t += 0.25
+            let since = t.timestampMicros - (first ?? t.timestampMicros)
+            if first == nil { first = t.timestampMicros }
+            if lapSeconds == nil && progress >= track.length { lapSeconds = Double(since) / 1e6 }
+            if since >= nextSample {
+                samples += 1
+                if here.distance < 0.03 { within += 1 }
+                nextSample += 250_000
+            }
         }
-        return (Double(within) / Double(samples), progress / track.length, lapSeconds)
+        #expect(samples >= Int(seconds * 4) - 1, "a pose every tick")
+        return (Double(within) / Double(max(1, samples)), progress / track.length, lapSeconds)
     }
 
     @Test("the line-follow preset keeps its array within 3 cm of the line and laps the track, from every start",
@@ -87,8 +102,11 @@ struct LineProgress {
         #expect(run.laps >= 1, "laps \(run.laps)")
         #expect((run.lapSeconds ?? .infinity) < 60, "lap time \(String(describing: run.lapSeconds))")
     }
+
+    @Test("a random network of the preset's size does not follow the line")
+    func randomDoesNot() throws {
+        let run = try follow(seed: 1, start: 0, seconds: 60, random: true)
+        #expect(run.withinShare < 0.5 || run.laps < 1, "within \(run.withinShare), laps \(run.laps)")
+    }
 }
 
-extension UInt64 {
-    fileprivate var secondsValue: Double { Double(self) / 1e6 }
-}
