@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import NeuraxonChannels
 import NeuraxonProtocol
 import NeuraxonSimulation
 import NeuraxonTransport
@@ -16,6 +17,54 @@ public struct SimFirmwareError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// Where a robot's firmware builds are: `make -C Firmware ROBOT=FILE` puts the reference
+/// robot's in `Firmware/build/` and any other robot's in `Firmware/build/robots/<file stem>/`.
+public struct FirmwareBuild: Sendable, Equatable {
+    /// The robot's name (its description's `robot:`).
+    public var name: String
+    /// The description file's name without `.yaml`: the build folder's name.
+    public var stem: String
+    /// The description file as `make -C Firmware` reads it (relative to `Firmware/`).
+    public var makeFile: String
+    /// The board's name (`board_name:`), which names the AVR build.
+    public var boardName: String
+
+    /// The reference robot's builds.
+    public static let reference = FirmwareBuild(name: "reference", stem: "reference",
+                                                makeFile: "robots/reference.yaml", boardName: "neuraxon-uno")
+
+    public init(name: String, stem: String, makeFile: String, boardName: String) {
+        self.name = name
+        self.stem = stem
+        self.makeFile = makeFile
+        self.boardName = boardName
+    }
+
+    /// The builds of `description`, read from `file` (a path, or nil for a shipped robot, whose
+    /// file is `Firmware/robots/<name>.yaml`).
+    public init(description: RobotDescription, file: String? = nil) {
+        if let file {
+            let base = (file as NSString).lastPathComponent
+            let stem = base.hasSuffix(".yaml") ? String(base.dropLast(5)) : base
+            let absolute = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+            self.init(name: description.robot, stem: stem, makeFile: absolute, boardName: description.boardName)
+        } else {
+            self.init(name: description.robot, stem: description.robot, makeFile: "robots/\(description.robot).yaml",
+                      boardName: description.boardName)
+        }
+    }
+
+    /// The folder holding the builds, under the firmware folder `root`.
+    public func folder(in root: String) -> String {
+        stem == "reference" ? root + "/build" : root + "/build/robots/" + stem
+    }
+
+    /// The `make` command that builds `target` for this robot.
+    public func make(_ target: String) -> String {
+        stem == "reference" ? "make -C Firmware \(target)" : "make -C Firmware ROBOT=\(makeFile) \(target)"
+    }
+}
+
 /// Which firmware a simulated robot is reached through (Docs/SIMULATION.md, "Firmware in the
 /// loop").
 public enum FirmwareInTheLoop: Sendable, Equatable, CustomStringConvertible {
@@ -28,21 +77,43 @@ public enum FirmwareInTheLoop: Sendable, Equatable, CustomStringConvertible {
     /// (`make -C Firmware sim`), whose emulated time moves only when the simulation says so.
     case avr(harness: String, elf: String)
 
-    /// The host firmware: `NEURAXON_FIRMWARE`, or its build under `folder`.
-    public static func host(folder: String = "Firmware", environment: [String: String] = ProcessInfo.processInfo.environment) -> Self {
-        .host(firmware: environment["NEURAXON_FIRMWARE"] ?? folder + "/build/host/neuraxon-firmware")
+    /// The host firmware: `NEURAXON_FIRMWARE`, or `robot`'s build under `folder`.
+    public static func host(folder: String = "Firmware", robot: FirmwareBuild = .reference,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) -> Self {
+        .host(firmware: environment["NEURAXON_FIRMWARE"] ?? robot.folder(in: folder) + "/host/neuraxon-firmware")
     }
 
-    /// The host firmware as a library: `NEURAXON_FIRMWARE_LIB`, or its build under `folder`.
-    public static func library(folder: String = "Firmware", environment: [String: String] = ProcessInfo.processInfo.environment) -> Self {
-        .library(path: environment["NEURAXON_FIRMWARE_LIB"] ?? folder + "/build/host/libneuraxon-firmware.so")
+    /// The host firmware as a library: `NEURAXON_FIRMWARE_LIB`, or `robot`'s build under `folder`.
+    public static func library(folder: String = "Firmware", robot: FirmwareBuild = .reference,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) -> Self {
+        .library(path: environment["NEURAXON_FIRMWARE_LIB"] ?? robot.folder(in: folder) + "/host/libneuraxon-firmware.so")
     }
 
-    /// The AVR build under the harness: `NEURAXON_AVR_HARNESS` and `NEURAXON_AVR_ELF`, or their
-    /// builds under `folder`.
-    public static func avr(folder: String = "Firmware", environment: [String: String] = ProcessInfo.processInfo.environment) -> Self {
-        .avr(harness: environment["NEURAXON_AVR_HARNESS"] ?? folder + "/build/sim/nx-avr-harness",
-             elf: environment["NEURAXON_AVR_ELF"] ?? folder + "/build/avr/neuraxon-uno.elf")
+    /// The AVR build under the harness: `NEURAXON_AVR_HARNESS` and `NEURAXON_AVR_ELF`, or
+    /// `robot`'s builds under `folder`.
+    public static func avr(folder: String = "Firmware", robot: FirmwareBuild = .reference,
+                           environment: [String: String] = ProcessInfo.processInfo.environment) -> Self {
+        let builds = robot.folder(in: folder)
+        return .avr(harness: environment["NEURAXON_AVR_HARNESS"] ?? builds + "/sim/nx-avr-harness",
+                    elf: environment["NEURAXON_AVR_ELF"] ?? builds + "/avr/\(robot.boardName).elf")
+    }
+
+    /// The files this firmware needs, each with the `make` target that builds it.
+    var files: [(path: String, target: String, access: Int32)] {
+        switch self {
+        case let .host(firmware): [(firmware, "host", X_OK)]
+        case let .library(path): [(path, "host-lib", R_OK)]
+        case let .avr(harness, elf): [(harness, "sim", X_OK), (elf, "avr", R_OK)]
+        }
+    }
+
+    /// Refuses a firmware whose files are missing, naming the `make` command that builds them
+    /// for `robot`.
+    /// - Throws: `SimFirmwareError`.
+    public func checkBuilt(for robot: FirmwareBuild) throws {
+        for (path, target, mode) in files where access(path, mode) != 0 {
+            throw SimFirmwareError("no \(target == "sim" ? "emulation harness" : "firmware build") at \(path): build it for \(robot.name) with `\(robot.make(target))`")
+        }
     }
 
     public var description: String {
@@ -105,6 +176,7 @@ public final class SimFirmwareBody: Body, @unchecked Sendable {
     ///   the world's sampling period does not suit it, `LinkError` when the handshake over the
     ///   pseudo-terminal fails.
     public init(robot: SimulatedRobot, firmware: FirmwareInTheLoop) throws {
+        let build = FirmwareBuild(description: robot.description)
         let period = robot.world.link.samplePeriodMicros
         guard period % 1000 == 0, (1000...1_000_000).contains(period) else {
             throw SimFirmwareError("the world's sampling period (\(period) µs) must be a whole number of ms from 1 to 1000 for the firmware")
@@ -117,7 +189,7 @@ public final class SimFirmwareBody: Body, @unchecked Sendable {
         if case let .library(path) = firmware {
             let library = try FirmwareLibrary(path: path)
             guard library.sensorChannels == robot.sensorChannels.count, library.actuatorChannels == safe.count else {
-                throw SimFirmwareError("\(path) was built for a robot with \(library.sensorChannels) sensors and \(library.actuatorChannels) actuators; the simulated robot has \(robot.sensorChannels.count) and \(safe.count): build the library for it with `make -C Firmware host-lib`")
+                throw SimFirmwareError("\(path) was built for a robot with \(library.sensorChannels) sensors and \(library.actuatorChannels) actuators; the simulated robot has \(robot.sensorChannels.count) and \(safe.count): build the library for \(build.name) with `\(build.make("host-lib"))`")
             }
             let link = try FirmwareLibraryLink(firmware: library, config: config, samplePeriodMicros: period)
             driver = LockstepDriver(firmware: library, timing: .host(periodMicros: period),
@@ -152,6 +224,11 @@ public final class SimFirmwareBody: Body, @unchecked Sendable {
             while body.session.counters.sensorFrames < process.sensorsSent {
                 guard body.nextFrame(into: &frame, timeoutMicros: 1_000_000) == .frame else { break }
             }
+        }
+        let built = (device.sensors + device.actuators).map(\.name)
+        let wanted = (robot.sensorChannels + robot.actuatorChannels).map(\.name)
+        guard built == wanted else {
+            throw SimFirmwareError("\(firmware) was built for another robot (\(device.name), channels \(built.joined(separator: ", "))); the simulated robot \(build.name) has \(wanted.joined(separator: ", ")): build it with `\(build.make(firmware.files[0].target))`")
         }
         driver.startLockstep(robot: robot)
     }

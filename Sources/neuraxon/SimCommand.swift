@@ -61,7 +61,7 @@ struct SimCommand: ParsableCommand {
     @Flag(help: "Run at the wall-clock pace instead of as fast as possible.")
     var realtime = false
 
-    @Option(help: ArgumentHelp("Run the controller through the firmware: host (the host-built firmware over a pseudo-terminal, NEURAXON_FIRMWARE or Firmware/build/host/neuraxon-firmware), library (the same firmware loaded as a library, no pseudo-terminal, NEURAXON_FIRMWARE_LIB or Firmware/build/host/libneuraxon-firmware.so) or avr (the AVR build under the emulation harness over a pseudo-terminal, NEURAXON_AVR_ELF and NEURAXON_AVR_HARNESS or their builds in Firmware/build).", valueName: "host|library|avr"))
+    @Option(help: ArgumentHelp("Run the controller through the firmware: host (the host-built firmware over a pseudo-terminal, NEURAXON_FIRMWARE or the robot's build: Firmware/build/host/neuraxon-firmware for the reference robot, Firmware/build/robots/STEM/host/… for another), library (the same firmware loaded as a library, no pseudo-terminal, NEURAXON_FIRMWARE_LIB or the robot's libneuraxon-firmware.so) or avr (the AVR build under the emulation harness over a pseudo-terminal, NEURAXON_AVR_ELF and NEURAXON_AVR_HARNESS or the robot's builds).", valueName: "host|library|avr"))
     var throughFirmware: FirmwareChoice?
 
     @Flag(help: "Print the run's metrics as one JSON object (the fields of FILE.metrics.json) instead of text.")
@@ -150,7 +150,15 @@ struct SimCommand: ParsableCommand {
         let summaryPath = record.map { $0 + ".metrics.json" }
         if let summaryPath { try Self.removeStale(summaryPath) }
 
-        let firmware = throughFirmware?.firmware
+        let robotName = self.robot ?? preset.map(RobotPreset.robot(of:)) ?? "reference"
+        let build = FirmwareBuild(description: description,
+                                  file: RobotDescription.shippedNames.contains(robotName) ? nil : robotName)
+        let firmware = throughFirmware?.firmware(for: build)
+        do {
+            try firmware?.checkBuilt(for: build)
+        } catch let error as SimFirmwareError {
+            throw CommandError(ExitStatus.unavailable, error.description)
+        }
         let progress = ElapsedProgress("simulating \(String(format: "%g", duration)) s in \(theWorld.name)"
                                        + (firmware == nil ? "" : " through the firmware"),
                                        expectedSeconds: realtime ? duration : nil)
