@@ -55,16 +55,16 @@ extension RobotPreset {
 extension RobotPreset {
     /// Neuron ids of `sonarScan`.
     enum SonarNeuron {
-        /// Inputs: the sonar, signed (+1 beyond 0.5 m, −1 nearer); the bumper (+1 pressed).
+        /// Inputs: the sonar, signed (+1 beyond 0.45 m, −1 nearer); the bumper (+1 pressed).
         static let clear = 0, bumper = 1
-        /// Hidden: a tonic pair that stays on once started; the two turn neurons; the sweep's
-        /// ring of `ringLength` neurons from `ring`, and `ringOff`, on while the ring's first
-        /// neuron is off.
-        static let tonic = 2, tonicEcho = 3, turnLeft = 4, turnRight = 5, ringOff = 6, ring = 7
+        /// Hidden: a tonic pair that stays on once started, and `wake`, which starts it with
+        /// the sonar near; the two turn neurons; the sweep's ring of `ringLength` neurons from
+        /// `ring`, and `ringOff`, on while the ring's first neuron is off.
+        static let tonic = 2, tonicEcho = 3, turnLeft = 4, turnRight = 5, ringOff = 6, wake = 7, ring = 8
         static let ringLength = 7
         /// The ring neuron that says the sonar looks left (the servo lags the ring's first).
         static let lookingLeft = ring + 2
-        static let hidden = ringLength + 5
+        static let hidden = ringLength + 6
         /// Outputs, after the hidden neurons.
         static let leftPush = ring + ringLength, leftPull = leftPush + 1, rightPush = leftPush + 2,
                    rightPull = leftPush + 3, servoPush = leftPush + 4, servoPull = leftPush + 5
@@ -72,26 +72,28 @@ extension RobotPreset {
 
     /// The wiring of `sonarScan`, as summed currents S (a neuron fires +1 when 1.12·S > 0.75,
     /// −1 when 1.12·S < −1.25), with clear = ±1 and the other neurons 0 or +1:
-    /// - `tonic`: +0.8·clear, +2.0 from `tonicEcho` (+1.0 from `tonic`): it starts with the
-    ///   sonar clear and stays on, a constant +1 the rest uses as a bias;
+    /// - `tonic`: +0.8·clear, +1.0 from `wake` (−0.8·clear), +2.0 from `tonicEcho` (+1.0 from
+    ///   `tonic`): it starts at once, the sonar near or clear, and stays on, a constant +1 the
+    ///   rest uses as a bias;
     /// - the sweep: a ring of seven neurons, each exciting the next (+2.0), the last inhibiting
     ///   the first (−2.0), the first driven by `tonic` (+1.0): a wave runs round it and the
-    ///   first neuron is on for about half a second, then off for as long (τm = 50 ms); the
+    ///   first neuron is on for about a quarter of a second, then off for as long (τm = 50 ms); the
     ///   servo's push is the first neuron (+2.0), its pull `ringOff` (+0.9 from `tonic`, −2.0
     ///   from the first), so the servo swings between 45° (right) and 135° (left);
     /// - `turnRight`: −0.6·clear + 0.6·`lookingLeft` (1.2, firing, only with the sonar near
     ///   while it looks left), −1.5 from `turnLeft`; `turnLeft`: −0.6·clear + 0.6 from `tonic`
     ///   − 0.6·`lookingLeft` (near while it looks right), −1.5 from `turnRight`;
     /// - left push: +0.9 from `tonic`, −2.2 from `turnLeft` and from the bumper; right push
-    ///   the mirror image with `turnRight`; left pull: −1.2·clear (−1 while clear: full speed;
+    ///   the mirror image with `turnRight`; left pull: −1.2·clear (−1 while clear: the wheels drive;
     ///   +1 while near: the wheels stop unless turning), −2.4 from `turnRight`, +2.4 from the
-    ///   bumper; right pull the mirror image. So the robot drives at full speed while the
+    ///   bumper; right pull the mirror image. So the robot drives (at 600 ‰, the mapping's range) while the
     ///   sonar is clear, spins in place away from the side where it reads near, and reverses
     ///   on a bump.
     static let sonarScanWiring: [Synapse] = {
         typealias N = SonarNeuron
         var w: [Synapse] = [
             wire(N.clear, N.tonic, 0.8), wire(N.tonicEcho, N.tonic, 2.0), wire(N.tonic, N.tonicEcho, 1.0),
+            wire(N.clear, N.wake, -0.8), wire(N.wake, N.tonic, 1.0),
         ]
         for k in 1..<N.ringLength { w.append(wire(N.ring + k - 1, N.ring + k, 2.0)) }
         w += [
@@ -110,10 +112,12 @@ extension RobotPreset {
     }()
 
     /// Obstacle avoidance with a scanning sonar for the `sonar-mega` robot in the `room` world
-    /// (wiring: `sonarScanWiring`). Neurons: 0 the sonar (signed at 500 mm, 100 mm hysteresis),
-    /// 1 the bumper; 2–13 hidden; 14–19 output: left wheels push, pull; right wheels push,
+    /// (wiring: `sonarScanWiring`). Neurons: 0 the sonar (signed at 450 mm, 100 mm hysteresis),
+    /// 1 the bumper; 2–14 hidden; 15–20 output: left wheels push, pull; right wheels push,
     /// pull (both motors of a side take the same drive: skid steer); servo push, pull. τm is
-    /// 50 ms (the sweep's ring is slow enough for the servo to follow); ACh 1, NE 0.8.
+    /// 50 ms (the sweep's ring is slow enough for the servo to follow); ACh 1, NE 0.8; no
+    /// neuron health decay (the turn neurons and the ring's rest silent by design, and would
+    /// otherwise die).
     public static let sonarScan: RobotPreset = {
         var p = NetworkParameters()
         p.networkName = "sonar-scan"
@@ -122,6 +126,7 @@ extension RobotPreset {
         p.numOutputNeurons = 6
         p.connectionProbability = 1.0
         p.membraneTimeConstant = 50
+        p.neuronHealthDecay = 0
         p.acetylcholineBaseline = 1.0
         p.norepinephrineBaseline = 0.8
         p.synapseFormationProb = 0.01
@@ -132,16 +137,16 @@ extension RobotPreset {
 
 let sonarScanMappingYAML = """
     # Obstacle avoidance with a scanning sonar for the sonar-mega robot (neuraxon sim --robot sonar-mega --network sonar-scan).
-    # Network: 2 input, 12 hidden, 6 output neurons (RobotPreset.sonarScan).
+    # Network: 2 input, 13 hidden, 6 output neurons (RobotPreset.sonarScan).
     sensors:
-      - {channel: sonar, neuron: 0, mode: signed, set_point: 500, dead_band: 0, hysteresis: 100}
+      - {channel: sonar, neuron: 0, mode: signed, set_point: 450, dead_band: 0, hysteresis: 100}
       - {channel: bumper, neuron: 1, mode: digital}
     actuators:
-      - {channel: motor_front_left, push: 0, pull: 1, tau: 40, range: [-1000, 1000]}    # output neurons 0, 1 (14, 15)
-      - {channel: motor_rear_left, push: 0, pull: 1, tau: 40, range: [-1000, 1000]}
-      - {channel: motor_front_right, push: 2, pull: 3, tau: 40, range: [-1000, 1000]}   # output neurons 2, 3 (16, 17)
-      - {channel: motor_rear_right, push: 2, pull: 3, tau: 40, range: [-1000, 1000]}
-      - {channel: sonar_servo, push: 4, pull: 5, tau: 0, range: [0, 180]}             # output neurons 4, 5 (18, 19)
+      - {channel: motor_front_left, push: 0, pull: 1, tau: 40, range: [-600, 600]}    # output neurons 0, 1 (15, 16)
+      - {channel: motor_rear_left, push: 0, pull: 1, tau: 40, range: [-600, 600]}
+      - {channel: motor_front_right, push: 2, pull: 3, tau: 40, range: [-600, 600]}   # output neurons 2, 3 (17, 18)
+      - {channel: motor_rear_right, push: 2, pull: 3, tau: 40, range: [-600, 600]}
+      - {channel: sonar_servo, push: 4, pull: 5, tau: 0, range: [0, 180]}             # output neurons 4, 5 (19, 20)
 
     """
 

@@ -135,8 +135,8 @@ struct LineProgress {
 
     static let starts: [(UInt64, Int)] = [(1, 0), (2, 1), (3, 2), (4, 3), (5, 4)]
 
-    /// Measured (five 60 s runs): the preset 0.6 collisions a minute and 7.4 m a minute,
-    /// a random network of its size 7.4 collisions a minute and 3.4 m.
+    /// Measured (these five 60 s runs): the preset 1 collision in 5 minutes and 51.1 m, its
+    /// sonar swinging 218–230 times a minute; a random network of its size 21 collisions.
     @Test("the sonar-scan preset sweeps its sonar and collides far less often than a random network of its size, from every start")
     func avoidsObstacles() throws {
         var presetCollisions = 0, randomCollisions = 0, presetDistance = 0.0
@@ -158,8 +158,8 @@ struct LineProgress {
             randomCollisions += try roam(seed: seed, start: start, random: true).metrics.collisions
         }
         let minutes = Double(Self.starts.count)
-        #expect(Double(presetCollisions) / minutes <= 1.5, "the preset: \(presetCollisions) collisions in \(minutes) min")
-        #expect(Double(randomCollisions) / minutes >= 4, "a random network: \(randomCollisions) collisions in \(minutes) min")
+        #expect(Double(presetCollisions) / minutes <= 1, "the preset: \(presetCollisions) collisions in \(minutes) min")
+        #expect(Double(randomCollisions) / minutes >= 3, "a random network: \(randomCollisions) collisions in \(minutes) min")
         #expect(presetDistance / minutes > 5, "the preset drove \(presetDistance / minutes) m a minute")
     }
 
