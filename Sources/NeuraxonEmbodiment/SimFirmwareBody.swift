@@ -111,9 +111,9 @@ public enum FirmwareInTheLoop: Sendable, Equatable, CustomStringConvertible {
     /// for `robot`.
     /// - Throws: `SimFirmwareError`.
     public func checkBuilt(for robot: FirmwareBuild) throws {
-        for (path, target, mode) in files where access(path, mode) != 0 {
-            throw SimFirmwareError("no \(target == "sim" ? "emulation harness" : "firmware build") at \(path): build it for \(robot.name) with `\(robot.make(target))`")
-        }
+        let missing = files.filter { access($0.path, $0.access) != 0 }
+        guard !missing.isEmpty else { return }
+        throw SimFirmwareError("no \(missing.map(\.path).joined(separator: " nor ")): build \(missing.count == 1 ? "it" : "them") for \(robot.name) with `\(robot.make(missing.map(\.target).joined(separator: " ")))`")
     }
 
     public var description: String {
