@@ -99,11 +99,11 @@ public enum FirmwareInTheLoop: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The files this firmware needs, each with the `make` target that builds it.
-    var files: [(path: String, target: String, access: Int32)] {
+    var files: [(what: String, path: String, target: String, access: Int32)] {
         switch self {
-        case let .host(firmware): [(firmware, "host", X_OK)]
-        case let .library(path): [(path, "host-lib", R_OK)]
-        case let .avr(harness, elf): [(harness, "sim", X_OK), (elf, "avr", R_OK)]
+        case let .host(firmware): [("host firmware", firmware, "host", X_OK)]
+        case let .library(path): [("firmware library", path, "host-lib", R_OK)]
+        case let .avr(harness, elf): [("emulation harness", harness, "sim", X_OK), ("AVR firmware", elf, "avr", R_OK)]
         }
     }
 
@@ -113,7 +113,7 @@ public enum FirmwareInTheLoop: Sendable, Equatable, CustomStringConvertible {
     public func checkBuilt(for robot: FirmwareBuild) throws {
         let missing = files.filter { access($0.path, $0.access) != 0 }
         guard !missing.isEmpty else { return }
-        throw SimFirmwareError("no \(missing.map(\.path).joined(separator: " nor ")): build \(missing.count == 1 ? "it" : "them") for \(robot.name) with `\(robot.make(missing.map(\.target).joined(separator: " ")))`")
+        throw SimFirmwareError("no \(missing.map { "\($0.what) at \($0.path)" }.joined(separator: " nor ")): build \(missing.count == 1 ? "it" : "them") with `\(robot.make(missing.map(\.target).joined(separator: " ")))`")
     }
 
     public var description: String {
