@@ -171,10 +171,11 @@ public final class SimFirmwareBody: Body, @unchecked Sendable {
     private let driver: LockstepDriver
 
     /// Starts `firmware`, connects to it and configures it with the world's sampling period, a
-    /// 100 ms failsafe and all seven sensors.
+    /// 100 ms failsafe and all the robot's sensors.
     /// - Throws: `SimFirmwareError` when the firmware cannot be started, loaded or configured or
-    ///   the world's sampling period does not suit it, `LinkError` when the handshake over the
-    ///   pseudo-terminal fails.
+    ///   the world's sampling period does not suit it or the firmware was built for another
+    ///   robot (its channels are not `robot`'s; the error names the `make` command for this
+    ///   robot), `LinkError` when the handshake over the pseudo-terminal fails.
     public init(robot: SimulatedRobot, firmware: FirmwareInTheLoop) throws {
         let build = FirmwareBuild(description: robot.description)
         let period = robot.world.link.samplePeriodMicros
@@ -228,7 +229,7 @@ public final class SimFirmwareBody: Body, @unchecked Sendable {
         let built = (device.sensors + device.actuators).map(\.name)
         let wanted = (robot.sensorChannels + robot.actuatorChannels).map(\.name)
         guard built == wanted else {
-            throw SimFirmwareError("\(firmware) was built for another robot (\(device.name), channels \(built.joined(separator: ", "))); the simulated robot \(build.name) has \(wanted.joined(separator: ", ")): build it with `\(build.make(firmware.files[0].target))`")
+            throw SimFirmwareError("\(firmware) was built for another robot (\(device.name), channels \(built.joined(separator: ", "))); the simulated robot \(build.name) has \(wanted.joined(separator: ", ")): build it with `\(build.make(firmware.files.map(\.target).joined(separator: " ")))`")
         }
         driver.startLockstep(robot: robot)
     }
