@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "NeuraxonProtocolTests", dependencies: ["NeuraxonChannels", "NeuraxonProtocol"]),
         .testTarget(name: "NeuraxonTransportTests", dependencies: ["NeuraxonChannels", "NeuraxonTransport", "CAllocationCounter"]),
         .testTarget(name: "NeuraxonSimulationTests", dependencies: ["NeuraxonChannels", "NeuraxonSimulation", "CAllocationCounter"]),
-        .testTarget(name: "NeuraxonEmbodimentTests", dependencies: ["NeuraxonChannels", "NeuraxonEmbodiment", "CAllocationCounter"]),
+        .testTarget(name: "NeuraxonEmbodimentTests", dependencies: ["NeuraxonChannels", "NeuraxonEmbodiment", "NeuraxonExecutors", "CAllocationCounter"]),
         .testTarget(name: "NeuraxonEvolutionTests", dependencies: ["NeuraxonEvolution"]),
         .testTarget(name: "NeuraxonEvolutionTasksTests", dependencies: ["NeuraxonEvolutionTasks"]),
         // Runs the built `neuraxon` command as a user does.

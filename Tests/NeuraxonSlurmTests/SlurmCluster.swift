@@ -9,7 +9,8 @@ final class SlurmCluster: @unchecked Sendable {
     let folder: String
     /// `SLURM_CONF` for every Slurm command of this cluster.
     var environment: [String: String] { ["SLURM_CONF": "\(folder)/slurm.conf"] }
-    private var daemons: [Process] = []
+    /// The daemons this cluster started, newest last.
+    private var daemons: [pid_t] = []
 
     /// The Debian packages the cluster needs (scripts/install-deps.sh installs them).
     static let programs = ["/usr/sbin/slurmctld", "/usr/sbin/slurmd", "/usr/bin/sbatch", "/usr/bin/squeue", "/usr/bin/scancel",
@@ -46,12 +47,14 @@ final class SlurmCluster: @unchecked Sendable {
 
     /// Stops every daemon this cluster started, by PID: SIGTERM, then SIGKILL after 5 s.
     func stop() {
-        for process in daemons.reversed() where process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        let deadline = Date().addingTimeInterval(5)
-        for process in daemons.reversed() {
-            while process.isRunning, Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+        for pid in daemons.reversed() { kill(pid, SIGTERM) }
+        for pid in daemons.reversed() {
+            let deadline = Date().addingTimeInterval(5)
+            while !Spawn.exited(pid), Date() < deadline { usleep(20_000) }
+            if !Spawn.exited(pid) {
+                kill(pid, SIGKILL)
+                _ = Spawn.wait(pid)
+            }
         }
         daemons.removeAll()
     }
@@ -116,7 +119,7 @@ final class SlurmCluster: @unchecked Sendable {
         daemons.append(try launch("/usr/bin/setpriv", ["--reuid=munge", "--regid=munge", "--init-groups", "/usr/sbin/munged", "-F"], log: "munged.out"))
         let deadline = Date().addingTimeInterval(20)
         while !mungeAnswers() {
-            guard Date() < deadline, daemons.last?.isRunning == true else {
+            guard Date() < deadline, let munged = daemons.last, !Spawn.exited(munged) else {
                 throw Failure(description: "munged did not start: \(Self.tail("\(folder)/munged.out"))")
             }
             usleep(50_000)
@@ -132,24 +135,15 @@ final class SlurmCluster: @unchecked Sendable {
         while true {
             let state = ((try? command(["/usr/bin/sinfo", "-h", "-n", "localhost", "-o", "%t"])) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             if state == "idle" { return }
-            guard Date() < deadline, daemons.allSatisfy(\.isRunning) else {
+            guard Date() < deadline, !daemons.contains(where: Spawn.exited) else {
                 throw Failure(description: "the node did not become idle (state `\(state)`); slurmctld: \(Self.tail("\(folder)/slurmctld.log")); slurmd: \(Self.tail("\(folder)/slurmd.log"))")
             }
             usleep(100_000)
         }
     }
 
-    private func launch(_ path: String, _ arguments: [String], log: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        FileManager.default.createFile(atPath: "\(folder)/\(log)", contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(folder)/\(log)"))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return process
+    private func launch(_ path: String, _ arguments: [String], log: String) throws -> pid_t {
+        try Spawn.start(path, arguments, environment: environment, output: "\(folder)/\(log)")
     }
 
     static func tail(_ path: String) -> String {
@@ -158,17 +152,80 @@ final class SlurmCluster: @unchecked Sendable {
     }
 
     static func run(_ path: String, _ arguments: [String], environment: [String: String]) throws -> (Int32, String, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        try Spawn.run(path, arguments, environment: environment)
+    }
+}
+
+/// Child processes through posix_spawn and waitpid: started, waited for and reaped by this
+/// code alone, with their output in files (nothing to block on).
+enum Spawn {
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    /// Starts `path` with `arguments`, this process's environment plus `environment`, in
+    /// `folder`, its input from /dev/null and its output and errors appended to `output`.
+    static func start(_ path: String, _ arguments: [String], environment: [String: String] = [:], folder: String? = nil,
+                      output: String, errors: String? = nil) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        if let errors {
+            posix_spawn_file_actions_addopen(&actions, 2, errors, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+        let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0)=\($1)" }
+        // In `folder` through `env -C`: this process's own folder stays put for other tests.
+        let command = folder.map { ["/usr/bin/env", "-C", $0, path] } ?? [path]
+        let argv = (command + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup($0) } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, command[0], &actions, nil, argv, envp)
+        guard status == 0 else { throw Failure(description: "\(path) cannot be started: \(String(cString: strerror(status)))") }
+        return pid
+    }
+
+    /// Waits for `pid` and returns its exit status (128 + N for signal N).
+    static func wait(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        return decode(status)
+    }
+
+    /// Whether `pid` has ended (reaping it if so).
+    static func exited(_ pid: pid_t) -> Bool {
+        var status: Int32 = 0
+        let r = waitpid(pid, &status, WNOHANG)
+        return r == pid || (r < 0 && errno == ECHILD)
+    }
+
+    static func decode(_ status: Int32) -> Int32 {
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+
+    /// Runs a command to its end and returns its exit status, output and errors.
+    static func run(_ path: String, _ arguments: [String], environment: [String: String] = [:], folder: String? = nil,
+                    timeout: Double = 300, while then: (() throws -> Void)? = nil) throws -> (Int32, String, String) {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("neuraxon-spawn-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        let out = scratch + ".out", err = scratch + ".err"
+        defer {
+            unlink(out)
+            unlink(err)
+        }
+        let pid = try start(path, arguments, environment: environment, folder: folder, output: out, errors: err)
+        let killer = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+        defer { killer.cancel() }
+        do { try then?() } catch {
+            kill(pid, SIGTERM)
+            _ = wait(pid)
+            throw error
+        }
+        let status = wait(pid)
+        return (status, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "", (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
     }
 }
 
@@ -186,35 +243,12 @@ enum Neuraxon {
 
     struct Result { let status: Int32; let stdout: String; let stderr: String }
 
-    /// Runs `neuraxon ARGUMENTS` in `folder`, in the background when `then` is given (which runs
-    /// while the command does), and waits for it; killed after `timeout` seconds.
+    /// Runs `neuraxon ARGUMENTS` in `folder` and waits for it; `then`, when given, runs while
+    /// the command does. Killed after `timeout` seconds.
     static func run(_ arguments: [String], folder: String, environment: [String: String] = [:], timeout: Double = 300,
                     while then: (() throws -> Void)? = nil) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.currentDirectoryURL = URL(fileURLWithPath: folder)
-        // Files, not pipes: nothing blocks while `then` runs.
-        let id = UUID().uuidString.prefix(6)
-        let outPath = "\(folder)/.out-\(id)", errPath = "\(folder)/.err-\(id)"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try process.run()
-        let pid = process.processIdentifier
-        let killer = DispatchWorkItem { kill(pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
-        defer { killer.cancel() }
-        do { try then?() } catch {
-            kill(pid, SIGTERM)
-            process.waitUntilExit()
-            throw error
-        }
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        let (status, out, err) = try Spawn.run(path, arguments, environment: environment, folder: folder, timeout: timeout, while: then)
+        return Result(status: status, stdout: out, stderr: err)
     }
 
     static func folder() -> String {
