@@ -43,7 +43,7 @@ import Testing
         ("worlds: [light]\nnetwork: [seek]\n", "s.yaml:2: unknown field `network`"),
         ("worlds: [light]\n", "s.yaml: no networks"),
         ("worlds: [light\n", "s.yaml:2: not valid YAML"),
-        ("worlds: [light]\nnetworks:\n  - network: a.json\n", "s.yaml:3: this network needs `mapping:`"),
+        ("worlds: [light]\nnetworks:\n  - network: a.json\n", "s.yaml:3: network a.json needs `mapping: FILE`"),
     ])
     func refuses(yaml: String, message: String) throws {
         let dir = Self.folder()
