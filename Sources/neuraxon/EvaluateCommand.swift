@@ -55,19 +55,26 @@ enum WorkKinds {
     }
 }
 
-/// Evolution's evaluations through an executor: one round per generation (`generation-N`).
+/// Evolution's evaluations through an executor: one round per call, `generation-N` (and
+/// `generation-N-2`, … when a generation evaluates again, e.g. its elite on fresh trials).
 /// An executor's own error (the scheduler refused, a task kept failing) cannot travel through
 /// evolution's typed errors; it is kept here and thrown in their place (`rethrow`).
 final class ExecutorEvaluation: EvaluationBackend, @unchecked Sendable {
     let executor: any Executor
     private let lock = NSLock()
     private var executorError: ExecutorError?
+    private var rounds: [Int: Int] = [:]
 
     init(_ executor: any Executor) { self.executor = executor }
 
     func run(_ jobs: [EvaluationJob], taskName: String, generation: Int) throws(EvolutionError) -> [JobScore] {
+        lock.lock()
+        let round = rounds[generation, default: 0] + 1
+        rounds[generation] = round
+        lock.unlock()
+        let label = "generation-\(generation)" + (round == 1 ? "" : "-\(round)")
         do {
-            return try executor.run(WorkKinds.evolution, context: taskName, items: jobs, label: "generation-\(generation)").map { outcome in
+            return try executor.run(WorkKinds.evolution, context: taskName, items: jobs, label: label).map { outcome in
                 outcome.value.map(JobScore.score) ?? .failed(outcome.error ?? "no result")
             }
         } catch {
