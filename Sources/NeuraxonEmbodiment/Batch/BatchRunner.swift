@@ -63,6 +63,7 @@ public enum BatchRunner {
         switch (run.firmware, run.firmwarePaths ?? []) {
         case (nil, _): firmware = nil
         case ("host", let paths) where paths.count == 1: firmware = .host(firmware: paths[0])
+        case ("library", let paths) where paths.count == 1: firmware = .library(path: paths[0])
         case ("avr", let paths) where paths.count == 2: firmware = .avr(harness: paths[0], elf: paths[1])
         default: throw BatchRunError("through_firmware \(run.firmware ?? ""): the firmware's files are not known")
         }

@@ -68,7 +68,7 @@ public struct BatchRun: Codable, Sendable, Equatable {
     public var start: Int
     /// Simulated seconds.
     public var duration: Double
-    /// `host` or `avr` to run through that firmware, nil for the direct simulation; the
+    /// `host`, `library` or `avr` to run through that firmware, nil for the direct simulation; the
     /// firmware's files, resolved to absolute paths when the batch was expanded.
     public var firmware: String?
     public var firmwarePaths: [String]?
@@ -111,7 +111,7 @@ public struct BatchRun: Codable, Sendable, Equatable {
 ///     name: evolved             # optional: the name tables show
 /// seeds: 1-3                    # world noise and link seeds (default 1)
 /// starts: [0]                   # starting pose numbers (default 0)
-/// through_firmware: [none, host]  # none (default), host or avr
+/// through_firmware: [none, host]  # none (default), host, library or avr
 /// ```
 public struct BatchScenario: Sendable {
     public var worlds: [BatchWorld] = []
@@ -190,6 +190,7 @@ public struct BatchScenario: Sendable {
         func absolute(_ p: String) -> String { p.hasPrefix("/") ? p : cwd + "/" + p }
         switch choice {
         case "host": if case .host(let f) = FirmwareInTheLoop.host() { return [absolute(f)] }
+        case "library": if case .library(let f) = FirmwareInTheLoop.library() { return [absolute(f)] }
         case "avr": if case .avr(let harness, let elf) = FirmwareInTheLoop.avr() { return [absolute(harness), absolute(elf)] }
         default: break
         }
@@ -330,8 +331,9 @@ struct ScenarioReader {
             switch item.scalar?.string {
             case "none": return nil
             case "host": return "host"
+            case "library": return "library"
             case "avr": return "avr"
-            default: throw fail(item, "`through_firmware` takes none, host or avr")
+            default: throw fail(item, "`through_firmware` takes none, host, library or avr")
             }
         }
     }
