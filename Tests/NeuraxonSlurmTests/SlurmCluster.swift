@@ -176,8 +176,11 @@ enum Spawn {
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
         let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0)=\($1)" }
-        // In `folder` through `env -C`: this process's own folder stays put for other tests.
-        let command = folder.map { ["/usr/bin/env", "-C", $0, path] } ?? [path]
+        // In `folder` through `env -C`: this process's own folder stays put for other tests. And
+        // through a shell that first closes every descriptor above 2: a daemon must not hold
+        // the pipes of other tests' commands open (their readers would wait for it to end).
+        let closeInherited = #"for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec "$@""#
+        let command = ["/bin/bash", "-c", closeInherited, "bash"] + (folder.map { ["/usr/bin/env", "-C", $0] } ?? []) + [path]
         let argv = (command + arguments).map { strdup($0) } + [nil]
         let envp = env.map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
