@@ -58,11 +58,16 @@ let package = Package(
             dependencies: ["NeuraxonChannels", .product(name: "Yams", package: "Yams")]
         ),
 
-        // Embodiment layer: the control loop, bodies, mapping, recorder and replay.
+        // Executors: runs independent items of work on this machine's cores or as a Slurm job
+        // array (the worker is `neuraxon evaluate`); used by batches and evolution.
+        .target(name: "NeuraxonExecutors", dependencies: ["Neuraxon"]),
+
+        // Embodiment layer: the control loop, bodies, mapping, recorder and replay; batches of
+        // simulated runs.
         .target(
             name: "NeuraxonEmbodiment",
             dependencies: [
-                "Neuraxon", "NeuraxonChannels", "NeuraxonProtocol", "NeuraxonTransport", "NeuraxonSimulation",
+                "Neuraxon", "NeuraxonChannels", "NeuraxonProtocol", "NeuraxonTransport", "NeuraxonSimulation", "NeuraxonExecutors",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -79,7 +84,7 @@ let package = Package(
             name: "neuraxon",
             dependencies: [
                 "Neuraxon", "NeuraxonChannels", "NeuraxonProtocol", "NeuraxonTransport", "NeuraxonSimulation",
-                "NeuraxonEmbodiment", "NeuraxonEvolution", "NeuraxonEvolutionTasks",
+                "NeuraxonEmbodiment", "NeuraxonEvolution", "NeuraxonEvolutionTasks", "NeuraxonExecutors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -96,10 +101,13 @@ let package = Package(
         .testTarget(name: "NeuraxonProtocolTests", dependencies: ["NeuraxonChannels", "NeuraxonProtocol"]),
         .testTarget(name: "NeuraxonTransportTests", dependencies: ["NeuraxonChannels", "NeuraxonTransport", "CAllocationCounter"]),
         .testTarget(name: "NeuraxonSimulationTests", dependencies: ["NeuraxonChannels", "NeuraxonSimulation", "CAllocationCounter"]),
-        .testTarget(name: "NeuraxonEmbodimentTests", dependencies: ["NeuraxonChannels", "NeuraxonEmbodiment", "CAllocationCounter"]),
+        .testTarget(name: "NeuraxonEmbodimentTests", dependencies: ["NeuraxonChannels", "NeuraxonEmbodiment", "NeuraxonExecutors", "CAllocationCounter"]),
         .testTarget(name: "NeuraxonEvolutionTests", dependencies: ["NeuraxonEvolution"]),
         .testTarget(name: "NeuraxonEvolutionTasksTests", dependencies: ["NeuraxonEvolutionTasks"]),
         // Runs the built `neuraxon` command as a user does.
         .testTarget(name: "NeuraxonCLITests", dependencies: ["Neuraxon", "NeuraxonTransport"]),
+        // Starts a real single-node Slurm cluster on 127.0.0.1 and runs batches and evolution
+        // through it (needs Debian's slurmctld, slurmd, slurm-client and munge: scripts/install-deps.sh).
+        .testTarget(name: "NeuraxonSlurmTests", dependencies: ["Neuraxon"]),
     ]
 )

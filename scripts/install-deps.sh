@@ -5,6 +5,7 @@
 #   simavr, libsimavr-dev, libelf-dev  running the real AVR build under emulation
 #   umockdev, libumockdev-dev       fake USB boards for the discovery tests
 #   socat                           linked pseudo-terminal pairs for link tests
+#   slurmctld, slurmd, slurm-client, munge  the single-node Slurm cluster the executor tests start
 #   PyYAML                          the robot description generator (Firmware/tools/robotgen.py),
 #                                   when python3 lacks it: python3-yaml for Debian's python3,
 #                                   else pip for the python3 on PATH
@@ -12,7 +13,7 @@
 #                                   from PyPI (Tests/mcap/run-check.sh), when python3 lacks venv
 set -euo pipefail
 packages=(pkg-config libudev-dev gcc-avr avr-libc binutils-avr simavr libsimavr-dev libelf-dev
-          umockdev libumockdev-dev socat)
+          umockdev libumockdev-dev socat slurmctld slurmd slurm-client munge)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

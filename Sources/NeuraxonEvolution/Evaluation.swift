@@ -76,6 +76,8 @@ public struct FitnessFunction: FitnessTask {
 public struct Evaluator: Sendable {
     /// How many threads evaluate; 1 evaluates on the calling thread.
     public let workers: Int
+    /// Where evaluations run instead of this process's threads (nil: here); see `EvaluationBackend`.
+    public var backend: (any EvaluationBackend)?
 
     /// - Parameter workers: threads to use; nil means one per active processor core.
     public init(workers: Int? = nil) {
@@ -87,7 +89,8 @@ public struct Evaluator: Sendable {
     ///   evaluation in (individual, trial) order.
     public func evaluate(_ population: [Genome], task: some FitnessTask, runSeed: UInt64,
                          generation: Int) throws(EvolutionError) -> [Double] {
-        try scores(population, trials: max(1, task.trials), generation: generation) { genome, trial in
+        if let backend { return try evaluate(population, task: task, runSeed: runSeed, generation: generation, on: backend) }
+        return try scores(population, trials: max(1, task.trials), generation: generation) { genome, trial in
             let seed = EvolutionRandom.evaluationSeed(run: runSeed, generation: generation, trial: trial)
             return try task.fitness(of: try genome.network(seed: seed), trial: trial, seed: seed)
         }

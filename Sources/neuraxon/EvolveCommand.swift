@@ -73,6 +73,8 @@ struct EvolveCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Threads that evaluate (default: one per core).")
     var workers: Int?
 
+    @OptionGroup(title: "Where evaluations run") var cluster: ExecutorOptions
+
     @Option(parsing: .unconditional, help: "After the run, judge the best network, the preset and random networks on this many held-out worlds (with --families: this many worlds per set, spread over the families).")
     var heldOut: Int = 0
 
@@ -135,7 +137,11 @@ struct EvolveCommand: ParsableCommand {
         var task = try SimulatorTask(named: self.task, trials: trials ?? (familyList.isEmpty ? 4 : 2 * familyList.count),
                                      episodeSeconds: episode, families: familyList,
                                      validationTrials: familyList.isEmpty ? 0 : validation ?? 4 * familyList.count)
-        let evaluator = Evaluator(workers: workers)
+        var evaluator = Evaluator(workers: workers)
+        let backend = cluster.slurmSettings(defaultWorkDirectory: output + ".slurm").map { _ in
+            ExecutorEvaluation(cluster.make(defaultWorkDirectory: output + ".slurm", workers: workers))
+        }
+        evaluator.backend = backend
         let run: EvolutionRun
         if resume {
             // Trials and episode length come from the checkpoint unless given (a mismatch is refused).
@@ -153,12 +159,15 @@ struct EvolveCommand: ParsableCommand {
             let first = try task.initialPopulation(SimulatorTask.Ancestry(from), settings: settings)
             run = try EvolutionRun(settings: settings, task: task, initialPopulation: first, evaluator: evaluator,
                                    checkpointPath: checkpointPath, logPath: log)
-            say("evolving \(task.name): elite of \(settings.eliteReevaluation) re-evaluated, population \(population), \(settings.generations) generations, \(task.trials) trials of \(task.episodeSeconds) s, seed \(seed), from \(from), \(evaluator.workers) workers")
+            say("evolving \(task.name): elite of \(settings.eliteReevaluation) re-evaluated, population \(population), \(settings.generations) generations, \(task.trials) trials of \(task.episodeSeconds) s, seed \(seed), from \(from), \(backend?.executor.summary ?? "\(evaluator.workers) workers")")
         }
 
-        try run.run(progress: { s in
-            say(Self.progressLine(s, of: run.state.settings.generations))
-        }, shouldContinue: { !stop.isRequested })
+        let evolve = {
+            try run.run(progress: { s in
+                say(Self.progressLine(s, of: run.state.settings.generations))
+            }, shouldContinue: { !stop.isRequested })
+        }
+        if let backend { try backend.rethrow(evolve) } else { try evolve() }
 
         if run.state.best != nil {
             try run.saveBest(to: output)

@@ -23,6 +23,7 @@ struct NeuraxonCommand: ParsableCommand {
             EvolveCommand.self,
             BenchCommand.self,
             DemoCommand.self,
+            EvaluateCommand.self,
         ]
     )
 

@@ -67,6 +67,8 @@ struct SimCommand: ParsableCommand {
     @Flag(help: "Print the run's metrics as one JSON object (the fields of FILE.metrics.json) instead of text.")
     var json = false
 
+    @OptionGroup(title: "Batches of runs") var batch: BatchOptions
+
     func validate() throws {
         if recordNeurons { try RecordNeuronsOption.check(record: record) }
         guard duration.isFinite, duration > 0, duration <= 86_400 else {
@@ -82,6 +84,7 @@ struct SimCommand: ParsableCommand {
     }
 
     func run() throws {
+        if batch.batch != nil { return try batch.run() }
         let stop = StopSignals()
         let preset = Self.preset(named: network)
         var files = FilePlan()
