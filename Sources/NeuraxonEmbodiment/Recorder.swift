@@ -149,7 +149,6 @@ private final class RecordWriter: @unchecked Sendable {
     private let waitWhenFull: Bool
     private let fd: Int32
     private let finished = DispatchSemaphore(value: 0)
-    private var thread: Thread?
     private var closed = false
     /// Ticks handed to `record` so far, kept or dropped (the tick thread's own): a tick's number
     /// in this recording.
@@ -205,8 +204,7 @@ private final class RecordWriter: @unchecked Sendable {
         }
         let thread = Thread { self.writerLoop() }
         thread.name = "neuraxon-recorder"
-        self.thread = thread
-        thread.start()
+        thread.start()   // not kept: the thread holds the recorder only while it writes
     }
 
     deinit {

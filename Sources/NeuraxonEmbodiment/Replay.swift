@@ -329,7 +329,6 @@ final class PrefetchingReader: @unchecked Sendable {
     private var cancelled = false
     private var current: [RecordingEntry] = []
     private var position = 0
-    private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
     private var joined = false
 
@@ -340,8 +339,7 @@ final class PrefetchingReader: @unchecked Sendable {
         self.reader = reader
         let thread = Thread { [self] in produce() }
         thread.name = "neuraxon-replay-reader"
-        self.thread = thread
-        thread.start()
+        thread.start()   // not kept: the thread holds the reader only while it reads
     }
 
     private func produce() {
