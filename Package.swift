@@ -16,6 +16,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Neuraxon", targets: ["Neuraxon"]),
+        .library(name: "NeuraxonChannels", targets: ["NeuraxonChannels"]),
         .library(name: "NeuraxonProtocol", targets: ["NeuraxonProtocol"]),
         .library(name: "NeuraxonTransport", targets: ["NeuraxonTransport"]),
         .library(name: "NeuraxonSimulation", targets: ["NeuraxonSimulation"]),
@@ -35,8 +36,12 @@ let package = Package(
         .target(name: "CNeuraxonKernels"),
         .target(name: "Neuraxon", dependencies: ["CNeuraxonKernels"]),
 
+        // The channel contract: what channels a robot has (from its description file or its
+        // board's DEVICE_INFO), shared by protocol, simulation, embodiment and the command line.
+        .target(name: "NeuraxonChannels", dependencies: [.product(name: "Yams", package: "Yams")]),
+
         // Protocol layer: frame codec and message types, pure functions over bytes.
-        .target(name: "NeuraxonProtocol"),
+        .target(name: "NeuraxonProtocol", dependencies: ["NeuraxonChannels"]),
 
         // Transport layer: termios serial port, libudev discovery and hot-plug, the session.
         .target(name: "CNeuraxonSerial"),
@@ -47,20 +52,25 @@ let package = Package(
         ),
         .target(
             name: "NeuraxonTransport",
-            dependencies: ["NeuraxonProtocol", "CNeuraxonSerial", "CUdev"]
+            dependencies: ["NeuraxonChannels", "NeuraxonProtocol", "CNeuraxonSerial", "CUdev"]
         ),
 
         // Simulation layer: a 2D world with a differential-drive robot.
         .target(
             name: "NeuraxonSimulation",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["NeuraxonChannels", .product(name: "Yams", package: "Yams")]
         ),
 
-        // Embodiment layer: the control loop, bodies, mapping, recorder and replay.
+        // Executors: runs independent items of work on this machine's cores or as a Slurm job
+        // array (the worker is `neuraxon evaluate`); used by batches and evolution.
+        .target(name: "NeuraxonExecutors", dependencies: ["Neuraxon"]),
+
+        // Embodiment layer: the control loop, bodies, mapping, recorder and replay; batches of
+        // simulated runs.
         .target(
             name: "NeuraxonEmbodiment",
             dependencies: [
-                "Neuraxon", "NeuraxonProtocol", "NeuraxonTransport", "NeuraxonSimulation",
+                "Neuraxon", "NeuraxonChannels", "NeuraxonProtocol", "NeuraxonTransport", "NeuraxonSimulation", "NeuraxonExecutors",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -89,8 +99,8 @@ let package = Package(
         .executableTarget(
             name: "neuraxon",
             dependencies: [
-                "Neuraxon", "NeuraxonProtocol", "NeuraxonTransport", "NeuraxonSimulation",
-                "NeuraxonEmbodiment", "NeuraxonEvolution", "NeuraxonEvolutionTasks", "NeuraxonView",
+                "Neuraxon", "NeuraxonChannels", "NeuraxonProtocol", "NeuraxonTransport", "NeuraxonSimulation",
+                "NeuraxonEmbodiment", "NeuraxonEvolution", "NeuraxonEvolutionTasks", "NeuraxonExecutors", "NeuraxonView",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -103,15 +113,19 @@ let package = Package(
             dependencies: ["Neuraxon", "CAllocationCounter"],
             resources: [.copy("Golden")]
         ),
-        .testTarget(name: "NeuraxonProtocolTests", dependencies: ["NeuraxonProtocol"]),
-        .testTarget(name: "NeuraxonTransportTests", dependencies: ["NeuraxonTransport", "CAllocationCounter"]),
-        .testTarget(name: "NeuraxonSimulationTests", dependencies: ["NeuraxonSimulation", "CAllocationCounter"]),
-        .testTarget(name: "NeuraxonEmbodimentTests", dependencies: ["NeuraxonEmbodiment", "CAllocationCounter"]),
+        .testTarget(name: "NeuraxonChannelsTests", dependencies: ["NeuraxonChannels"]),
+        .testTarget(name: "NeuraxonProtocolTests", dependencies: ["NeuraxonChannels", "NeuraxonProtocol"]),
+        .testTarget(name: "NeuraxonTransportTests", dependencies: ["NeuraxonChannels", "NeuraxonTransport", "CAllocationCounter"]),
+        .testTarget(name: "NeuraxonSimulationTests", dependencies: ["NeuraxonChannels", "NeuraxonSimulation", "CAllocationCounter"]),
+        .testTarget(name: "NeuraxonEmbodimentTests", dependencies: ["NeuraxonChannels", "NeuraxonEmbodiment", "NeuraxonExecutors", "CAllocationCounter"]),
         .testTarget(name: "NeuraxonEvolutionTests", dependencies: ["NeuraxonEvolution"]),
         .testTarget(name: "NeuraxonEvolutionTasksTests", dependencies: ["NeuraxonEvolutionTasks"]),
         // The view's server, hand-off and security checks, and the page in headless Chromium.
         .testTarget(name: "NeuraxonViewTests", dependencies: ["NeuraxonView", "NeuraxonEmbodiment", "CAllocationCounter"]),
         // Runs the built `neuraxon` command as a user does.
         .testTarget(name: "NeuraxonCLITests", dependencies: ["Neuraxon", "NeuraxonTransport"]),
+        // Starts a real single-node Slurm cluster on 127.0.0.1 and runs batches and evolution
+        // through it (needs Debian's slurmctld, slurmd, slurm-client and munge: scripts/install-deps.sh).
+        .testTarget(name: "NeuraxonSlurmTests", dependencies: ["Neuraxon"]),
     ]
 )

@@ -1,13 +1,19 @@
 #include "nx_frame.h"
 
+/* CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, MSB first), four bits at a time: entry i is the
+ * remainder of i << 12 after four shifts. 32 bytes of table instead of eight shift-and-test steps
+ * per byte, so a frame's check costs about a quarter as much on the AVR. */
+static const uint16_t crc_nibble[16] = {
+    0x0000u, 0x1021u, 0x2042u, 0x3063u, 0x4084u, 0x50A5u, 0x60C6u, 0x70E7u,
+    0x8108u, 0x9129u, 0xA14Au, 0xB16Bu, 0xC18Cu, 0xD1ADu, 0xE1CEu, 0xF1EFu,
+};
+
 uint16_t nx_crc16(const uint8_t *data, uint16_t len)
 {
     uint16_t crc = 0xFFFFu;
     for (uint16_t i = 0; i < len; i++) {
-        crc ^= (uint16_t)((uint16_t)data[i] << 8);
-        for (uint8_t bit = 0; bit < 8; bit++) {
-            crc = (crc & 0x8000u) ? (uint16_t)((crc << 1) ^ 0x1021u) : (uint16_t)(crc << 1);
-        }
+        crc = (uint16_t)((crc << 4) ^ crc_nibble[(uint8_t)((crc >> 12) ^ (data[i] >> 4))]);
+        crc = (uint16_t)((crc << 4) ^ crc_nibble[(uint8_t)((crc >> 12) ^ (data[i] & 0x0Fu))]);
     }
     return crc;
 }

@@ -43,6 +43,9 @@ static uint8_t tx_packet[NX_PACKET_MAX];
 static nx_decoder tx_decoder;
 static unsigned long sensors_sent;
 static bool sensors_frame_done;
+/* when the frame now leaving the UART began: its first byte's hand-over to the UART, µs */
+static unsigned long long tx_frame_start_us;
+static bool tx_in_frame;
 
 /* lockstep's deliver and settle: bytes and non-empty frames read from the pty in all, the
  * requests among those frames (messages the firmware answers), and the firmware's answers
@@ -123,6 +126,13 @@ static void uart_output(struct avr_irq_t *irq, uint32_t value, void *param)
         write_pty(&byte, 1);
         return;
     }
+    if (!tx_in_frame && byte != 0) {
+        tx_in_frame = true;
+        tx_frame_start_us = emulated_us();
+    }
+    if (byte == 0) {
+        tx_in_frame = false;
+    }
     outbox[outbox_len++] = byte;
     if (byte == 0 || outbox_len == sizeof outbox) {
         flush_outbox();
@@ -134,7 +144,7 @@ static void uart_output(struct avr_irq_t *irq, uint32_t value, void *param)
     if (tx_packet[1] == NX_SENSORS) {
         sensors_sent++;
         sensors_frame_done = true;
-        printf("sensors_sent %lu t=%llu\n", sensors_sent, emulated_us());
+        printf("sensors_sent %lu t=%llu first=%llu\n", sensors_sent, emulated_us(), tx_frame_start_us);
     } else {
         answers_out++;
     }
@@ -579,9 +589,21 @@ static void read_master(void)
     }
 }
 
-/* Hands the emulated UART one byte per character time (10 bits at 115200 baud), as a real
- * line would, so that "rx_delimiter" times are when the frame has arrived. */
-#define BYTE_CYCLES (FREQUENCY / 11520u)
+/* Hands the emulated UART one byte per character time (10 bits, 8N1) at the speed the firmware
+ * set (UBRR0 and U2X0: 115200 baud until SET_BAUD, up to 1,000,000), as a real line would, so
+ * that "rx_delimiter" times are when the frame has arrived. */
+#define BYTE_CYCLES_115200 (FREQUENCY / 11520u)
+
+static avr_cycle_count_t byte_cycles(void)
+{
+    unsigned ubrr = avr_regbit_get(avr, uart0->ubrrl) | (unsigned)avr_regbit_get(avr, uart0->ubrrh) << 8;
+    unsigned divisor = avr_regbit_get(avr, uart0->u2x) ? 8u : 16u;
+    if (!avr_regbit_get(avr, uart0->rxen)) {
+        return BYTE_CYCLES_115200; /* not set up yet: the default speed */
+    }
+    /* baud = F / (divisor * (UBRR + 1)); 10 bits per byte */
+    return (avr_cycle_count_t)10u * divisor * (ubrr + 1u);
+}
 
 static avr_cycle_count_t feed_uart(avr_t *a, avr_cycle_count_t when, void *param)
 {
@@ -593,10 +615,10 @@ static avr_cycle_count_t feed_uart(avr_t *a, avr_cycle_count_t when, void *param
         inbox_len--;
         avr_raise_irq(uart_in, byte);
         if (byte == 0) {
-            printf("rx_delimiter t=%llu\n", emulated_us() + 1000000ull / 11520u);
+            printf("rx_delimiter t=%llu\n", emulated_us() + byte_cycles() / (FREQUENCY / 1000000u));
         }
     }
-    return inbox_len > 0 ? when + BYTE_CYCLES : 0; /* keep_timers starts it again */
+    return inbox_len > 0 ? when + byte_cycles() : 0; /* keep_timers starts it again */
 }
 
 /* Waits up to timeout_us for pty or stdin input and handles what arrives. */
@@ -630,7 +652,7 @@ static void sleep_hook(avr_t *a, avr_cycle_count_t how_long)
 static void keep_timers(void)
 {
     if (inbox_len > 0 && avr_cycle_timer_status(avr, feed_uart, NULL) == 0) {
-        avr_cycle_timer_register(avr, BYTE_CYCLES, feed_uart, NULL);
+        avr_cycle_timer_register(avr, byte_cycles(), feed_uart, NULL);
     }
     bool pulses = false;
     for (unsigned i = 0; i < NX_SENSOR_COUNT; i++) {

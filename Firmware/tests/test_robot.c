@@ -402,6 +402,9 @@ static void test_actuator_lines(void)
         const nx_channel *c = &nx_actuator_channels[a];
         want[a] = (int16_t)(c->kind == NX_KIND_MOTOR ? -700 + 300 * (a % 5)
                             : c->kind == NX_KIND_SERVO ? c->min + (c->max - c->min) / 3 : 1 - c->safe);
+        if (want[a] == c->safe) { /* the harness reports changes: command something else */
+            want[a] = (int16_t)(c->kind == NX_KIND_MOTOR ? want[a] + 300 : c->min + 2 * (c->max - c->min) / 3);
+        }
         nx_put_i16(body + 2 * a, want[a]);
     }
     memset(&seen, 0, sizeof seen); /* the first line of each: the failsafe brings the safe values back later */

@@ -11,6 +11,10 @@ Usage:
       nx_board_map.c      every usable pin of the board (for the emulation harness)
       robot.mk            BOARD, MCU, BOARD_NAME and the board's flash and RAM budget (for make)
   robotgen.py random SEED FILE           writes a random valid description (for tests)
+  robotgen.py channels FILE              checks FILE, then prints what its board declares as JSON
+                                         (board name, limits, every channel) for the host's tests
+  robotgen.py swift-boards FILE          writes the board facts of Firmware/boards/*.yaml as Swift
+                                         (Sources/NeuraxonChannels/BoardData.swift)
 
 Exit status: 0 good, 65 the description has errors, 64 usage, 66 the file cannot be read.
 Needs PyYAML (scripts/install-deps.sh installs it).
@@ -45,57 +49,64 @@ US_PER_MM = 2000.0 / 343.0  # echo time per millimetre of distance, µs
 RANGER_GAP_MS = 1           # quiet time after each ping before the next one
 
 # --- boards ---------------------------------------------------------------------------------
-# Each board: its pins (Arduino name -> (port letter, bit, ADC channel or None)), its PWM outputs
-# (name -> (timer, output 0 = A, 1 = B)) and its external interrupts (name -> INTn). Timer
-# output C (OCnC) is not offered: the emulator cannot observe it. Timer2 is the millisecond tick
-# and Timer0 runs at 976 Hz only.
+# Each board's facts live in Firmware/boards/BOARD.yaml, the one source the host's checker reads
+# too: its pins (Arduino name -> port letter, bit, ADC channel), its PWM outputs (timer, output A
+# or B), its external interrupts (INTn), the pins the firmware keeps, the tick timer, the 16-bit
+# timers and the build's flash and RAM budget.
+BOARDS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "boards")
+BOARD_KEYS = ("board", "title", "flash_budget", "ram_budget", "reserved", "tick_timer",
+              "timers_16bit", "pins", "pwm", "interrupts")
 
 
-def _uno():
-    pins = {}
-    for n in range(8):
-        pins["D%d" % n] = ("D", n, None)
-    for n in range(8, 14):
-        pins["D%d" % n] = ("B", n - 8, None)
-    for n in range(6):
-        pins["A%d" % n] = ("C", n, n)
-    pwm = {"D3": (2, 1), "D5": (0, 1), "D6": (0, 0), "D9": (1, 0), "D10": (1, 1), "D11": (2, 0)}
-    ints = {"D2": 0, "D3": 1}
-    return pins, pwm, ints
+class Board:
+    """One board's facts, from its data file."""
+
+    def __init__(self, data):
+        self.name = data["board"]
+        self.title = data["title"]
+        self.flash_budget = data["flash_budget"]
+        self.ram_budget = data["ram_budget"]
+        self.reserved = tuple(data["reserved"])
+        self.tick_timer = data["tick_timer"]
+        self.timers_16bit = tuple(data["timers_16bit"])
+        # name -> (port letter, bit, ADC channel or None), in the file's order
+        self.pins = {n: (p["port"], p["bit"], p.get("adc")) for n, p in data["pins"].items()}
+        # name -> (timer, output 0 = A, 1 = B)
+        self.pwm = {n: (p["timer"], "AB".index(p["output"])) for n, p in data["pwm"].items()}
+        self.ints = dict(data["interrupts"])
+
+    def pin_names(self):
+        """The pins as a user reads them: "D0..D13, A0..A5"."""
+        digital = [n for n in self.pins if n.startswith("D")]
+        analog = [n for n in self.pins if n.startswith("A")]
+        return "%s..%s, %s..%s" % (digital[0], digital[-1], analog[0], analog[-1])
 
 
-def _mega():
-    ports = {0: "E0", 1: "E1", 2: "E4", 3: "E5", 4: "G5", 5: "E3", 6: "H3", 7: "H4", 8: "H5",
-             9: "H6", 10: "B4", 11: "B5", 12: "B6", 13: "B7", 14: "J1", 15: "J0", 16: "H1",
-             17: "H0", 18: "D3", 19: "D2", 20: "D1", 21: "D0", 22: "A0", 23: "A1", 24: "A2",
-             25: "A3", 26: "A4", 27: "A5", 28: "A6", 29: "A7", 30: "C7", 31: "C6", 32: "C5",
-             33: "C4", 34: "C3", 35: "C2", 36: "C1", 37: "C0", 38: "D7", 39: "G2", 40: "G1",
-             41: "G0", 42: "L7", 43: "L6", 44: "L5", 45: "L4", 46: "L3", 47: "L2", 48: "L1",
-             49: "L0", 50: "B3", 51: "B2", 52: "B1", 53: "B0"}
-    pins = {}
-    for n, pb in ports.items():
-        pins["D%d" % n] = (pb[0], int(pb[1]), None)
-    for n in range(16):
-        pins["A%d" % n] = ("F" if n < 8 else "K", n % 8, n)
-    pwm = {"D2": (3, 1), "D4": (0, 1), "D5": (3, 0), "D6": (4, 0), "D7": (4, 1), "D9": (2, 1),
-           "D10": (2, 0), "D11": (1, 0), "D12": (1, 1), "D13": (0, 0), "D45": (5, 1),
-           "D46": (5, 0)}
-    ints = {"D21": 0, "D20": 1, "D19": 2, "D18": 3, "D2": 4, "D3": 5}
-    return pins, pwm, ints
+def load_boards(folder=BOARDS_DIR):
+    """Every board data file in `folder`, by board name."""
+    boards = {}
+    for f in sorted(os.listdir(folder)):
+        if not f.endswith(".yaml"):
+            continue
+        with open(os.path.join(folder, f), encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+        missing = [k for k in BOARD_KEYS if k not in data]
+        if missing or data["board"] + ".yaml" != f:
+            raise SystemExit("robotgen.py: %s: a board file needs %s and its file named after "
+                             "'board'" % (f, ", ".join(BOARD_KEYS)))
+        boards[data["board"]] = Board(data)
+    return boards
 
 
-BOARDS = {
-    # mcu, pins, the pins the firmware keeps (serial port), flash and static RAM budget, bytes
-    "atmega328p": dict(title="Arduino Uno (ATmega328P)", make=_uno, serial=("D0", "D1"),
-                       flash_budget=16384, ram_budget=1024, int_count=2),
-    "atmega2560": dict(title="Arduino Mega 2560 (ATmega2560)", make=_mega, serial=("D0", "D1"),
-                       flash_budget=131072, ram_budget=4096, int_count=8),
-}
+BOARDS = load_boards()
 PORT_INDEX = {p: i for i, p in enumerate("ABCDEFGHJKL")}
 TIMER_NONE, TIMER_MOTOR, TIMER_SERVO = 0, 1, 2
 
 SENSOR_KINDS = ("analog", "digital", "encoder", "ultrasonic", "reflectance")
 ACTUATOR_KINDS = ("motor", "servo", "output")
+# What the simulator makes of an analog sensor (geometry `model`): a Sharp GP2Y0A21-style infrared
+# range sensor or a photoresistor divider; the firmware reads both alike.
+SIMULATED_MODELS = ("ir_range", "light")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
 ROBOT_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 
@@ -287,8 +298,9 @@ def check(node, path):
             r.board_name = v
 
     pins = pwm = ints = {}
-    if board:
-        pins, pwm, ints = BOARDS[board]["make"]()
+    b = BOARDS.get(board)
+    if b:
+        pins, pwm, ints = b.pins, b.pwm, b.ints
     used = {}  # pin name -> (line, what)
 
     def pin(m, key, what, need=None):
@@ -299,10 +311,10 @@ def check(node, path):
             return None
         v = n.value
         if not isinstance(v, str) or v not in pins:
-            names = "D0..D13, A0..A5" if board == "atmega328p" else "D0..D53, A0..A15"
-            c.error(n.line, "%s '%s' is %r: the %s has pins %s" % (what, key, v, board, names))
+            c.error(n.line, "%s '%s' is %r: the %s has pins %s" % (what, key, v, board,
+                                                                   b.pin_names()))
             return None
-        if v in BOARDS[board]["serial"]:
+        if v in b.reserved:
             c.error(n.line, "%s '%s' is %s, the serial port the protocol runs on: use another pin"
                     % (what, key, v))
             return None
@@ -311,14 +323,14 @@ def check(node, path):
             c.error(n.line, "%s '%s' is %s, which has no analog input: use one of %s"
                     % (what, key, v, adcs))
             return None
+        free_pwm = ", ".join(p for p in pwm if pwm[p][0] != b.tick_timer)
         if need == "pwm" and v not in pwm:
             c.error(n.line, "%s '%s' is %s, which has no PWM output: use one of %s"
-                    % (what, key, v, ", ".join(p for p in pwm if pwm[p][0] != 2)))
+                    % (what, key, v, free_pwm))
             return None
-        if need == "pwm" and pwm[v][0] == 2:
-            c.error(n.line, "%s '%s' is %s, whose timer (Timer2) is the firmware's millisecond "
-                            "tick: use one of %s" % (what, key, v,
-                                                     ", ".join(p for p in pwm if pwm[p][0] != 2)))
+        if need == "pwm" and pwm[v][0] == b.tick_timer:
+            c.error(n.line, "%s '%s' is %s, whose timer (Timer%d) is the firmware's millisecond "
+                            "tick: use one of %s" % (what, key, v, b.tick_timer, free_pwm))
             return None
         if need == "int" and v not in ints:
             c.error(n.line, "%s '%s' is %s, which has no external interrupt: use one of %s"
@@ -334,10 +346,10 @@ def check(node, path):
     def timer(v, role, line, what):
         t = pwm[v][0]
         role_name = {TIMER_MOTOR: "motor PWM at 976 Hz", TIMER_SERVO: "servo pulses at 50 Hz"}
-        if t == 0 and role == TIMER_SERVO:
-            c.error(line, "%s is on Timer0, which cannot make 50 Hz servo pulses: use a pin of a "
-                          "16-bit timer (%s)" % (what, ", ".join(p for p in pwm if pwm[p][0] in
-                                                                (1, 3, 4, 5))))
+        if t not in b.timers_16bit and role == TIMER_SERVO:
+            c.error(line, "%s is on Timer%d, which cannot make 50 Hz servo pulses: use a pin of a "
+                          "16-bit timer (%s)" % (what, t, ", ".join(p for p in pwm if pwm[p][0] in
+                                                                    b.timers_16bit)))
             return
         if t in r.timer_roles and r.timer_roles[t][0] != role:
             c.error(line, "%s needs Timer%d for %s, but line %d uses it for %s: put them on pins "
@@ -378,13 +390,18 @@ def check(node, path):
         if g is None:
             return
         gm = c.mapping(g, "%s geometry" % what, (), ("x_mm", "y_mm", "z_mm", "heading_deg",
-                                                     "fov_deg", "mount"))
+                                                     "fov_deg", "mount", "model", "spacing_mm",
+                                                     "ticks_per_rev"))
         if gm is None:
             return
         for k in ("x_mm", "y_mm", "z_mm"):
             c.number(gm, k, "%s geometry" % what, -2000, 2000, "mm")
         c.number(gm, "heading_deg", "%s geometry" % what, -180, 180, "degrees")
         c.number(gm, "fov_deg", "%s geometry" % what, 0, 360, "degrees")
+        c.number(gm, "spacing_mm", "%s geometry" % what, 1, 100, "mm")
+        c.number(gm, "ticks_per_rev", "%s geometry" % what, 1, 10000, "ticks")
+        if "model" in gm:
+            c.choice(gm, "model", "%s geometry" % what, SIMULATED_MODELS, None)
         if "mount" in gm:
             deferred.append(("mount", gm["mount"], what))
 
@@ -638,7 +655,7 @@ def check(node, path):
     if c.errors:
         raise DescriptionError(path, c.errors)
     r.pins, r.pwm, r.ints = pins, pwm, ints
-    r.board_info = BOARDS[board]
+    r.board_info = b
     return r
 
 
@@ -821,8 +838,8 @@ def generate(r, source, outdir):
         "ROBOT_NAME := %s" % r.name,
         "ROBOT_MCU := %s" % r.board,
         "ROBOT_BOARD_NAME := %s" % r.board_name,
-        "ROBOT_FLASH_LIMIT := %d" % r.board_info["flash_budget"],
-        "ROBOT_RAM_LIMIT := %d" % r.board_info["ram_budget"], ""])
+        "ROBOT_FLASH_LIMIT := %d" % r.board_info.flash_budget,
+        "ROBOT_RAM_LIMIT := %d" % r.board_info.ram_budget, ""])
 
     os.makedirs(outdir, exist_ok=True)
     for name, text in files.items():
@@ -855,8 +872,9 @@ def random_description(seed):
     """A description with a random board and channel set that the checker accepts."""
     rnd = random.Random(seed)
     board = rnd.choice(sorted(BOARDS))
-    pins, pwm, ints = BOARDS[board]["make"]()
-    free = [p for p in pins if p not in BOARDS[board]["serial"]]
+    b = BOARDS[board]
+    pins, pwm, ints = b.pins, b.pwm, b.ints
+    free = [p for p in pins if p not in b.reserved]
     rnd.shuffle(free)
     taken = set()
 
@@ -874,10 +892,10 @@ def random_description(seed):
 
     def pwm_pin(role):
         def ok(p):
-            if p not in pwm or pwm[p][0] == 2 or pwm[p][1] == 2:
+            if p not in pwm or pwm[p][0] == b.tick_timer:
                 return False
             t = pwm[p][0]
-            if role == TIMER_SERVO and t == 0:
+            if role == TIMER_SERVO and t not in b.timers_16bit:
                 return False
             return timer_roles.get(t, role) == role
         p = take(ok)
@@ -955,6 +973,53 @@ def random_description(seed):
                       "board_name: %s" % board_name, "sensors:"] + sens + ["actuators:"] + acts) + "\n"
 
 
+def declared(r):
+    """What the board declares in DEVICE_INFO and CHANNEL_INFO, as a dict (for `channels`)."""
+    def channel(ch, sensor):
+        _, kind, unit = _kind_unit(ch["kind"])
+        return dict(name=ch["name"], kind=kind, unit=unit, min=ch["min"], max=ch["max"],
+                    safe=0 if sensor else ch["safe"])
+    return dict(robot=r.name, board=r.board, board_name=r.board_name,
+                period_min_ms=r.period_min_ms, period_max_ms=PERIOD_MAX_MS,
+                failsafe_min_ms=r.failsafe[0], failsafe_max_ms=r.failsafe[1],
+                sensors=[channel(s, True) for s in r.sensors],
+                actuators=[channel(a, False) for a in r.actuators])
+
+
+def swift_boards():
+    """The board facts as the Swift source the host's checker compiles in (BoardData.swift)."""
+    lines = ["// Generated by Firmware/tools/robotgen.py swift-boards from Firmware/boards/*.yaml: "
+             "do not edit.", "// Regenerate: python3 Firmware/tools/robotgen.py swift-boards "
+             "Sources/NeuraxonChannels/BoardData.swift", "",
+             "extension BoardFacts {",
+             "    /// Every board, by name.",
+             "    public static let all: [BoardFacts] = [%s]" % ", ".join(sorted(BOARDS)), ""]
+    for name in sorted(BOARDS):
+        b = BOARDS[name]
+        lines += ["    /// %s." % b.title,
+                  "    public static let %s = BoardFacts(" % name,
+                  '        board: "%s", title: "%s", flashBudget: %d, ramBudget: %d,'
+                  % (name, b.title, b.flash_budget, b.ram_budget),
+                  "        reserved: [%s], tickTimer: %d, timers16Bit: [%s],"
+                  % (", ".join('"%s"' % p for p in b.reserved), b.tick_timer,
+                     ", ".join(str(t) for t in b.timers_16bit)),
+                  "        pins: ["]
+        for pin, (port, bit, adc) in b.pins.items():
+            lines.append('            .init(name: "%s", port: "%s", bit: %d%s),'
+                         % (pin, port, bit, "" if adc is None else ", adc: %d" % adc))
+        lines.append("        ],")
+        lines.append("        pwm: [")
+        for pin, (t, o) in b.pwm.items():
+            lines.append('            .init(pin: "%s", timer: %d, output: %d),' % (pin, t, o))
+        lines.append("        ],")
+        lines.append("        interrupts: [")
+        for pin, n in b.ints.items():
+            lines.append('            .init(pin: "%s", number: %d),' % (pin, n))
+        lines += ["        ]", "    )", ""]
+    lines[-1:] = ["}", ""]
+    return "\n".join(lines)
+
+
 def load_or_report(path):
     """The checked description at `path`, or the exit status after reporting why there is none
     (66: no such file, 65: the description is wrong, each error with its line)."""
@@ -981,6 +1046,15 @@ def main(argv):
         if r is not None:
             generate(r, argv[2], argv[3])
         return status
+    if len(argv) == 3 and argv[1] == "channels":
+        r, status = load_or_report(argv[2])
+        if r is not None:
+            import json
+            print(json.dumps(declared(r), indent=1, sort_keys=True))
+        return status
+    if len(argv) == 3 and argv[1] == "swift-boards":
+        write_atomically(argv[2], swift_boards())
+        return 0
     if len(argv) == 4 and argv[1] == "random":
         write_atomically(argv[3], random_description(int(argv[2])))
         return 0

@@ -219,6 +219,56 @@ class Refused(unittest.TestCase):
         self.assertEqual([l for l, _ in caught.exception.errors], [line_of(GOOD, "pin: A0"), line_of(GOOD, "pwm:")])
 
 
+def corpus():
+    """The shared corpus of refused descriptions (Firmware/robots/tests): each file with the
+    lines and message fragments it must be refused with (`# expect LINE: fragment`). The host's
+    checker runs the same files (Tests/NeuraxonChannelsTests)."""
+    d = os.path.join(FIRMWARE, "robots", "tests")
+    for name in sorted(f for f in os.listdir(d) if f.endswith(".yaml")):
+        path = os.path.join(d, name)
+        with open(path, encoding="utf-8") as f:
+            expects = [line[len("# expect "):].rstrip("\n").split(": ", 1) for line in f
+                       if line.startswith("# expect ")]
+        yield path, [(int(l), fragment) for l, fragment in expects]
+
+
+class SharedCorpus(unittest.TestCase):
+    """The refused descriptions both checkers must refuse alike."""
+
+    def test_each_file_is_refused_with_its_lines_and_fixes(self):
+        files = list(corpus())
+        self.assertGreaterEqual(len(files), 40)
+        for path, expects in files:
+            self.assertTrue(expects, "%s states no '# expect LINE: fragment'" % path)
+            with self.assertRaises(robotgen.DescriptionError, msg=path) as caught:
+                robotgen.load_and_check(path)
+            errors = caught.exception.errors
+            for line, fragment in expects:
+                self.assertTrue(any(l == line and fragment in m for l, m in errors),
+                                "%s: expected line %d with %r, got %s" % (path, line, fragment, errors))
+
+
+class Boards(unittest.TestCase):
+    """The board facts have one source, Firmware/boards/*.yaml."""
+
+    def test_the_host_copy_is_generated_from_the_board_files(self):
+        swift = os.path.join(FIRMWARE, "..", "Sources", "NeuraxonChannels", "BoardData.swift")
+        with open(swift, encoding="utf-8") as f:
+            self.assertEqual(f.read(), robotgen.swift_boards(),
+                             "BoardData.swift is stale: run python3 Firmware/tools/robotgen.py "
+                             "swift-boards Sources/NeuraxonChannels/BoardData.swift")
+
+    def test_each_board_keeps_its_facts(self):
+        uno, mega = robotgen.BOARDS["atmega328p"], robotgen.BOARDS["atmega2560"]
+        self.assertEqual(len(uno.pins), 20)
+        self.assertEqual(len(mega.pins), 70)
+        self.assertEqual(uno.pins["A0"], ("C", 0, 0))
+        self.assertEqual(mega.pins["D53"], ("B", 0, None))
+        self.assertEqual(uno.pwm["D9"], (1, 0))
+        self.assertEqual(mega.ints["D18"], 3)
+        self.assertEqual((uno.flash_budget, uno.ram_budget), (16384, 1024))
+
+
 class Generated(unittest.TestCase):
     def test_reference_table(self):
         """The reference description generates the reference robot's table of protocol v1."""

@@ -1,3 +1,4 @@
+import NeuraxonChannels
 /// A body that plays a fixed script of frames, link losses and timeouts, and keeps every
 /// setpoint it is sent: fake hardware for tests and benchmarks, a real implementation of `Body`.
 ///
@@ -34,7 +35,7 @@ public final class ScriptedBody: Body, @unchecked Sendable {
         self.paced = paced
         sentFlat = []
         sentFlat.reserveCapacity((script.count + extraCommands) * device.actuators.count)
-        lastStop = device.actuators.map { Int16(clamping: $0.safeValue) }
+        lastStop = device.actuators.map(\.safe)
     }
 
     /// A script of `count` frames every `periodMicros`, with readings from `readings(i)`.
@@ -84,7 +85,7 @@ public final class ScriptedBody: Body, @unchecked Sendable {
 
     public func stopActuators() {
         stopCount += 1
-        for (k, a) in device.actuators.enumerated() { lastStop[k] = Int16(clamping: a.safeValue) }
+        for (k, a) in device.actuators.enumerated() { lastStop[k] = a.safe }
     }
 }
 

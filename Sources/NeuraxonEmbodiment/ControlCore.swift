@@ -1,4 +1,5 @@
 import Neuraxon
+import NeuraxonChannels
 #if canImport(Glibc)
 import Glibc
 #else
@@ -38,10 +39,10 @@ public struct EncoderState: Sendable {
     }
 
     /// Checks a raw reading (in the channel's unit) against the channel's range.
-    public func check(raw: Double, channel: SensorChannel) -> ReadingProblem? {
+    public func check(raw: Double, channel: ChannelDescriptor) -> ReadingProblem? {
         if raw.isNaN { return .notANumber(channel: channel.name) }
         if raw < Double(channel.minimum) || raw > Double(channel.maximum) {
-            return .outOfRange(channel: channel.name, value: raw, minimum: channel.minimum, maximum: channel.maximum)
+            return .outOfRange(channel: channel.name, value: raw, minimum: Int(channel.minimum), maximum: Int(channel.maximum))
         }
         return nil
     }
@@ -88,11 +89,11 @@ public struct DecoderState: Sendable {
     public private(set) var position: Double
     private let minimum: Double, maximum: Double
 
-    public init(_ spec: DecoderSpec, actuator: ActuatorChannel) {
+    public init(_ spec: DecoderSpec, actuator: ChannelDescriptor) {
         self.spec = spec
         minimum = Double(actuator.minimum)
         maximum = Double(actuator.maximum)
-        position = Double(actuator.safeValue)
+        position = Double(actuator.safe)
     }
 
     static func value(of drive: Drive, _ output: (Int) -> Trit) -> Double {
@@ -260,7 +261,7 @@ public final class ControlCore<Network: ControlledNetwork> {
         values = [Double](repeating: .nan, count: mapping.encoders.count)
         inputs = [Trit](repeating: .neutral, count: network.inputCount)
         outputs = [Trit](repeating: .neutral, count: network.outputCount)
-        setpoints = mapping.device.actuators.map { Int16(clamping: $0.safeValue) }
+        setpoints = mapping.device.actuators.map(\.safe)
         modulators = Neuromodulator.allCases.map { network.level(of: $0) }
         encoders = mapping.encoders.map(EncoderState.init)
         decoders = mapping.decoders.map { DecoderState($0, actuator: mapping.device.actuators[$0.channelIndex]) }

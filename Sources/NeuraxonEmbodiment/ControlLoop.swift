@@ -248,7 +248,6 @@ public final class ControlLoop<B: Body, N: ControlledNetwork>: @unchecked Sendab
     private var lastProblem: ReadingProblem?         // guarded by lock
     private var _recordingError: RecordingError?    // guarded by lock
     private let done = DispatchSemaphore(value: 0)
-    private var thread: Thread?
 
     /// Configures a loop.
     /// - Parameter countsLateTicks: false when the body's frames do not come in real time
@@ -292,8 +291,7 @@ public final class ControlLoop<B: Body, N: ControlledNetwork>: @unchecked Sendab
         }
         thread.name = "neuraxon-control-loop"
         thread.stackSize = 1 << 20
-        self.thread = thread
-        thread.start()
+        thread.start()   // not kept: the thread holds the loop only while it runs
     }
 
     /// Asks the loop to stop and waits for it: actuators are stopped first, then the recording

@@ -1,4 +1,5 @@
 import Neuraxon
+import NeuraxonChannels
 import Yams
 
 /// How a body's channels meet a network: encoders, decoders and reward rules, read from a
@@ -351,8 +352,8 @@ private struct MappingReader {
         return device.sensorIndex(named: name)
     }
 
-    func sensor(_ index: Int, named name: String) -> SensorChannel {
-        guard let device else { return SensorChannel(name: name, kind: .analog, unit: "", minimum: Int(Int16.min), maximum: Int(Int16.max)) }
+    func sensor(_ index: Int, named name: String) -> ChannelDescriptor {
+        guard let device else { return ChannelDescriptor(name: name, kind: .analog, unit: .none, minimum: .min, maximum: .max) }
         return device.sensors[index]
     }
 
@@ -361,8 +362,8 @@ private struct MappingReader {
         return device.actuatorIndex(named: name)
     }
 
-    func actuator(_ index: Int, named name: String) -> ActuatorChannel {
-        guard let device else { return ActuatorChannel(name: name, unit: "", minimum: Int(Int16.min), maximum: Int(Int16.max), safeValue: 0) }
+    func actuator(_ index: Int, named name: String) -> ChannelDescriptor {
+        guard let device else { return ChannelDescriptor(name: name, kind: .motor, unit: .none, minimum: .min, maximum: .max) }
         return device.actuators[index]
     }
 
@@ -456,7 +457,7 @@ private struct MappingReader {
         return try int(node, name, in: 0...(outputCount - 1))
     }
 
-    func sensorChannel(_ node: Node?, in entry: Node) throws -> (Int, SensorChannel) {
+    func sensorChannel(_ node: Node?, in entry: Node) throws -> (Int, ChannelDescriptor) {
         guard let node else { throw fail(entry, "missing `channel:`; the sensors are: \(sensorNames)") }
         guard let name = node.string, let index = sensorIndex(named: name) else {
             throw fail(node, "no sensor channel `\(node.string ?? "")` on \(deviceName); the sensors are: \(sensorNames)")
@@ -464,7 +465,7 @@ private struct MappingReader {
         return (index, sensor(index, named: name))
     }
 
-    func actuatorChannel(_ node: Node?, in entry: Node, key: String = "channel") throws -> (Int, ActuatorChannel) {
+    func actuatorChannel(_ node: Node?, in entry: Node, key: String = "channel") throws -> (Int, ChannelDescriptor) {
         guard let node else { throw fail(entry, "missing `\(key):`; the actuators are: \(actuatorNames)") }
         guard let name = node.string, let index = actuatorIndex(named: name) else {
             throw fail(node, "no actuator channel `\(node.string ?? "")` on \(deviceName); the actuators are: \(actuatorNames)")
@@ -624,11 +625,11 @@ private struct MappingReader {
         return s
     }
 
-    func decoderSpec(_ index: Int, _ channel: ActuatorChannel, _ source: DecoderSpec.Source, _ s: Shaping,
+    func decoderSpec(_ index: Int, _ channel: ChannelDescriptor, _ source: DecoderSpec.Source, _ s: Shaping,
                      rangeNode: Node?, line: Int) throws -> DecoderSpec {
         let range = s.range ?? (Double(channel.minimum), Double(channel.maximum))
         guard range.0 >= Double(channel.minimum), range.1 <= Double(channel.maximum) else {
-            throw fail(rangeNode, "`range` [\(range.0), \(range.1)] leaves \(channel.name)'s range \(channel.minimum)…\(channel.maximum) \(channel.unit)")
+            throw fail(rangeNode, "`range` [\(range.0), \(range.1)] leaves \(channel.name)'s range \(channel.minimum)…\(channel.maximum) \(channel.unit.symbol)")
         }
         return DecoderSpec(channel: channel.name, channelIndex: index, source: source, tau: s.tau,
                            deadBand: s.deadBand, slewRate: s.slewRate, range: (range.0, range.1),

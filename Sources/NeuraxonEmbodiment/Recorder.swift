@@ -66,7 +66,7 @@ func sleepNanos(_ nanos: Int64) {
 /// dropped and counted (`droppedRecords`) unless the recorder was made with
 /// `waitWhenFull: true` (replay, where nothing is real-time).
 ///
-/// A path ending in `.mcap` gets an MCAP file (Docs/LOG-FORMAT.md, "MCAP") instead of JSON
+/// A path ending in `.mcap` (any case) gets an MCAP file (Docs/LOG-FORMAT.md, "MCAP") instead of JSON
 /// Lines, through the same ring and thread: the writer thread closes a chunk on every drain, so
 /// a run killed mid-write leaves every chunk but possibly the last one readable
 /// (`RecordingReader` recovers such a file), and writes the summary and footer at `finish()`.
@@ -99,6 +99,12 @@ public final class Recorder: @unchecked Sendable {
     /// Records the simulated robot's pose with every tick from now on (`TickRecord.pose`).
     /// Call before the run starts; the tick thread reads `robot.pose` when it records a tick.
     public func recordPose(of robot: SimulatedRobot) { writer.poseSource = robot }
+
+    /// Records every neuron's state with every tick from now on (`TickRecord.neurons`,
+    /// `--record-neurons`). Call before the run starts: it sizes each ring slot for
+    /// `network.neuronCount` states here, so the tick thread only copies them.
+    /// JSON Lines only: an MCAP recording has no topic for them.
+    public func recordNeurons(of network: NeuraxonNetwork) { writer.recordNeurons(of: network) }
 
     /// Records dropped because the ring was full.
     public var droppedRecords: Int { writer.droppedRecords }
@@ -149,7 +155,6 @@ private final class RecordWriter: @unchecked Sendable {
     private let waitWhenFull: Bool
     private let fd: Int32
     private let finished = DispatchSemaphore(value: 0)
-    private var thread: Thread?
     private var closed = false
     /// Ticks handed to `record` so far, kept or dropped (the tick thread's own): a tick's number
     /// in this recording.
@@ -157,6 +162,8 @@ private final class RecordWriter: @unchecked Sendable {
     private var lastTimestampOffered: UInt64 = 0
     /// The simulated robot whose pose each tick records, if any (the tick thread's own).
     var poseSource: SimulatedRobot?
+    /// The network whose neuron states each tick records, if any (the tick thread's own).
+    private var neuronSource: NeuraxonNetwork?
     /// Formats records for the file (the writer thread's own once started).
     private var sink = RecordingSink(mcap: nil)
 
@@ -172,7 +179,7 @@ private final class RecordWriter: @unchecked Sendable {
         var header = header
         let originalNetworkPath = header.network.path
         header.network.path = RecordingHeader.networkPath(header.network.path, relativeToFolderOf: path)
-        let isMCAP = path.hasSuffix(".mcap")
+        let isMCAP = path.lowercased().hasSuffix(".mcap")
         slots = .allocate(capacity: self.capacity)
         for i in 0..<self.capacity {
             // Each slot owns its own arrays, so filling one never copies another's.
@@ -203,8 +210,7 @@ private final class RecordWriter: @unchecked Sendable {
         }
         let thread = Thread { self.writerLoop() }
         thread.name = "neuraxon-recorder"
-        self.thread = thread
-        thread.start()
+        thread.start()   // not kept: the thread holds the recorder only while it writes
     }
 
     deinit {
@@ -213,6 +219,12 @@ private final class RecordWriter: @unchecked Sendable {
     }
 
     var droppedRecords: Int { lock.withLock { dropped } }
+
+    /// Gives every slot room for `network`'s neuron states; before the first record only.
+    func recordNeurons(of network: NeuraxonNetwork) {
+        for i in 0..<capacity { slots[i].record.neurons = [Trit](repeating: .neutral, count: network.neuronCount) }
+        neuronSource = network
+    }
 
     func record<N>(_ core: ControlCore<N>, frame: SensorFrame, sentNanos: UInt64) -> Bool {
         let tick = ticksOffered
@@ -239,6 +251,10 @@ private final class RecordWriter: @unchecked Sendable {
         if let robot = poseSource {
             let p = robot.pose
             slot.pointee.record.pose = RecordedPose(x: p.x, y: p.y, heading: p.heading)
+        }
+        if let network = neuronSource {
+            // The slot's array was sized in `recordNeurons(of:)`: writing in place allocates nothing.
+            for id in 0..<network.neuronCount { slot.pointee.record.neurons![id] = network.neuron(id).state }
         }
         publish()
         return true

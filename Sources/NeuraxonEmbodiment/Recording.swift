@@ -207,6 +207,9 @@ public struct TickRecord: Sendable, Equatable {
     public var counters: TickCounters
     /// The simulated robot's pose when the frame was sampled; nil for a run on a robot.
     public var pose: RecordedPose?
+    /// Every neuron's state after the tick's steps, in neuron id order; nil unless the run was
+    /// recorded with `--record-neurons` (`Recorder.recordNeurons(of:)`).
+    public var neurons: [Trit]?
 
     public init(tick: Int, timestampMicros: UInt64, sequence: UInt32, hostReceiveNanos: UInt64, hostSendNanos: UInt64,
                 steps: Int, raw: [Int16], values: [Double], inputs: [Trit], outputs: [Trit], setpoints: [Int16],
@@ -266,6 +269,11 @@ public struct TickRecord: Sendable, Equatable {
             out.raw(",\"heading\":"); out.double(pose.heading)
             out.raw("}")
         }
+        if let neurons {
+            out.raw(",\"neurons\":\"")
+            for s in neurons { out.bytes.append(Self.neuronCharacter(s)) }
+            out.raw("\"")
+        }
         out.raw("}\n")
     }
 
@@ -316,6 +324,37 @@ public struct TickRecord: Sendable, Equatable {
                 throw RecordError("`pose` needs numbers `x`, `y` and `heading`")
             }
             pose = RecordedPose(x: x, y: y, heading: heading)
+        }
+        if let n = v["neurons"] {
+            guard let text = n.string else { throw RecordError("`neurons` is not a string of `-`, `0` and `+`") }
+            var states: [Trit] = []
+            states.reserveCapacity(text.utf8.count)
+            for c in text.utf8 {
+                guard let s = Self.neuronState(c) else {
+                    throw RecordError("`neurons` holds `\(String(UnicodeScalar(c)))`; each neuron is `-`, `0` or `+`")
+                }
+                states.append(s)
+            }
+            neurons = states
+        }
+    }
+
+    /// A neuron state's character in the `neurons` field: `-`, `0` or `+`.
+    @inline(__always) static func neuronCharacter(_ state: Trit) -> UInt8 {
+        switch state {
+        case .inhibitory: UInt8(ascii: "-")
+        case .neutral: UInt8(ascii: "0")
+        case .excitatory: UInt8(ascii: "+")
+        }
+    }
+
+    /// The state a character of the `neurons` field stands for, or nil.
+    static func neuronState(_ c: UInt8) -> Trit? {
+        switch c {
+        case UInt8(ascii: "-"): .inhibitory
+        case UInt8(ascii: "0"): .neutral
+        case UInt8(ascii: "+"): .excitatory
+        default: nil
         }
     }
 }

@@ -16,7 +16,7 @@ public enum ReadStop: Sendable, Equatable, CustomStringConvertible {
     /// The recording ended with its end event.
     case complete
     /// The file ended without an end event (the run was killed or is still being written);
-    /// every complete line was read.
+    /// every complete line was read. `lines` is 0 for an MCAP file, which has no lines.
     case endedEarly(lines: Int)
     /// A line could not be read; everything before it was.
     case damaged(line: Int, byteOffset: Int, reason: String)
@@ -25,8 +25,10 @@ public enum ReadStop: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .complete:
             "complete"
-        case let .endedEarly(lines):
+        case let .endedEarly(lines) where lines > 0:
             "the file ends after line \(lines) without an end record (the run was interrupted); every complete record was read"
+        case .endedEarly:
+            "the file ends without an end record (the run was interrupted); every complete chunk was read"
         case let .damaged(_, _, reason):
             "stopped at \(location): \(reason); every record before it was read"
         }
@@ -227,8 +229,9 @@ public final class RecordingReader {
 
     /// The `end` record on the file's last line, read without moving through the file (for the
     /// length of a recording whose reading stopped early); nil when the last line is not one.
+    /// For MCAP, the `end` event in the last chunk, found through the summary.
     public func endRecordAtFileEnd() -> RecordingEvent? {
-        if mcap != nil { return nil }
+        if mcap != nil { return MCAPRecordingSource.endEvent(path: path) }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_size > 0 else { return nil }
         let size = Int(info.st_size)

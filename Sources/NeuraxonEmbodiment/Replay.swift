@@ -165,9 +165,10 @@ public enum Replay {
     ///   holds the encoders', decoders' and clock's state, so the new recording replays on its
     ///   own. Its ticks are numbered from 0 and its `end` record counts them. The recording is
     ///   finished (its `end` record written) before this returns, stopped or not.
+    /// - Parameter recordNeurons: that recording holds every neuron's state with each tick.
     public static func run(
         reader: RecordingReader, network: NeuraxonNetwork, mapping: Mapping, options: ReplayOptions = ReplayOptions(),
-        record: String? = nil, stopRequest: StopRequest? = nil, shouldStop: () -> Bool = { false },
+        record: String? = nil, recordNeurons: Bool = false, stopRequest: StopRequest? = nil, shouldStop: () -> Bool = { false },
         observer: (any TickObserver)? = nil
     ) throws -> ReplayReport {
         let start: ((ControlCore<NeuraxonNetwork>) throws -> Recorder)? = record.map { path in
@@ -182,7 +183,9 @@ public enum Replay {
                 var header = RecordingHeader(mapping: mapping, network: NetworkIdentity(path: networkPath, bytes: bytes, network: network),
                                              dtMillis: network.dt)
                 if core.counters.ticks > 0 { header.startState = core.state }
-                return try Recorder(path: path, header: header, waitWhenFull: true)
+                let recorder = try Recorder(path: path, header: header, waitWhenFull: true)
+                if recordNeurons { recorder.recordNeurons(of: network) }
+                return recorder
             }
         }
         return try replay(reader: reader, network: network, mapping: mapping, options: options, startRecording: start,
@@ -336,7 +339,6 @@ final class PrefetchingReader: @unchecked Sendable {
     private var cancelled = false
     private var current: [RecordingEntry] = []
     private var position = 0
-    private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
     private var joined = false
 
@@ -347,8 +349,7 @@ final class PrefetchingReader: @unchecked Sendable {
         self.reader = reader
         let thread = Thread { [self] in produce() }
         thread.name = "neuraxon-replay-reader"
-        self.thread = thread
-        thread.start()
+        thread.start()   // not kept: the thread holds the reader only while it reads
     }
 
     private func produce() {

@@ -118,8 +118,10 @@ public struct RobotPreset: Sendable {
     /// - left push: +0.4·seen_left − 1.3·seen_right: 0.9 with both sides clear (forward), 1.7
     ///   with an obstacle on the left only (the outer wheel drives on), −1.7 (−1: reverse) with
     ///   one on the right; +1.7 from `bothSeen`, so the robot turns right when both sides see
-    ///   something; −1.5 from the bumper;
-    /// - right push: the mirror image, and −2.0 from the bumper, so it backs away turning;
+    ///   something; −2.0 from the bumper (−1: the left wheel reverses);
+    /// - right push: the mirror image, and +0.6 from the bumper (the right wheel drives on), so
+    ///   on a bump the robot pivots left, away from what it touched, instead of backing off
+    ///   straight and driving into it again;
     /// - left pull: +0.7 from each seen neuron (−1.4 with both clear: the pull fires −1 and the
     ///   wheel runs at full speed; cancelled by −1.4 from `bothSeen`), +1 from close_right,
     ///   +1.2 from the bumper;
@@ -132,9 +134,9 @@ public struct RobotPreset: Sendable {
         typealias N = Neuron
         return [
             wire(N.seenLeft, N.leftPush, 0.4), wire(N.seenRight, N.leftPush, -1.3),
-            wire(N.bothSeen, N.leftPush, 1.7), wire(N.bumper, N.leftPush, -1.5),
+            wire(N.bothSeen, N.leftPush, 1.7), wire(N.bumper, N.leftPush, -2.0),
             wire(N.seenRight, N.rightPush, 0.4), wire(N.seenLeft, N.rightPush, -1.3),
-            wire(N.bumper, N.rightPush, -2.0),
+            wire(N.bumper, N.rightPush, 0.6),
             wire(N.closeRight, N.leftPull, 1.0), wire(N.bumper, N.leftPull, 1.2),
             wire(N.seenLeft, N.leftPull, 0.7), wire(N.seenRight, N.leftPull, 0.7), wire(N.bothSeen, N.leftPull, -1.4),
             wire(N.closeLeft, N.rightPull, 1.0), wire(N.seenLeft, N.rightPull, 0.7), wire(N.seenRight, N.rightPull, 0.7), wire(N.bothSeen, N.rightPull, 1.0), wire(N.bumper, N.rightPull, 1.2),

@@ -1,4 +1,5 @@
 import Glibc
+import NeuraxonChannels
 import NeuraxonProtocol
 import NeuraxonTransport
 
@@ -240,65 +241,24 @@ extension DeviceInfo {
     /// The channel list of a board, from its DEVICE_INFO.
     ///
     /// DEVICE_INFO carries each channel's kind, unit and range; a version-2 board also names
-    /// every channel (CHANNEL_INFO, in `board.sensorNames` and `board.actuatorNames`), and those
-    /// names are used. A version-1 board sends no names: when its channels line up with the
-    /// reference robot's (same count, kinds and units), they take the reference robot's names
-    /// (`range_left`, …, `motor_left`, …), so one mapping file serves the board, the simulator
-    /// and recordings; otherwise they are called `sensor_0`, `sensor_1`, … and `actuator_0`, ….
+    /// every channel (CHANNEL_INFO), and those names are used. A version-1 board sends no names:
+    /// when its channels line up with the reference robot's (same count, kinds and units), they
+    /// take the reference robot's names (`range_left`, …, `motor_left`, …), so one mapping file
+    /// serves the board, the simulator and recordings; otherwise they are called `sensor_0`,
+    /// `sensor_1`, … and `actuator_0`, ….
     /// - Parameter samplePeriodMicros: the sampling period the board was configured with, µs.
     public init(board: BoardInfo, samplePeriodMicros: Int) {
-        let sensors = board.sensors.enumerated().map { k, d in
-            SensorChannel(name: "sensor_\(k)", kind: SensorChannel.Kind(d.kind), unit: d.unit.symbol,
-                          minimum: Int(d.minimum), maximum: Int(d.maximum))
+        var sensors = board.sensors, actuators = board.actuators
+        if !board.channelsNamed {
+            let reference = DeviceInfo.referenceRobot
+            func sameShape(_ a: [ChannelDescriptor], _ b: [ChannelDescriptor]) -> Bool {
+                a.count == b.count && zip(a, b).allSatisfy { $0.kind == $1.kind && $0.unit == $1.unit }
+            }
+            let lineUp = sameShape(sensors, reference.sensors) && sameShape(actuators, reference.actuators)
+            for k in sensors.indices { sensors[k].name = lineUp ? reference.sensors[k].name : "sensor_\(k)" }
+            for k in actuators.indices { actuators[k].name = lineUp ? reference.actuators[k].name : "actuator_\(k)" }
         }
-        let actuators = board.actuators.enumerated().map { k, d in
-            ActuatorChannel(name: "actuator_\(k)", unit: d.unit.symbol, minimum: Int(d.minimum),
-                            maximum: Int(d.maximum), safeValue: Int(d.safe))
-        }
-        if let sensorNames = board.sensorNames, let actuatorNames = board.actuatorNames,
-           sensorNames.count == sensors.count, actuatorNames.count == actuators.count {
-            self.init(name: board.board, firmwareVersion: board.firmwareVersionString, samplePeriodMicros: samplePeriodMicros,
-                      sensors: zip(sensors, sensorNames).map { var s = $0; s.name = $1; return s },
-                      actuators: zip(actuators, actuatorNames).map { var a = $0; a.name = $1; return a })
-            return
-        }
-        let reference = DeviceInfo.referenceRobot
-        let sensorsMatch = sensors.count == reference.sensors.count
-            && zip(sensors, reference.sensors).allSatisfy { $0.kind == $1.kind && $0.unit == $1.unit }
-        let actuatorsMatch = actuators.count == reference.actuators.count
-            && zip(actuators, reference.actuators).allSatisfy { $0.unit == $1.unit }
-        self.init(
-            name: board.board,
-            firmwareVersion: board.firmwareVersionString,
-            samplePeriodMicros: samplePeriodMicros,
-            sensors: sensorsMatch && actuatorsMatch
-                ? zip(sensors, reference.sensors).map { var s = $0; s.name = $1.name; return s } : sensors,
-            actuators: sensorsMatch && actuatorsMatch
-                ? zip(actuators, reference.actuators).map { var a = $0; a.name = $1.name; return a } : actuators)
-    }
-}
-
-extension SensorChannel.Kind {
-    /// The kind of a DEVICE_INFO sensor descriptor (an actuator kind on a sensor reads as analog).
-    init(_ kind: ChannelDescriptor.Kind) {
-        switch kind {
-        case .digital: self = .digital
-        case .encoder: self = .encoder
-        case .analog, .motor, .servo: self = .analog
-        }
-    }
-}
-
-extension ChannelDescriptor.Unit {
-    /// The unit's symbol as `DeviceInfo` writes it.
-    var symbol: String {
-        switch self {
-        case .none: ""
-        case .millivolt: "mV"
-        case .tick: "ticks"
-        case .perMille: "‰"
-        case .degree: "°"
-        case .millimetre: "mm"
-        }
+        self.init(name: board.board, firmwareVersion: board.firmwareVersionString, samplePeriodMicros: samplePeriodMicros,
+                  sensors: sensors, actuators: actuators)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Neuraxon
+import NeuraxonChannels
 import NeuraxonSimulation
 import NeuraxonTransport
 
@@ -9,7 +10,7 @@ public struct SimulationOutcome: Sendable {
     /// light metrics (Docs/SIMULATION.md, "Metrics").
     public var metrics: RunMetrics
     /// What happened to the commands on the simulated link.
-    public var link: NeuraxonSimulation.LinkCounters
+    public var link: LinkCounters
     /// The control loop's counters (ticks, network steps, overruns, …).
     public var counters: RunCounters
     public var endReason: EndReason
@@ -214,10 +215,10 @@ public struct SimulationSummary: Codable, Sendable, Equatable {
         timeNearLight = m.timeNearLight
         timeToReachLight = m.timeToReachLight
         closestWallApproach = m.closestWallApproach.isFinite ? m.closestWallApproach : nil
-        commandsSent = outcome.link.sent
-        commandsLost = outcome.link.lost + outcome.link.overflowed
-        commandsArrived = outcome.link.arrived
-        failsafeStops = outcome.link.failsafeStops
+        commandsSent = Int(outcome.link.commandsSent)
+        commandsLost = Int(outcome.link.commandsLost + outcome.link.commandsOverflowed)
+        commandsArrived = Int(outcome.link.commandsArrived)
+        failsafeStops = Int(outcome.link.failsafeStops)
         timeInContact = m.timeInContact
         netDisplacement = m.netDisplacement
         startDistanceToLight = m.startDistanceToLight

@@ -1,6 +1,6 @@
 import NeuraxonSimulation
 
-/// The simulated reference robot as a `Body`: each `nextFrame` runs the physics to the next
+/// A simulated robot as a `Body`: each `nextFrame` runs the physics to the next
 /// sampling instant and returns the simulated sensors; `send` applies setpoints, which take
 /// effect after the world's command latency.
 ///
@@ -13,7 +13,7 @@ public final class SimulatedBody: Body, @unchecked Sendable {
     public let durationMicros: UInt64?
     public let realTime: Bool
     private var startNanos: UInt64 = 0
-    private var safe: (Int16, Int16, Int16)
+    private let safe: [Int16]
 
     /// - Parameters:
     ///   - robot: the simulated robot, placed in its world.
@@ -24,8 +24,7 @@ public final class SimulatedBody: Body, @unchecked Sendable {
         self.durationMicros = durationMicros
         self.realTime = realTime
         device = DeviceInfo(simulated: robot)
-        let a = robot.actuatorChannels
-        safe = (a[0].safeValue, a[1].safeValue, a[2].safeValue)
+        safe = robot.actuatorChannels.map(\.safe)
     }
 
     public func nextFrame(into frame: inout SensorFrame, timeoutMicros: Int) -> BodyEvent {
@@ -45,14 +44,15 @@ public final class SimulatedBody: Body, @unchecked Sendable {
         return .frame
     }
 
+    /// Applies one setpoint per actuator channel; false (nothing applied) for another count.
     public func send(_ setpoints: [Int16]) -> Bool {
-        guard setpoints.count >= 3 else { return false }
-        robot.apply(motorLeft: setpoints[0], motorRight: setpoints[1], servo: setpoints[2])
+        guard setpoints.count == safe.count else { return false }
+        do { try robot.apply(setpoints) } catch { return false }
         return true
     }
 
     public func stopActuators() {
-        robot.apply(motorLeft: safe.0, motorRight: safe.1, servo: safe.2)
+        _ = send(safe)
     }
 }
 
@@ -60,15 +60,9 @@ extension DeviceInfo {
     /// The channel list of a simulated robot.
     public init(simulated robot: SimulatedRobot) {
         self.init(
-            name: "simulated-reference-robot (\(robot.world.name))",
+            name: "simulated-\(robot.description.robot)-robot (\(robot.world.name))",
             samplePeriodMicros: robot.world.link.samplePeriodMicros,
-            sensors: robot.sensorChannels.map {
-                SensorChannel(name: $0.name, kind: SensorChannel.Kind(rawValue: $0.kind.rawValue) ?? .analog, unit: $0.unit,
-                              minimum: Int($0.range.lowerBound), maximum: Int($0.range.upperBound))
-            },
-            actuators: robot.actuatorChannels.map {
-                ActuatorChannel(name: $0.name, unit: $0.unit, minimum: Int($0.range.lowerBound),
-                                maximum: Int($0.range.upperBound), safeValue: Int($0.safeValue))
-            })
+            sensors: robot.sensorChannels,
+            actuators: robot.actuatorChannels)
     }
 }

@@ -131,6 +131,7 @@ struct TickLineParser {
         var tick: Int64?, t: Int64?, seq: Int64?, host: Int64?, sent: Int64 = 0, steps: Int64?
         var raw: [Int16]?, values: [Double]?, inputs: [Trit]?, outputs: [Trit]?, setpoints: [Int16]?, modulators: [Double]?
         var counters = TickCounters()
+        var pose: RecordedPose?
         var isTick = false
         let int16: (inout TickLineParser) -> Int16? = { $0.int().flatMap { Int16(exactly: $0) } }
         let trit: (inout TickLineParser) -> Trit? = { $0.int().flatMap { Trit(Int($0)) } }
@@ -153,6 +154,7 @@ struct TickLineParser {
             else if equals(key, "setpoints") { setpoints = list(int16) }
             else if equals(key, "modulators") { modulators = list(double) }
             else if equals(key, "counters") { guard let c = self.counters() else { return nil }; counters = c }
+            else if equals(key, "pose") { guard let p = self.pose() else { return nil }; pose = p }
             else { return nil }
         } while take(UInt8(ascii: ","))
         guard take(UInt8(ascii: "}")) else { return nil }
@@ -163,6 +165,21 @@ struct TickLineParser {
         return TickRecord(tick: Int(tick), timestampMicros: timestamp, sequence: sequence,
                           hostReceiveNanos: UInt64(clamping: host), hostSendNanos: UInt64(clamping: sent), steps: Int(steps),
                           raw: raw, values: values, inputs: inputs, outputs: outputs, setpoints: setpoints,
-                          modulators: modulators, counters: counters)
+                          modulators: modulators, counters: counters, pose: pose)
+    }
+
+    /// `{"x": …, "y": …, "heading": …}`, all three, in any order.
+    private mutating func pose() -> RecordedPose? {
+        guard take(UInt8(ascii: "{")) else { return nil }
+        var x: Double?, y: Double?, heading: Double?
+        repeat {
+            guard let key = plainString(), take(UInt8(ascii: ":")), let v = double() else { return nil }
+            if equals(key, "x") { x = v }
+            else if equals(key, "y") { y = v }
+            else if equals(key, "heading") { heading = v }
+            else { return nil }
+        } while take(UInt8(ascii: ","))
+        guard take(UInt8(ascii: "}")), let x, let y, let heading else { return nil }
+        return RecordedPose(x: x, y: y, heading: heading)
     }
 }

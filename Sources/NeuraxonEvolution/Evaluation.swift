@@ -23,22 +23,47 @@ public protocol FitnessTask: Sendable {
     /// the seed of the network's own random generator; derive the trial's world and noise from
     /// `trial` and `seed` only.
     func fitness(of network: NeuraxonNetwork, trial: Int, seed: UInt64) throws -> Double
+    /// How many validation trials there are: a fixed set, the same every generation and kept
+    /// apart from the training trials, on which a run chooses the best genome it keeps
+    /// (0: none; the best is then chosen on fresh training trials).
+    var validationTrials: Int { get }
+    /// The score of `network` on validation trial `trial` (0..<validationTrials), with `seed`
+    /// the network's seed. The same for every generation.
+    func validationScore(of network: NeuraxonNetwork, trial: Int) throws -> Double
+}
+
+extension FitnessTask {
+    public var validationTrials: Int { 0 }
+    public func validationScore(of network: NeuraxonNetwork, trial: Int) throws -> Double { 0 }
 }
 
 /// A fitness task from a closure.
 public struct FitnessFunction: FitnessTask {
     public let name: String
     public let trials: Int
+    public let validationTrials: Int
     let body: @Sendable (NeuraxonNetwork, Int, UInt64) throws -> Double
+    let validation: @Sendable (NeuraxonNetwork, Int) throws -> Double
 
-    public init(name: String, trials: Int, _ body: @escaping @Sendable (NeuraxonNetwork, Int, UInt64) throws -> Double) {
+    /// - Parameters:
+    ///   - validationTrials: how many validation trials `validation` scores (0: none).
+    ///   - validation: the score on validation trial `trial`.
+    public init(name: String, trials: Int, validationTrials: Int = 0,
+                validation: @escaping @Sendable (NeuraxonNetwork, Int) throws -> Double = { _, _ in 0 },
+                _ body: @escaping @Sendable (NeuraxonNetwork, Int, UInt64) throws -> Double) {
         self.name = name
         self.trials = trials
+        self.validationTrials = validationTrials
         self.body = body
+        self.validation = validation
     }
 
     public func fitness(of network: NeuraxonNetwork, trial: Int, seed: UInt64) throws -> Double {
         try body(network, trial, seed)
+    }
+
+    public func validationScore(of network: NeuraxonNetwork, trial: Int) throws -> Double {
+        try validation(network, trial)
     }
 }
 
@@ -51,6 +76,8 @@ public struct FitnessFunction: FitnessTask {
 public struct Evaluator: Sendable {
     /// How many threads evaluate; 1 evaluates on the calling thread.
     public let workers: Int
+    /// Where evaluations run instead of this process's threads (nil: here); see `EvaluationBackend`.
+    public var backend: (any EvaluationBackend)?
 
     /// - Parameter workers: threads to use; nil means one per active processor core.
     public init(workers: Int? = nil) {
@@ -62,16 +89,34 @@ public struct Evaluator: Sendable {
     ///   evaluation in (individual, trial) order.
     public func evaluate(_ population: [Genome], task: some FitnessTask, runSeed: UInt64,
                          generation: Int) throws(EvolutionError) -> [Double] {
-        let trials = max(1, task.trials)
+        if let backend { return try evaluate(population, task: task, runSeed: runSeed, generation: generation, on: backend) }
+        return try scores(population, trials: max(1, task.trials), generation: generation) { genome, trial in
+            let seed = EvolutionRandom.evaluationSeed(run: runSeed, generation: generation, trial: trial)
+            return try task.fitness(of: try genome.network(seed: seed), trial: trial, seed: seed)
+        }
+    }
+
+    /// The mean score of every genome over the task's validation trials, in population order
+    /// (each network seeded with `EvolutionRandom.validationSeed(trial:)`); all 0 when the task
+    /// has none. Reported errors name generation `generation`.
+    public func validate(_ population: [Genome], task: some FitnessTask, generation: Int) throws(EvolutionError) -> [Double] {
+        guard task.validationTrials > 0 else { return population.map { _ in 0 } }
+        return try scores(population, trials: task.validationTrials, generation: generation) { genome, trial in
+            try task.validationScore(of: try genome.network(seed: EvolutionRandom.validationSeed(trial: trial)), trial: trial)
+        }
+    }
+
+    /// Runs `score` for every (genome, trial) pair on the workers and averages each genome's
+    /// scores in trial order.
+    private func scores(_ population: [Genome], trials: Int, generation: Int,
+                        _ score: @escaping @Sendable (Genome, Int) throws -> Double) throws(EvolutionError) -> [Double] {
         let jobs = population.count * trials
         let board = JobBoard(count: jobs)
         defer { board.release() }
         let work: @Sendable (Int) -> Void = { job in
             let individual = job / trials, trial = job % trials
-            let seed = EvolutionRandom.evaluationSeed(run: runSeed, generation: generation, trial: trial)
             do {
-                let network = try population[individual].network(seed: seed)
-                let score = try task.fitness(of: network, trial: trial, seed: seed)
+                let score = try score(population[individual], trial)
                 guard score.isFinite else {
                     board.fail(job, .fitnessNotFinite(generation: generation, individual: individual, trial: trial, value: score))
                     return

@@ -74,6 +74,18 @@ public struct EvolutionRandom: RandomNumberGenerator, Sendable, Equatable, Hasha
         return h
     }
 
+    /// The network seed of validation trial `trial`: the same in every generation and run.
+    public static func validationSeed(trial: Int) -> UInt64 {
+        mix(mix(0x7661_6C69_6461_7465) ^ UInt64(bitPattern: Int64(trial)))  // "validate"
+    }
+
+    /// The run seed from which the elite's fresh trials are drawn: generation g's fresh trials
+    /// are those of `evaluationSeed(run: freshRunSeed(run), generation: g, trial:)`, never
+    /// the trials the generation was selected on.
+    public static func freshRunSeed(_ run: UInt64) -> UInt64 {
+        mix(run ^ 0x6672_6573_6874_7269)  // "freshtri"
+    }
+
     /// SplitMix64 step: advances `x` by the golden-ratio increment and returns its finalised value.
     static func splitMix(_ x: inout UInt64) -> UInt64 {
         x &+= 0x9E37_79B9_7F4A_7C15

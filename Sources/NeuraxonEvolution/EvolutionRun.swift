@@ -17,6 +17,11 @@ public struct EvolutionSettings: Sendable, Equatable, Codable {
     public var generations: Int
     public var selection = SelectionSettings()
     public var mutation = MutationSettings()
+    /// How many of each generation's fittest genomes are scored again, on fresh trials the
+    /// generation was not selected on and on the task's validation trials, before one of them
+    /// may become the run's best (0…population; 0: the best is the fittest genome of any
+    /// generation on its own generation's trials, which favours lucky draws).
+    public var eliteReevaluation = 3
 
     public init(seed: UInt64 = 1, populationSize: Int = 32, generations: Int = 50) {
         self.seed = seed
@@ -26,6 +31,19 @@ public struct EvolutionSettings: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case seed, populationSize = "population_size", generations, selection, mutation
+        case eliteReevaluation = "elite_reevaluation"
+    }
+
+    /// Reads settings; a checkpoint written before `elite_reevaluation` existed resumes with 0,
+    /// exactly as it ran.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        populationSize = try c.decode(Int.self, forKey: .populationSize)
+        generations = try c.decode(Int.self, forKey: .generations)
+        selection = try c.decode(SelectionSettings.self, forKey: .selection)
+        mutation = try c.decode(MutationSettings.self, forKey: .mutation)
+        eliteReevaluation = try c.decodeIfPresent(Int.self, forKey: .eliteReevaluation) ?? 0
     }
 
     /// Throws the first setting out of range.
@@ -35,6 +53,10 @@ public struct EvolutionSettings: Sendable, Equatable, Codable {
         }
         guard generations >= 1 else {
             throw .invalidSettings(field: "generations", value: "\(generations)", fix: "use at least 1 generation")
+        }
+        guard (0...populationSize).contains(eliteReevaluation) else {
+            throw .invalidSettings(field: "elite re-evaluation", value: "\(eliteReevaluation)",
+                                   fix: "re-evaluate 0…\(populationSize) genomes (the population)")
         }
         try selection.validate(populationSize: populationSize)
         try mutation.validate()
@@ -49,8 +71,14 @@ public struct GenerationStatistics: Sendable, Equatable, Codable {
     public var best: Double
     public var mean: Double
     public var worst: Double
-    /// The best fitness of any generation so far, this one included.
+    /// The score the run's best so far was kept for, this generation included: its mean over
+    /// the validation trials when the task has them, else over fresh trials
+    /// (`EvolutionSettings.eliteReevaluation`), else its generation's fitness.
     public var bestSoFar: Double
+    /// Of this generation's re-evaluated elite, the one chosen (best on validation, else on fresh
+    /// trials): its mean over fresh trials and over the validation trials (nil when not measured).
+    public var eliteFresh: Double?
+    public var eliteValidation: Double?
     /// The index of this generation's best individual.
     public var bestIndividual: Int
     /// Mean hidden neurons and synapses per genome.
@@ -58,6 +86,9 @@ public struct GenerationStatistics: Sendable, Equatable, Codable {
     public var meanSynapses: Double
     /// Evaluations (individuals × trials) in this generation.
     public var evaluations: Int
+    /// Evaluations of the elite again (elite × (trials + validation trials)); nil in a log
+    /// line written before the elite was re-evaluated.
+    public var reevaluations: Int?
     /// Wall-clock seconds for the generation (evaluation and breeding), and evaluations per
     /// second of it.
     public var seconds: Double
@@ -66,13 +97,15 @@ public struct GenerationStatistics: Sendable, Equatable, Codable {
     public var estimatedSecondsLeft: Double
 
     enum CodingKeys: String, CodingKey {
-        case generation, best, mean, worst, evaluations, seconds
+        case generation, best, mean, worst, evaluations, reevaluations, seconds
         case bestSoFar = "best_so_far"
         case bestIndividual = "best_individual"
         case meanHiddenNeurons = "mean_hidden_neurons"
         case meanSynapses = "mean_synapses"
         case evaluationsPerSecond = "evaluations_per_second"
         case estimatedSecondsLeft = "estimated_seconds_left"
+        case eliteFresh = "elite_fresh"
+        case eliteValidation = "elite_validation"
     }
 
     /// The statistics without the wall-clock fields (which differ from run to run).
@@ -97,8 +130,9 @@ public struct EvolutionState: Sendable, Equatable {
     public internal(set) var population: [Genome]
     /// The breeding generator, as it stands before breeding generation `generation` + 1.
     public internal(set) var random: EvolutionRandom
-    /// The fittest genome evaluated so far, its fitness and its generation (nil before the
-    /// first generation). Ties keep the earlier one.
+    /// The best genome evaluated so far, the score it was kept for (see
+    /// `GenerationStatistics.bestSoFar`) and its generation (nil before the first generation).
+    /// Ties keep the earlier one.
     public internal(set) var best: Genome?
     public internal(set) var bestFitness: Double?
     public internal(set) var bestGeneration: Int?
@@ -211,7 +245,25 @@ public final class EvolutionRun {
         let fitness = try evaluator.evaluate(next.population, task: task, runSeed: next.settings.seed, generation: g)
         let ranked = Selection.ranking(fitness)
         let top = ranked[0]
-        if next.bestFitness.map({ fitness[top] > $0 }) ?? true {
+        var eliteFresh: Double?, eliteValidation: Double?
+        let eliteCount = min(next.settings.eliteReevaluation, ranked.count)
+        if eliteCount > 0 {
+            // The elite again, on trials it was not selected on; kept by validation if any.
+            let elite = ranked.prefix(eliteCount).map { next.population[$0] }
+            let fresh = try evaluator.evaluate(elite, task: task, runSeed: EvolutionRandom.freshRunSeed(next.settings.seed),
+                                               generation: g)
+            let validation = task.validationTrials > 0 ? try evaluator.validate(elite, task: task, generation: g) : nil
+            let kept = validation ?? fresh
+            var chosen = 0
+            for j in 1..<eliteCount where kept[j] > kept[chosen] { chosen = j }
+            eliteFresh = fresh[chosen]
+            eliteValidation = validation?[chosen]
+            if next.bestFitness.map({ kept[chosen] > $0 }) ?? true {
+                next.best = elite[chosen]
+                next.bestFitness = kept[chosen]
+                next.bestGeneration = g
+            }
+        } else if next.bestFitness.map({ fitness[top] > $0 }) ?? true {
             next.best = next.population[top]
             next.bestFitness = fitness[top]
             next.bestGeneration = g
@@ -219,16 +271,18 @@ public final class EvolutionRun {
         let count = Double(fitness.count)
         var stats = GenerationStatistics(
             generation: g, best: fitness[top], mean: fitness.reduce(0, +) / count, worst: fitness[ranked[ranked.count - 1]],
-            bestSoFar: next.bestFitness ?? fitness[top], bestIndividual: top,
+            bestSoFar: next.bestFitness ?? fitness[top], eliteFresh: eliteFresh, eliteValidation: eliteValidation,
+            bestIndividual: top,
             meanHiddenNeurons: Double(next.population.reduce(0) { $0 + $1.hiddenCount }) / count,
             meanSynapses: Double(next.population.reduce(0) { $0 + $1.genes.count }) / count,
-            evaluations: fitness.count * max(1, task.trials), seconds: 0, evaluationsPerSecond: 0, estimatedSecondsLeft: 0)
+            evaluations: fitness.count * max(1, task.trials),
+            reevaluations: eliteCount * (max(1, task.trials) + task.validationTrials), seconds: 0, evaluationsPerSecond: 0, estimatedSecondsLeft: 0)
         next.population = try Selection.nextGeneration(next.population, fitness: fitness, selection: next.settings.selection,
                                                        mutation: next.settings.mutation, using: &next.random)
         next.generation = g + 1
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         stats.seconds = seconds
-        stats.evaluationsPerSecond = seconds > 0 ? Double(stats.evaluations) / seconds : 0
+        stats.evaluationsPerSecond = seconds > 0 ? Double(stats.evaluations + (stats.reevaluations ?? 0)) / seconds : 0
         let pace = (history.reduce(0) { $0 + $1.seconds } + seconds) / Double(history.count + 1)
         stats.estimatedSecondsLeft = pace * Double(next.settings.generations - next.generation)
         // Log first, then checkpoint: a crash in between leaves a log line for a generation the

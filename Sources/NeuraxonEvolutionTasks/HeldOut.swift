@@ -48,7 +48,7 @@ public enum HeldOut {
             var i = worker
             while i < count {
                 let outcome = Result {
-                    let setup = task.heldOut(i)
+                    let setup = try task.heldOut(i)
                     let run = try task.run(try network(i), on: setup, noiseSeed: task.heldOutNoiseSeed(i))
                     return (run.metrics, task.score(run.metrics, setup: setup, finalPose: run.finalPose))
                 }

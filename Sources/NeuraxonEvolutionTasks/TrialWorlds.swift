@@ -14,7 +14,8 @@ public struct TrialSetup: Sendable, Equatable {
     public var label: String
 }
 
-/// The worlds tasks are trained and judged on. Two families:
+/// The worlds tasks are trained and judged on: the world families (`WorldFamily`) when a task
+/// names them, else two kinds of world:
 ///
 /// - the built-in world of the task (`obstacles` or `light`) at one of its starting poses, with
 ///   the heading turned by up to ±`headingJitter`;
@@ -29,6 +30,8 @@ public enum TrialWorlds {
     static let trainingDomain: UInt64 = 0x7472_6169_6E69_6E67  // "training"
     /// Folded into every held-out seed before drawing a world.
     static let heldOutDomain: UInt64 = 0x6865_6C64_2D6F_7574  // "held-out"
+    /// Folded into every validation seed before drawing a world.
+    static let validationDomain: UInt64 = 0x7661_6C69_6461_7465  // "validate"
     /// Largest turn applied to a built-in starting heading, radians (45°).
     public static let headingJitter = Double.pi / 4
     /// Smallest gap between the robot's body and any obstacle or wall at a generated start, m.
@@ -63,6 +66,13 @@ public enum TrialWorlds {
         let world = World(name: "light-field", arenaWidth: w, arenaHeight: h, obstacles: obstacles,
                           lights: [light], nearLightRadius: 0.3, starts: [])
         return place(world, seed: seed, xRange: 0...(w / 3), using: &rng)
+    }
+
+    /// A world of `family` drawn from `seed` (`World.generate(_:seed:)`), from its start.
+    /// - Throws: `WorldError` if no valid world could be drawn from the seed.
+    public static func family(_ family: WorldFamily, seed: UInt64) throws -> TrialSetup {
+        let world = try World.generate(family, seed: seed)
+        return TrialSetup(world: world, pose: world.starts[0], label: world.name)
     }
 
     /// A built-in world at starting pose `seed mod count`, its heading turned by a uniform

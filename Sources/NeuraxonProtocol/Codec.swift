@@ -1,3 +1,5 @@
+import NeuraxonChannels
+
 /// Why a frame was discarded (Docs/PROTOCOL.md sections 2 and 7), checked in this order.
 public enum FrameError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A COBS code byte promised more bytes than arrived before the delimiter.
@@ -348,12 +350,12 @@ enum BodyLayout {
             let sensors = Int(body[19]), actuators = Int(body[20]), boardLength = Int(body[21])
             let channels = 1...ProtocolLimits.maxChannels
             guard channels.contains(sensors), channels.contains(actuators), (1...16).contains(boardLength),
-                  body.count == 22 + boardLength + ChannelDescriptor.length * (sensors + actuators) else {
+                  body.count == 22 + boardLength + ChannelDescriptor.wireLength * (sensors + actuators) else {
                 return false
             }
             for i in 22..<(22 + boardLength) where !(0x21...0x7E).contains(body[i]) { return false }
             for k in 0..<(sensors + actuators) {
-                let at = 22 + boardLength + ChannelDescriptor.length * k
+                let at = 22 + boardLength + ChannelDescriptor.wireLength * k
                 guard ChannelDescriptor.Kind(rawValue: body[at]) != nil,
                       let unit = ChannelDescriptor.Unit(rawValue: body[at + 1]), unit.introducedInVersion <= version else {
                     return false
@@ -398,7 +400,7 @@ enum BodyLayout {
             let sensorCount = Int(b[19]), actuatorCount = Int(b[20]), boardLength = Int(b[21])
             let board = String(decoding: UnsafeRawBufferPointer(rebasing: b[22..<(22 + boardLength)]), as: UTF8.self)
             func channel(_ k: Int) -> ChannelDescriptor {
-                let at = 22 + boardLength + ChannelDescriptor.length * k
+                let at = 22 + boardLength + ChannelDescriptor.wireLength * k
                 return ChannelDescriptor(kind: ChannelDescriptor.Kind(rawValue: b[at]) ?? .analog,
                                          unit: ChannelDescriptor.Unit(rawValue: b[at + 1]) ?? .none,
                                          minimum: i16(b, at + 2), maximum: i16(b, at + 4), safe: i16(b, at + 6))

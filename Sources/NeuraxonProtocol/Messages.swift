@@ -1,3 +1,5 @@
+import NeuraxonChannels
+
 /// Constants of protocol versions 1 and 2 (Docs/PROTOCOL.md).
 public enum ProtocolLimits {
     /// Protocol version 1: what a codec speaks unless told otherwise, and what every board speaks.
@@ -127,40 +129,6 @@ public enum ErrorCode: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     }
 }
 
-/// One channel descriptor of DEVICE_INFO: kind, unit, minimum, maximum, safe value.
-public struct ChannelDescriptor: Equatable, Sendable {
-    /// Bytes per descriptor on the wire: u8 kind, u8 unit, i16 min, i16 max, i16 safe.
-    public static let length = 8
-
-    /// What a channel is. Raw values are the protocol's `kind` byte.
-    public enum Kind: UInt8, Sendable { case analog = 1, digital = 2, encoder = 3, motor = 4, servo = 5 }
-    /// A channel's unit. Raw values are the protocol's `unit` byte. `millimetre` is version 2's:
-    /// a board sends it to a version-1 host as `none` with the same range.
-    public enum Unit: UInt8, Sendable {
-        case none = 0, millivolt = 1, tick = 2, perMille = 3, degree = 4, millimetre = 5
-
-        /// The first protocol version that lists this unit.
-        public var introducedInVersion: UInt8 { self == .millimetre ? 2 : 1 }
-    }
-
-    public var kind: Kind
-    public var unit: Unit
-    /// Smallest value, in `unit`.
-    public var minimum: Int16
-    /// Largest value, in `unit`.
-    public var maximum: Int16
-    /// Actuators: the value the failsafe applies. Sensors: 0.
-    public var safe: Int16
-
-    public init(kind: Kind, unit: Unit, minimum: Int16, maximum: Int16, safe: Int16 = 0) {
-        self.kind = kind
-        self.unit = unit
-        self.minimum = minimum
-        self.maximum = maximum
-        self.safe = safe
-    }
-}
-
 /// DEVICE_INFO: who the board is and what it offers.
 public struct BoardInfo: Equatable, Sendable {
     /// Firmware version, major.minor.patch.
@@ -177,18 +145,19 @@ public struct BoardInfo: Equatable, Sendable {
     public var failsafeMaxMilliseconds: UInt16
     /// Board name, printable ASCII, 1...16 characters.
     public var board: String
-    /// Sensor channels, channel 0 first.
+    /// Sensor channels, channel 0 first. Their names come from CHANNEL_INFO (version 2; the link
+    /// session asks for them after DEVICE_INFO); a version-1 board sends none and they stay "".
     public var sensors: [ChannelDescriptor]
     /// Actuator channels, channel 0 first.
     public var actuators: [ChannelDescriptor]
     /// The protocol version the board speaks with this host: 1, or 2 once it answered a
     /// version-2 HELLO (the DEVICE_INFO frame's own version).
     public var protocolVersion: UInt8 = ProtocolLimits.version
-    /// The sensor channels' names, channel 0 first, from CHANNEL_INFO (version 2; the link
-    /// session asks for them after DEVICE_INFO); nil from a version-1 board, which sends none.
-    public var sensorNames: [String]?
-    /// The actuator channels' names, like `sensorNames`.
-    public var actuatorNames: [String]?
+
+    /// Whether every channel carries its name (a version-2 board answered CHANNEL_INFO for each).
+    public var channelsNamed: Bool {
+        (sensors + actuators).allSatisfy { !$0.name.isEmpty }
+    }
 
     public init(firmwareMajor: UInt8, firmwareMinor: UInt8, firmwarePatch: UInt8, uniqueID: UInt64,
                 periodMinMilliseconds: UInt16, periodMaxMilliseconds: UInt16,
@@ -252,11 +221,24 @@ public struct LinkConfig: Equatable, Hashable, Sendable {
     /// Bit i set: sensor i is sampled and sent. 0 stops streaming.
     public var sensorMask: UInt16
 
-    /// The protocol's default: 10 ms (100 Hz), 100 ms failsafe, all of the reference robot's 7 sensors.
-    public init(periodMilliseconds: UInt16 = 10, failsafeMilliseconds: UInt16 = 100, sensorMask: UInt16 = 0x7F) {
+    /// The mask that asks for every sensor the board has: a host narrows it to the board's
+    /// channel count (`narrowed(toSensors:)`) before sending CONFIG.
+    public static let allSensors: UInt16 = 0xFFFF
+
+    /// The protocol's default: 10 ms (100 Hz), 100 ms failsafe, every sensor of the board.
+    public init(periodMilliseconds: UInt16 = 10, failsafeMilliseconds: UInt16 = 100, sensorMask: UInt16 = LinkConfig.allSensors) {
         self.periodMilliseconds = periodMilliseconds
         self.failsafeMilliseconds = failsafeMilliseconds
         self.sensorMask = sensorMask
+    }
+
+    /// This configuration for a board of `count` sensors: `allSensors` becomes a mask of exactly
+    /// those; any other mask is kept as asked.
+    public func narrowed(toSensors count: Int) -> LinkConfig {
+        guard sensorMask == LinkConfig.allSensors, count < 16 else { return self }
+        var config = self
+        config.sensorMask = UInt16((1 << max(0, count)) - 1)
+        return config
     }
 }
 

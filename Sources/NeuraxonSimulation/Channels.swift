@@ -1,57 +1,13 @@
-/// One sensor or actuator channel of the robot, as the firmware describes it. Every reading and
-/// setpoint travels as a signed 16-bit integer.
-public struct ChannelDescriptor: Sendable, Equatable {
-    public enum Kind: String, Sendable, Equatable {
-        /// An analog input in millivolts.
-        case analog
-        /// A 0/1 input.
-        case digital
-        /// A wrapping 16-bit tick counter.
-        case encoder
-        /// A motor's signed duty in per mille.
-        case motor
-        /// A hobby servo's angle in degrees.
-        case servo
-    }
-
-    public let name: String
-    public let kind: Kind
-    public let unit: String
-    /// The range of values the channel carries (for an encoder, the whole Int16 range it wraps
-    /// around).
-    public let range: ClosedRange<Int16>
-    /// The value a channel takes when nothing is known or commanded.
-    public let safeValue: Int16
-
-    public init(name: String, kind: Kind, unit: String, range: ClosedRange<Int16>, safeValue: Int16) {
-        self.name = name
-        self.kind = kind
-        self.unit = unit
-        self.range = range
-        self.safeValue = safeValue
-    }
-}
+import NeuraxonChannels
 
 /// The reference robot's channel list, in the contract's fixed index order.
 public enum ReferenceChannels {
     /// Sensors: 0 range_left, 1 range_right, 2 light_left, 3 light_right, 4 bumper,
     /// 5 wheel_left, 6 wheel_right.
-    public static let sensors: [ChannelDescriptor] = [
-        ChannelDescriptor(name: "range_left", kind: .analog, unit: "mV", range: 0...5000, safeValue: 0),
-        ChannelDescriptor(name: "range_right", kind: .analog, unit: "mV", range: 0...5000, safeValue: 0),
-        ChannelDescriptor(name: "light_left", kind: .analog, unit: "mV", range: 0...5000, safeValue: 0),
-        ChannelDescriptor(name: "light_right", kind: .analog, unit: "mV", range: 0...5000, safeValue: 0),
-        ChannelDescriptor(name: "bumper", kind: .digital, unit: "", range: 0...1, safeValue: 0),
-        ChannelDescriptor(name: "wheel_left", kind: .encoder, unit: "ticks", range: Int16.min...Int16.max, safeValue: 0),
-        ChannelDescriptor(name: "wheel_right", kind: .encoder, unit: "ticks", range: Int16.min...Int16.max, safeValue: 0),
-    ]
+    public static let sensors: [ChannelDescriptor] = RobotDescription.reference.sensorChannels
 
     /// Actuators: 0 motor_left, 1 motor_right, 2 servo.
-    public static let actuators: [ChannelDescriptor] = [
-        ChannelDescriptor(name: "motor_left", kind: .motor, unit: "‰", range: -1000...1000, safeValue: 0),
-        ChannelDescriptor(name: "motor_right", kind: .motor, unit: "‰", range: -1000...1000, safeValue: 0),
-        ChannelDescriptor(name: "servo", kind: .servo, unit: "°", range: 0...180, safeValue: 90),
-    ]
+    public static let actuators: [ChannelDescriptor] = RobotDescription.reference.actuatorChannels
 
     public static let rangeLeft = 0, rangeRight = 1, lightLeft = 2, lightRight = 3, bumper = 4
     public static let wheelLeft = 5, wheelRight = 6
@@ -167,30 +123,19 @@ public enum CoverageGrid {
     }
 }
 
-/// What happened to the commands sent to the robot.
-public struct LinkCounters: Sendable, Equatable {
-    /// Commands handed to `apply`.
-    public var sent: Int = 0
-    /// Commands lost to the dropout rate.
-    public var lost: Int = 0
-    /// Commands lost because too many were in flight at once (more than
-    /// `SimulatedRobot.commandQueueCapacity` within one latency).
-    public var overflowed: Int = 0
-    /// Commands that arrived and took effect.
-    public var arrived: Int = 0
-    /// Times the failsafe put the actuators at their safe values.
-    public var failsafeStops: Int = 0
-
-    public init() {}
-}
-
 /// A problem with a command handed to the simulated robot.
 public enum SimulationError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A command had the wrong number of setpoints.
+    /// A command to the reference robot had the wrong number of setpoints.
     case wrongSetpointCount(got: Int, expected: Int)
+    /// A command to another robot had the wrong number of setpoints; `channels` names its
+    /// actuator channels in order.
+    case wrongSetpointCountFor(channels: [String], got: Int)
 
     public var description: String {
         switch self {
+        case let .wrongSetpointCountFor(channels, got):
+            return "a command needs one setpoint per actuator (\(channels.count): \(channels.joined(separator: ", "))), got \(got)"
         case let .wrongSetpointCount(got, expected):
             return "a command needs one setpoint per actuator (\(expected): motor_left, motor_right, servo), got \(got)"
         }

@@ -1,4 +1,5 @@
 import Foundation
+import NeuraxonChannels
 
 /// The state of a simulated run and the constants derived from its world, with the physics
 /// step and the sensor models of `SimulatedRobot` (whose documentation states the equations).
@@ -19,7 +20,24 @@ struct SimulationEngine {
     private let radius: Double
     private let maxPiece: Double
     private let cosHalfBumperArc: Double
-    private let ticksPerRadian: Double
+    /// The robot's sensors, actuators and body (`RobotLayout`).
+    let layout: RobotLayout
+    private let sensorModels: [SensorModel]
+    private let contactAxis: Vector2
+    private let actuatorCount: Int
+    private let actuatorMinimum: [Int16]
+    private let actuatorMaximum: [Int16]
+    private let actuatorSafe: [Int16]
+    /// Per actuator: 0 left motor, 1 right motor, −1 not a motor.
+    private let motorSide: [Int]
+    private let motorsLeft: Int
+    private let motorsRight: Int
+    private let firstMotorLeft: Int?
+    private let firstMotorRight: Int?
+    private let firstServo: Int?
+    /// Per actuator: the centre of a servo's range, degrees.
+    private let servoCentre: [Double]
+    private let servoStep: Double
     private let wheelRadius: Double
     private let startPosition: Vector2
     /// The coverage grid (`CoverageGrid`): its cell side, size, and which cells are free and
@@ -28,12 +46,9 @@ struct SimulationEngine {
     private let coverageColumns: Int
     private let coverageRows: Int
     private let coverageFree: [Bool]
-    /// Each range sensor's ray directions in the robot's frame (unit vectors).
-    private let raysLeft: [Vector2]
-    private let raysRight: [Vector2]
-    /// Each light sensor's axis in the robot's frame (unit vectors).
-    private let lightAxisLeft: Vector2
-    private let lightAxisRight: Vector2
+    /// The floor markings' pieces and half widths.
+    private let floorSegments: [WallSegment]
+    private let floorHalfWidths: [Double]
 
     // State.
     private(set) var readings: [Int16]
@@ -44,9 +59,17 @@ struct SimulationEngine {
     private var facing: Vector2
     private(set) var leftWheelSpeed: Double = 0
     private(set) var rightWheelSpeed: Double = 0
-    private(set) var motorLeft: Int16 = 0
-    private(set) var motorRight: Int16 = 0
-    private(set) var servo: Int16 = 90
+    /// The setpoints in effect, one per actuator.
+    private(set) var setpoints: [Int16]
+    /// Each motor's speed through its first-order response, rad/s (0 for other actuators).
+    private var motorSpeeds: [Double]
+    /// Each motor's last non-zero command's sign.
+    private var motorDirections: [Double]
+    /// Each servo's simulated angle, degrees.
+    private(set) var servoAngles: [Double]
+    var motorLeft: Int16 { firstMotorLeft.map { setpoints[$0] } ?? 0 }
+    var motorRight: Int16 { firstMotorRight.map { setpoints[$0] } ?? 0 }
+    var servo: Int16 { firstServo.map { setpoints[$0] } ?? 0 }
     private(set) var metrics = RunMetrics()
     private(set) var linkCounters = LinkCounters()
     private var sensorNoise: SimulationRandom
@@ -57,14 +80,16 @@ struct SimulationEngine {
     private var failsafeEngaged = true
     private var inContact = false
     private var bumperLatched = false
-    private var directionLeft: Double = 1
-    private var directionRight: Double = 1
-    private var wheelAngleLeft: Double = 0
-    private var wheelAngleRight: Double = 0
-    private var sampledAngleLeft: Double = 0
-    private var sampledAngleRight: Double = 0
-    private var countedAngleLeft: Double = 0
-    private var countedAngleRight: Double = 0
+    /// Per sensor channel of an encoder: the angle its wheel turned as the encoder sees it
+    /// (signed by its direction rule), at the last sample, and counted with slip.
+    private var encoderAngles: [Double]
+    private var sampledAngles: [Double]
+    private var countedAngles: [Double]
+    /// The sensor channels that are encoders, with their side and direction motor (−1: none).
+    private let encoderChannels: [Int]
+    private let encoderSides: [Int]
+    private let encoderDirectionMotors: [Int]
+    private let encoderTicksPerRadian: [Double]
     private var coverageVisited: [Bool]
     /// Where and when the current still stretch began (`StuckRule`), and how far it has turned.
     private var stillAnchor: Vector2
@@ -75,13 +100,15 @@ struct SimulationEngine {
     // Commands in flight: a ring of fixed capacity.
     private let queueCapacity: Int
     private var queueDue: [UInt64]
-    private var queueSetpoints: [(Int16, Int16, Int16)]
+    /// `queueCapacity` × `actuatorCount` setpoints.
+    private var queueSetpoints: [Int16]
     private var queueHead = 0
     private var queueCount = 0
 
     /// Builds the engine for a validated `world`.
-    init(world: World, seed: UInt64, start: Pose, queueCapacity: Int) {
+    init(world: World, layout: RobotLayout, seed: UInt64, start: Pose, queueCapacity: Int) {
         self.world = world
+        self.layout = layout
         self.seed = seed
         pose = start
         facing = Vector2(angle: start.heading)
@@ -96,7 +123,48 @@ struct SimulationEngine {
         radius = world.robot.bodyRadius
         maxPiece = radius / 4
         cosHalfBumperArc = cos(min(world.robot.bumper.arc, 2 * .pi) / 2)
-        ticksPerRadian = world.robot.encoders.ticksPerRevolution / (2 * .pi)
+        sensorModels = layout.sensors
+        contactAxis = layout.contactAxis
+        let actuators = layout.actuatorChannels
+        actuatorCount = actuators.count
+        actuatorMinimum = actuators.map(\.minimum)
+        actuatorMaximum = actuators.map(\.maximum)
+        actuatorSafe = actuators.map(\.safe)
+        motorSide = layout.motorSides.map { $0?.rawValue ?? -1 }
+        motorsLeft = layout.motorSides.filter { $0 == .left }.count
+        motorsRight = layout.motorSides.filter { $0 == .right }.count
+        firstMotorLeft = layout.motorSides.firstIndex { $0 == .left }
+        firstMotorRight = layout.motorSides.firstIndex { $0 == .right }
+        firstServo = layout.servos.first
+        servoCentre = actuators.map { (Double($0.minimum) + Double($0.maximum)) / 2 }
+        servoStep = ServoModel.degreesPerSecond * dt
+        setpoints = actuatorSafe
+        motorSpeeds = [Double](repeating: 0, count: actuators.count)
+        motorDirections = [Double](repeating: 1, count: actuators.count)
+        servoAngles = actuatorSafe.map(Double.init)
+        var encoders: [(Int, Int, Int, Double)] = []
+        for model in layout.sensors {
+            if case let .encoder(channel, side, perRadian, motor) = model {
+                encoders.append((channel, side.rawValue, motor ?? -1, perRadian))
+            }
+        }
+        encoderTicksPerRadian = encoders.map(\.3)
+        encoderChannels = encoders.map(\.0)
+        encoderSides = encoders.map(\.1)
+        encoderDirectionMotors = encoders.map(\.2)
+        encoderAngles = [Double](repeating: 0, count: encoders.count)
+        sampledAngles = encoderAngles
+        countedAngles = encoderAngles
+        var floorSegments: [WallSegment] = []
+        var floorHalfWidths: [Double] = []
+        for marking in world.floor {
+            for (a, b) in marking.segments {
+                floorSegments.append(WallSegment(from: a, to: b))
+                floorHalfWidths.append(marking.width / 2)
+            }
+        }
+        self.floorSegments = floorSegments
+        self.floorHalfWidths = floorHalfWidths
         wheelRadius = world.robot.wheelRadius
         startPosition = start.position
         stillAnchor = start.position
@@ -108,16 +176,12 @@ struct SimulationEngine {
         coverageRows = grid.rows
         coverageFree = grid.reachable(from: start.position)
         coverageVisited = [Bool](repeating: false, count: coverageFree.count)
-        raysLeft = Self.rayDirections(world.robot.rangeLeft)
-        raysRight = Self.rayDirections(world.robot.rangeRight)
-        lightAxisLeft = Vector2(angle: world.robot.lightLeft.angle)
-        lightAxisRight = Vector2(angle: world.robot.lightRight.angle)
         sensorNoise = SimulationRandom(seed: seed, stream: 1)
         linkRandom = SimulationRandom(seed: seed, stream: 2)
-        readings = [Int16](repeating: 0, count: ReferenceChannels.sensors.count)
+        readings = [Int16](repeating: 0, count: layout.sensorChannels.count)
         self.queueCapacity = queueCapacity
         queueDue = [UInt64](repeating: 0, count: queueCapacity)
-        queueSetpoints = [(Int16, Int16, Int16)](repeating: (0, 0, 90), count: queueCapacity)
+        queueSetpoints = [Int16](repeating: 0, count: queueCapacity * actuators.count)
         var p = pose.position
         let (_, _, gap, _) = contactPass(&p)
         metrics.closestWallApproach = max(gap, 0)
@@ -151,14 +215,6 @@ struct SimulationEngine {
         return nearest
     }
 
-    /// `rays` directions spread evenly over the field of view around the sensor's axis.
-    private static func rayDirections(_ spec: RangeSensorSpec) -> [Vector2] {
-        (0..<spec.rays).map { ray in
-            let offset = spec.rays == 1 ? 0 : spec.fieldOfView * (Double(ray) / Double(spec.rays - 1) - 0.5)
-            return Vector2(angle: spec.angle + offset)
-        }
-    }
-
     // MARK: Sensing
 
     mutating func nextFrame() -> FrameStamp {
@@ -172,23 +228,73 @@ struct SimulationEngine {
     }
 
     mutating func sampleSensors() {
-        let robot = world.robot
-        readings[ReferenceChannels.rangeLeft] = rangeReading(robot.rangeLeft, rays: raysLeft)
-        readings[ReferenceChannels.rangeRight] = rangeReading(robot.rangeRight, rays: raysRight)
-        readings[ReferenceChannels.lightLeft] = lightReading(robot.lightLeft, axis: lightAxisLeft)
-        readings[ReferenceChannels.lightRight] = lightReading(robot.lightRight, axis: lightAxisRight)
-        var pressed = bumperLatched
-        if robot.bumper.flipProbability > 0 && sensorNoise.chance(robot.bumper.flipProbability) {
-            pressed.toggle()
+        let models = sensorModels
+        for m in 0..<models.count {
+            switch models[m] {
+            case let .constant(channel, value):
+                readings[channel] = value
+            case let .irRange(channel, spec, rays, mount):
+                readings[channel] = rangeReading(spec, rays: rays, turn: mountTurn(mount))
+            case let .light(channel, spec, axis, mount):
+                readings[channel] = lightReading(spec, axis: axis, turn: mountTurn(mount))
+            case let .contact(channel):
+                var pressed = bumperLatched
+                let flip = world.robot.bumper.flipProbability
+                if flip > 0 && sensorNoise.chance(flip) { pressed.toggle() }
+                readings[channel] = pressed ? 1 : 0
+            case .encoder:
+                break
+            case let .ultrasonic(channel, position, rays, maximum, timeout, mount):
+                readings[channel] = ultrasonicReading(position: position, rays: rays, maximum: maximum,
+                                                      timeoutMicros: timeout, turn: mountTurn(mount))
+            case let .reflectance(first, positions):
+                for k in 0..<positions.count { readings[first + k] = reflectanceReading(positions[k]) }
+            }
         }
-        readings[ReferenceChannels.bumper] = pressed ? 1 : 0
         bumperLatched = false
-        countedAngleLeft = countedAngle(countedAngleLeft, turned: wheelAngleLeft - sampledAngleLeft)
-        countedAngleRight = countedAngle(countedAngleRight, turned: wheelAngleRight - sampledAngleRight)
-        sampledAngleLeft = wheelAngleLeft
-        sampledAngleRight = wheelAngleRight
-        readings[ReferenceChannels.wheelLeft] = ticks(countedAngleLeft)
-        readings[ReferenceChannels.wheelRight] = ticks(countedAngleRight)
+        for e in 0..<encoderChannels.count {
+            countedAngles[e] = countedAngle(countedAngles[e], turned: encoderAngles[e] - sampledAngles[e])
+        }
+        for e in 0..<encoderChannels.count {
+            sampledAngles[e] = encoderAngles[e]
+            readings[encoderChannels[e]] = ticks(countedAngles[e], ticksPerRadian: encoderTicksPerRadian[e])
+        }
+    }
+
+    /// The unit vector of the angle a servo mount turns a sensor by: the servo's simulated
+    /// angle less the centre of its range (a servo at its centre points the sensor along its
+    /// geometry's heading).
+    private func mountTurn(_ mount: Int?) -> Vector2? {
+        guard let mount else { return nil }
+        return Vector2(angle: (servoAngles[mount] - servoCentre[mount]) * .pi / 180)
+    }
+
+    private mutating func ultrasonicReading(position: Vector2, rays: [Vector2], maximum: Int16, timeoutMicros: Int,
+                                            turn: Vector2?) -> Int16 {
+        let origin = pose.position + position.rotated(byUnit: facing)
+        let limit = Double(maximum) / 1000
+        var nearest = limit
+        for i in 0..<rays.count {
+            var ray = rays[i]
+            if let turn { ray = ray.rotated(byUnit: turn) }
+            nearest = geometry.castRay(from: origin, direction: ray.rotated(byUnit: facing), limit: nearest)
+        }
+        let clean = UltrasonicModel.millimetres(distance: nearest >= limit ? .infinity : nearest,
+                                                maximumMillimetres: maximum, timeoutMicros: timeoutMicros)
+        if clean >= Double(maximum) { return maximum }
+        let sigma = UltrasonicModel.noiseMillimetres + UltrasonicModel.noiseShare * clean
+        let noisy = clean + sigma * sensorNoise.gaussian()
+        return Int16(min(max(noisy, 0), Double(maximum)).rounded())
+    }
+
+    private mutating func reflectanceReading(_ position: Vector2) -> Int16 {
+        let spot = pose.position + position.rotated(byUnit: facing)
+        var value = ReflectanceModel.lightFloorMillivolts
+        for i in 0..<floorSegments.count {
+            let d = (spot - floorSegments[i].closestPoint(to: spot)).length
+            value = min(value, ReflectanceModel.millivolts(distance: d, width: 2 * floorHalfWidths[i]))
+        }
+        return millivolts(value, noise: ReflectanceModel.noiseMillivolts)
     }
 
     private mutating func millivolts(_ value: Double, noise: Double) -> Int16 {
@@ -196,19 +302,20 @@ struct SimulationEngine {
         return Int16(min(max(noisy, 0), 5000).rounded())
     }
 
-    private mutating func rangeReading(_ spec: RangeSensorSpec, rays: [Vector2]) -> Int16 {
+    private mutating func rangeReading(_ spec: RangeSensorSpec, rays: [Vector2], turn: Vector2?) -> Int16 {
         let origin = pose.position + spec.position.rotated(byUnit: facing)
         var nearest = spec.maxRange
         for i in 0..<rays.count {
-            let ray = rays[i]
+            var ray = rays[i]
+            if let turn { ray = ray.rotated(byUnit: turn) }
             nearest = geometry.castRay(from: origin, direction: ray.rotated(byUnit: facing), limit: nearest)
         }
         return millivolts(spec.millivolts(atDistance: nearest), noise: spec.noiseMillivolts)
     }
 
-    private mutating func lightReading(_ spec: LightSensorSpec, axis mountedAxis: Vector2) -> Int16 {
+    private mutating func lightReading(_ spec: LightSensorSpec, axis mountedAxis: Vector2, turn: Vector2?) -> Int16 {
         let origin = pose.position + spec.position.rotated(byUnit: facing)
-        let axis = mountedAxis.rotated(byUnit: facing)
+        let axis = (turn.map { mountedAxis.rotated(byUnit: $0) } ?? mountedAxis).rotated(byUnit: facing)
         var light = world.ambientLight
         let lights = world.lights
         for i in 0..<lights.count {
@@ -241,30 +348,32 @@ struct SimulationEngine {
 
     /// The wrapping 16-bit tick counter for a counted angle in radians: ⌊angle · ticks/rad⌋
     /// modulo 2¹⁶.
-    private func ticks(_ counted: Double) -> Int16 {
+    private func ticks(_ counted: Double, ticksPerRadian: Double) -> Int16 {
         let ticks = (counted * ticksPerRadian).rounded(.down).truncatingRemainder(dividingBy: 65536)
         return Int16(truncatingIfNeeded: Int64(ticks))
     }
 
     // MARK: Acting
 
-    mutating func apply(motorLeft: Int16, motorRight: Int16, servo: Int16) {
-        linkCounters.sent += 1
+    /// Queues one setpoint per actuator (`setpoints.count` must be the actuator count), each
+    /// clamped to its channel's range.
+    mutating func apply(_ setpoints: [Int16]) {
+        linkCounters.commandsSent += 1
         let dropout = world.link.dropout
         if dropout > 0 && linkRandom.chance(dropout) {
-            linkCounters.lost += 1
+            linkCounters.commandsLost += 1
             return
         }
         if queueCount == queueCapacity {
             queueHead = (queueHead + 1) % queueCapacity
             queueCount -= 1
-            linkCounters.overflowed += 1
+            linkCounters.commandsOverflowed += 1
         }
         let slot = (queueHead + queueCount) % queueCapacity
         queueDue[slot] = timeMicros + latencyMicros
-        queueSetpoints[slot] = (
-            min(max(motorLeft, -1000), 1000), min(max(motorRight, -1000), 1000), min(max(servo, 0), 180)
-        )
+        for a in 0..<actuatorCount {
+            queueSetpoints[slot * actuatorCount + a] = min(max(setpoints[a], actuatorMinimum[a]), actuatorMaximum[a])
+        }
         queueCount += 1
     }
 
@@ -277,10 +386,32 @@ struct SimulationEngine {
     private mutating func physicsStep() {
         receiveCommands()
         let robot = world.robot
-        leftWheelSpeed += motorBlend * (Double(motorLeft) / 1000 * robot.maxWheelSpeed - leftWheelSpeed)
-        rightWheelSpeed += motorBlend * (Double(motorRight) / 1000 * robot.maxWheelSpeed - rightWheelSpeed)
-        if motorLeft != 0 { directionLeft = motorLeft > 0 ? 1 : -1 }
-        if motorRight != 0 { directionRight = motorRight > 0 ? 1 : -1 }
+        // Skid steer: each side's wheel turns at the mean of its motors' speeds.
+        var sumLeft = 0.0, sumRight = 0.0
+        var leftOn = false, rightOn = false
+        for a in 0..<actuatorCount {
+            let side = motorSide[a]
+            if side < 0 {
+                if servoStep > 0 && servoAngles[a] != Double(setpoints[a]) {
+                    let target = Double(setpoints[a])
+                    let gap = target - servoAngles[a]
+                    servoAngles[a] = abs(gap) <= servoStep ? target : servoAngles[a] + (gap > 0 ? servoStep : -servoStep)
+                }
+                continue
+            }
+            let duty = setpoints[a]
+            motorSpeeds[a] += motorBlend * (Double(duty) / 1000 * robot.maxWheelSpeed - motorSpeeds[a])
+            if duty != 0 { motorDirections[a] = duty > 0 ? 1 : -1 }
+            if side == 0 {
+                sumLeft += motorSpeeds[a]
+                leftOn = leftOn || duty != 0
+            } else {
+                sumRight += motorSpeeds[a]
+                rightOn = rightOn || duty != 0
+            }
+        }
+        leftWheelSpeed = motorsLeft > 0 ? sumLeft / Double(motorsLeft) : 0
+        rightWheelSpeed = motorsRight > 0 ? sumRight / Double(motorsRight) : 0
 
         let v = robot.wheelRadius * (leftWheelSpeed + rightWheelSpeed) / 2
         let w = robot.wheelRadius * (rightWheelSpeed - leftWheelSpeed) / robot.wheelBase
@@ -310,12 +441,15 @@ struct SimulationEngine {
             metrics.slipLeft += abs(lost) * wheelRadius
             metrics.slipRight += abs(lost) * wheelRadius
         }
-        wheelAngleLeft += abs(turnedLeft) * directionLeft
-        wheelAngleRight += abs(turnedRight) * directionRight
-        if motorLeft != 0 && abs(turnedLeft) < TractionModel.stallRatio * abs(leftWheelSpeed * dt) {
+        for e in 0..<encoderChannels.count {
+            let turned = encoderSides[e] == 0 ? turnedLeft : turnedRight
+            let motor = encoderDirectionMotors[e]
+            encoderAngles[e] += motor >= 0 ? abs(turned) * motorDirections[motor] : turned
+        }
+        if leftOn && abs(turnedLeft) < TractionModel.stallRatio * abs(leftWheelSpeed * dt) {
             metrics.stalledLeft += dt
         }
-        if motorRight != 0 && abs(turnedRight) < TractionModel.stallRatio * abs(rightWheelSpeed * dt) {
+        if rightOn && abs(turnedRight) < TractionModel.stallRatio * abs(rightWheelSpeed * dt) {
             metrics.stalledRight += dt
         }
 
@@ -346,7 +480,8 @@ struct SimulationEngine {
     /// body by `turn` radians, and counts stuck time.
     private mutating func updateStuck(turn: Double) {
         stillTurn += turn
-        let commanded = motorLeft != 0 || motorRight != 0
+        var commanded = false
+        for a in 0..<actuatorCount where motorSide[a] >= 0 && setpoints[a] != 0 { commanded = true }
         if commanded && (pose.position - stillAnchor).length < StuckRule.radius && abs(stillTurn) < StuckRule.turn {
             let still = timeMicros - stillSinceMicros
             if stuckNow {
@@ -365,17 +500,15 @@ struct SimulationEngine {
 
     private mutating func receiveCommands() {
         while queueCount > 0 && queueDue[queueHead] <= timeMicros {
-            (motorLeft, motorRight, servo) = queueSetpoints[queueHead]
+            for a in 0..<actuatorCount { setpoints[a] = queueSetpoints[queueHead * actuatorCount + a] }
             queueHead = (queueHead + 1) % queueCapacity
             queueCount -= 1
-            linkCounters.arrived += 1
+            linkCounters.commandsArrived += 1
             lastArrivalMicros = timeMicros
             failsafeEngaged = false
         }
         if failsafeMicros > 0 && !failsafeEngaged && timeMicros - lastArrivalMicros >= failsafeMicros {
-            motorLeft = 0
-            motorRight = 0
-            servo = 90
+            for a in 0..<actuatorCount { setpoints[a] = actuatorSafe[a] }
             failsafeEngaged = true
             linkCounters.failsafeStops += 1
         }
@@ -441,6 +574,7 @@ struct SimulationEngine {
         var gap = Double.infinity
         var frontTouch = false
         let inside = radius - 1e-9
+        let front = contactAxis.rotated(byUnit: facing)
         var nearestSquared = Double.infinity
         let touchSquared = (radius + 0.001) * (radius + 0.001)
         let segments = geometry.segments
@@ -452,7 +586,7 @@ struct SimulationEngine {
             nearestSquared = min(nearestSquared, squared)
             if squared >= touchSquared { continue }
             let distance = squared.squareRoot()
-            let inFront = -facing.dot(away) >= cosHalfBumperArc * distance
+            let inFront = -front.dot(away) >= cosHalfBumperArc * distance
             if inFront { frontTouch = true }
             if distance < inside {
                 let normal = distance > 1e-12
@@ -470,7 +604,7 @@ struct SimulationEngine {
             let distance = away.length
             let reach = radius + c.radius
             gap = min(gap, distance - reach)
-            let inFront = -facing.dot(away) >= cosHalfBumperArc * distance
+            let inFront = -front.dot(away) >= cosHalfBumperArc * distance
             if distance - reach < 0.001 && inFront { frontTouch = true }
             if distance < reach - 1e-9 {
                 let normal = distance > 1e-12 ? away * (1 / distance) : facing * -1

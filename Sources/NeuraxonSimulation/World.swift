@@ -13,6 +13,8 @@ public struct World: Sendable, Equatable {
     public var arenaHeight: Double
     public var obstacles: [Obstacle]
     public var lights: [LightSource]
+    /// Dark lines on the light floor, for reflectance sensors; they block nothing.
+    public var floor: [FloorMarking]
     /// Light reaching every light sensor from everywhere, in the same units as a source's
     /// intensity.
     public var ambientLight: Double
@@ -30,7 +32,7 @@ public struct World: Sendable, Equatable {
 
     public init(
         name: String, arenaWidth: Double, arenaHeight: Double, obstacles: [Obstacle] = [],
-        lights: [LightSource] = [], ambientLight: Double = 0.02, lightOcclusion: Bool = true,
+        lights: [LightSource] = [], floor: [FloorMarking] = [], ambientLight: Double = 0.02, lightOcclusion: Bool = true,
         nearLightRadius: Double = 0.3, robot: RobotSpec = .reference, starts: [Pose],
         physics: PhysicsSettings = PhysicsSettings(), link: LinkSettings = LinkSettings()
     ) {
@@ -39,6 +41,7 @@ public struct World: Sendable, Equatable {
         self.arenaHeight = arenaHeight
         self.obstacles = obstacles
         self.lights = lights
+        self.floor = floor
         self.ambientLight = ambientLight
         self.lightOcclusion = lightOcclusion
         self.nearLightRadius = nearLightRadius
@@ -121,7 +124,12 @@ public struct LinkSettings: Sendable, Equatable {
     }
 }
 
-/// The differential-drive robot: its body, drive and sensors. Positions of sensors are in the
+/// The differential-drive robot's simulation settings: its body, drive and sensors. A simulated
+/// robot takes its body, wheels and sensor placements from its description
+/// (`RobotDescription.geometry` and each part's geometry); these values are the reference
+/// robot's and the simulation-only parameters (top wheel speed, motor time constant, sensor
+/// noise and curves). A world's `robot:` section that sets a geometry value to something other
+/// than the reference robot's overrides the description. Positions of sensors are in the
 /// robot's frame (x forward, y to the left, metres); angles in radians, counter-clockwise from
 /// straight ahead.
 public struct RobotSpec: Sendable, Equatable {

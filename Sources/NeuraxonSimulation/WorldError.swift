@@ -71,6 +71,14 @@ extension World {
                 throw WorldError(field: "\(f).position", problem: "the light at (\(light.position.x), \(light.position.y)) is outside the \(arenaWidth) m × \(arenaHeight) m arena; move it inside")
             }
         }
+        for (i, marking) in floor.enumerated() {
+            let f = "floor[\(i)]"
+            if marking.points.count < 2 {
+                throw WorldError(field: "\(f).points", problem: "a floor marking needs at least two points, got \(marking.points.count)")
+            }
+            for (k, p) in marking.points.enumerated() { try Check.finite(p, "\(f).points[\(k)]") }
+            try Check.positive(marking.width, "\(f).width", unit: "m")
+        }
         try Check.atLeastZero(ambientLight, "ambient_light", unit: "")
         try Check.positive(nearLightRadius, "near_light_radius", unit: "m")
         try robot.validate()

@@ -218,7 +218,7 @@ struct WorldFileReader {
 
     mutating func world(_ root: Node, defaultName: String) throws(WorldError) -> World {
         let top = try mapping(root, "", keys: [
-            "name", "arena", "obstacles", "lights", "ambient_light", "light_occlusion",
+            "name", "arena", "obstacles", "lights", "floor", "ambient_light", "light_occlusion",
             "near_light_radius", "robot", "physics", "link",
         ])
         let name = top.entries["name"]?.string ?? defaultName
@@ -234,6 +234,14 @@ struct WorldFileReader {
                 position: try point(try required(f, "position"), f.path("position")),
                 intensity: try number(f, "intensity", default: 1),
                 falloff: try number(f, "falloff", default: 0.5)))
+        }
+        var floor: [FloorMarking] = []
+        for (i, node) in try list(top, "floor").enumerated() {
+            let f = try mapping(node, "floor[\(i)]", keys: ["points", "width", "closed"])
+            var points: [Vector2] = []
+            for (k, item) in try list(f, "points").enumerated() { points.append(try point(item, "floor[\(i)].points[\(k)]")) }
+            floor.append(FloorMarking(points: points, width: try number(f, "width", default: 0.02),
+                                      closed: try flag(f, "closed", default: false)))
         }
         let defaults = World(name: name, arenaWidth: 1, arenaHeight: 1, starts: [])
         guard let robotNode = top.entries["robot"] else {
@@ -263,7 +271,7 @@ struct WorldFileReader {
             name: name,
             arenaWidth: try requiredNumber(arena, "width"),
             arenaHeight: try requiredNumber(arena, "height"),
-            obstacles: obstacles, lights: lights,
+            obstacles: obstacles, lights: lights, floor: floor,
             ambientLight: try number(top, "ambient_light", default: defaults.ambientLight),
             lightOcclusion: try flag(top, "light_occlusion", default: defaults.lightOcclusion),
             nearLightRadius: try number(top, "near_light_radius", default: defaults.nearLightRadius),

@@ -29,6 +29,13 @@ extension World {
                 lines.append("  - {position: \(Self.point(light.position)), intensity: \(Self.number(light.intensity)), falloff: \(Self.number(light.falloff))}")
             }
         }
+        if !floor.isEmpty {
+            lines.append("floor:")
+            for marking in floor {
+                let points = marking.points.map(Self.point).joined(separator: ", ")
+                lines.append("  - {points: [\(points)], width: \(Self.number(marking.width)), closed: \(marking.closed)}")
+            }
+        }
         if ambientLight != defaults.ambientLight { lines.append("ambient_light: \(Self.number(ambientLight))") }
         if lightOcclusion != defaults.lightOcclusion { lines.append("light_occlusion: \(lightOcclusion)") }
         if nearLightRadius != defaults.nearLightRadius { lines.append("near_light_radius: \(Self.number(nearLightRadius))") }

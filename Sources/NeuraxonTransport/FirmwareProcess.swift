@@ -11,9 +11,7 @@ public final class FirmwareProcess: @unchecked Sendable {
     public let process = Process()
     private let input = Pipe()
     private let output = Pipe()
-    private let lock = NSLock()
-    private var lines: [String] = []
-    private let keepsLines: Bool
+    private let lines: StdoutLines
     /// The pseudo-terminal the firmware serves.
     public private(set) var path = ""
 
@@ -21,7 +19,7 @@ public final class FirmwareProcess: @unchecked Sendable {
     /// With `keepsLines` false, later stdout lines are read and dropped (long benchmarks).
     public init(executable: String, arguments: [String] = [], environment: [String: String]? = nil,
                 keepsLines: Bool = true, startupMilliseconds: Double = 5000) throws(FirmwareProcessError) {
-        self.keepsLines = keepsLines
+        lines = StdoutLines(keepsLines: keepsLines)
         Self.ignoreBrokenPipes()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -32,7 +30,9 @@ public final class FirmwareProcess: @unchecked Sendable {
         do { try process.run() } catch {
             throw FirmwareProcessError("cannot start \(executable): \(error.localizedDescription); build it with `make -C Firmware host sim`")
         }
-        let reader = Thread { [self] in readLines() }
+        // The reader holds the pipe and the line store, never `self`: a firmware the caller lets
+        // go of is quit by `deinit`, which ends the child, whose end of file ends the reader.
+        let reader = Thread { [output, lines] in lines.read(from: output.fileHandleForReading) }
         reader.start()
         let deadline = MonotonicTime.now().adding(milliseconds: startupMilliseconds)
         while MonotonicTime.now() < deadline {
@@ -49,34 +49,8 @@ public final class FirmwareProcess: @unchecked Sendable {
 
     deinit { quit() }
 
-    private func readLines() {
-        var pending: [UInt8] = []
-        let fd = output.fileHandleForReading.fileDescriptor
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        var sawPty = false
-        while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            pending.append(contentsOf: buffer[0..<n])
-            while let newline = pending.firstIndex(of: 10) {
-                let line = String(decoding: pending[0..<newline], as: UTF8.self)
-                pending.removeSubrange(0...newline)
-                guard keepsLines || !sawPty else { continue }
-                sawPty = sawPty || line.hasPrefix("pty ")
-                lock.lock()
-                lines.append(line)
-                lock.unlock()
-            }
-        }
-    }
-
     /// Every stdout line so far.
-    public func snapshot() -> [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return lines
-    }
+    public func snapshot() -> [String] { lines.snapshot() }
 
     /// Waits until a stdout line equal to `line` appears after the first `after` lines.
     @discardableResult
@@ -223,6 +197,39 @@ public final class LineProcess: @unchecked Sendable {
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return nil }
             pending.append(contentsOf: buffer[0..<n])
+        }
+    }
+}
+
+/// The stdout lines of a firmware process, filled by its reader thread.
+private final class StdoutLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    private let keepsLines: Bool
+
+    init(keepsLines: Bool) { self.keepsLines = keepsLines }
+
+    func snapshot() -> [String] { lock.withLock { lines } }
+
+    /// Reads `handle` line by line until end of file; with `keepsLines` false, lines after the
+    /// `pty` line are read and dropped.
+    func read(from handle: FileHandle) {
+        let fd = handle.fileDescriptor
+        var pending: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var sawPty = false
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            pending.append(contentsOf: buffer[0..<n])
+            while let newline = pending.firstIndex(of: 10) {
+                let line = String(decoding: pending[0..<newline], as: UTF8.self)
+                pending.removeSubrange(0...newline)
+                guard keepsLines || !sawPty else { continue }
+                sawPty = sawPty || line.hasPrefix("pty ")
+                lock.withLock { lines.append(line) }
+            }
         }
     }
 }

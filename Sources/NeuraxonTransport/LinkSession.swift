@@ -1,4 +1,5 @@
 import Glibc
+import NeuraxonChannels
 import NeuraxonProtocol
 
 /// How a session finds its board and runs the link. Times are in milliseconds.
@@ -322,7 +323,7 @@ public final class LinkSession {
             } else if now >= a.nextSend {
                 if a.configsSent == 2 { throw .noAcknowledgement(path: a.path, what: "CONFIG") }
                 a.configSequence = txSequence
-                do { try send(.config(activeConfig ?? options.config)) } catch { throw .serial(error) }
+                do { try send(.config(activeConfig ?? requestedConfig)) } catch { throw .serial(error) }
                 a.configsSent += 1
                 a.nextSend = MonotonicTime.now().adding(milliseconds: options.replyTimeoutMilliseconds)
             }
@@ -381,7 +382,7 @@ public final class LinkSession {
                 }
                 if header.type == .error, let report = lastBoardError, report.referencedSequence == a.configSequence,
                    report.referencedType == MessageType.config.rawValue {
-                    throw .configRejected(path: a.path, config: activeConfig ?? options.config, report: report)
+                    throw .configRejected(path: a.path, config: activeConfig ?? requestedConfig, report: report)
                 }
             }
         }
@@ -392,13 +393,14 @@ public final class LinkSession {
     private func accept(_ a: inout Attempt) throws(LinkError) {
         guard var info = a.info else { return }
         if info.protocolVersion >= 2 {
-            info.sensorNames = Array(a.names.prefix(info.sensors.count))
-            info.actuatorNames = Array(a.names.dropFirst(info.sensors.count))
+            for (k, name) in a.names.enumerated() {
+                if k < info.sensors.count { info.sensors[k].name = name } else { info.actuators[k - info.sensors.count].name = name }
+            }
             a.info = info
         }
         board = info
         emit(.connected(path: a.path, board: info))
-        try check(activeConfig ?? options.config, against: info)
+        try check(activeConfig ?? requestedConfig, against: info)
         setState(.configuring)
         a.nextSend = .now()
         if let baud = options.lineBaudRate, baud != lineBaudRate, info.protocolVersion >= 2 {
@@ -474,6 +476,12 @@ public final class LinkSession {
         case .none:
             break
         }
+    }
+
+    /// The configuration asked for, with `LinkConfig.allSensors` narrowed to the sensors of the
+    /// board once its DEVICE_INFO is in.
+    private var requestedConfig: LinkConfig {
+        board.map { options.config.narrowed(toSensors: $0.sensors.count) } ?? options.config
     }
 
     /// Checks a configuration against the board's limits before it is sent.

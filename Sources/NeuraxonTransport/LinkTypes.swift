@@ -1,3 +1,4 @@
+import NeuraxonChannels
 import NeuraxonProtocol
 
 /// Where a session stands. Transitions are reported through `LinkSession.onEvent`.
@@ -17,45 +18,6 @@ public enum LinkState: String, Equatable, Sendable, CustomStringConvertible {
     case stopped
 
     public var description: String { rawValue }
-}
-
-/// What the session has seen, since it was created. Every counter only grows.
-public struct LinkCounters: Equatable, Sendable {
-    /// Frames that passed every check.
-    public var framesReceived: UInt64 = 0
-    /// Frames sent (of any type).
-    public var framesSent: UInt64 = 0
-    /// Bytes read from and written to the port.
-    public var bytesReceived: UInt64 = 0
-    public var bytesSent: UInt64 = 0
-    /// SENSORS frames received.
-    public var sensorFrames: UInt64 = 0
-    /// COMMAND frames sent.
-    public var commandsSent: UInt64 = 0
-    /// PING frames sent (heartbeats and probes) and PONG frames received.
-    public var pingsSent: UInt64 = 0
-    public var pongsReceived: UInt64 = 0
-    /// Frames from the board missing by sequence gap (Docs/PROTOCOL.md section 4).
-    public var droppedFrames: UInt64 = 0
-    /// SENSORS frames dropped unread because they were older than the failsafe timeout when
-    /// the host got to them (the host itself was paused or overloaded): acting on them would
-    /// command the robot from a stale view. See `LinkSession` for how age is measured.
-    public var staleFrames: UInt64 = 0
-    /// Frames discarded for a bad CRC.
-    public var crcErrors: UInt64 = 0
-    /// Frames discarded for bad framing (COBS, too short, too long).
-    public var malformedFrames: UInt64 = 0
-    /// Good-CRC frames discarded for a wrong version, unknown type or wrong length.
-    public var rejectedFrames: UInt64 = 0
-    /// ERROR frames from the board (it rejected one of ours).
-    public var boardErrors: UInt64 = 0
-    /// Times the link was declared lost, and times it came back.
-    public var linkLosses: UInt64 = 0
-    public var reconnects: UInt64 = 0
-    /// HELLOs sent.
-    public var helloAttempts: UInt64 = 0
-
-    public init() {}
 }
 
 /// Something the session wants a caller to know. Delivered on the session's thread.

@@ -7,7 +7,8 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (the network step by default).",
-        subcommands: [BenchModel.self, BenchLink.self, BenchLoopCommand.self, BenchReplay.self, BenchSimCommand.self],
+        subcommands: [BenchModel.self, BenchLink.self, BenchLoopCommand.self, BenchReplay.self, BenchSimCommand.self,
+                      BenchLatencyCommand.self, BenchFamiliesCommand.self],
         defaultSubcommand: BenchModel.self
     )
 }

@@ -13,7 +13,7 @@ struct BenchSimCommand: ParsableCommand {
         discussion: "Runs a robot preset in its world through the control loop (one thread) as fast as possible "
             + "and prints simulated seconds per wall-clock second for each run and their median. "
             + "With --physics-only, times the simulation alone (every built-in world, a fixed command, no network); "
-            + "with --through-firmware, the loop through the host-built firmware or the emulated AVR build (Docs/SIMULATION.md)."
+            + "with --through-firmware, the loop through the host-built firmware (a process or a library) or the emulated AVR build (Docs/SIMULATION.md)."
     )
 
     @Flag(help: "Time the simulation alone in every built-in world (no network, no control loop).")
@@ -31,7 +31,7 @@ struct BenchSimCommand: ParsableCommand {
     @Flag(help: "Attach the browser view's tap to the loop and encode its messages at display rate on another thread, as for a watching page (Docs/VIEW.md).")
     var view = false
 
-    @Option(help: ArgumentHelp("Run the loop through the firmware over a pseudo-terminal, as `neuraxon sim` does.", valueName: "host|avr"))
+    @Option(help: ArgumentHelp("Run the loop through the firmware, as `neuraxon sim` does.", valueName: "host|library|avr"))
     var throughFirmware: FirmwareChoice?
 
     func validate() throws {

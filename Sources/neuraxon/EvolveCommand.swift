@@ -8,6 +8,7 @@ import Neuraxon
 import NeuraxonEmbodiment
 import NeuraxonEvolution
 import NeuraxonEvolutionTasks
+import NeuraxonSimulation
 
 /// `neuraxon evolve`: evolves a controller for a task in the simulator, with a checkpoint after
 /// every generation, and optionally judges it on held-out worlds.
@@ -25,6 +26,9 @@ struct EvolveCommand: ParsableCommand {
             without --resume or --force. The result is an ordinary network file; its mapping is \
             saved next to it (OUTPUT without .json, plus .mapping.yaml). --held-out N then compares it with \
             the hand-wired preset and random networks of the same size on N worlds never used in training. \
+            With --families, the trials are generated worlds of those families, the best is chosen on fixed \
+            validation worlds after the elite is scored again on fresh trials, and --held-out N reports \
+            training, validation and held-out scores per family (also in OUTPUT.families.json). \
             Licence: the evolution layer and what it produces carry the Aigarth restrictions \
             (Sources/NeuraxonEvolution/NOTICE). See Docs/EVOLUTION.md.
             """
@@ -69,8 +73,19 @@ struct EvolveCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Threads that evaluate (default: one per core).")
     var workers: Int?
 
-    @Option(parsing: .unconditional, help: "After the run, judge the best network, the preset and random networks on this many held-out worlds.")
+    @OptionGroup(title: "Where evaluations run") var cluster: ExecutorOptions
+
+    @Option(parsing: .unconditional, help: "After the run, judge the best network, the preset and random networks on this many held-out worlds (with --families: this many worlds per set, spread over the families).")
     var heldOut: Int = 0
+
+    @Option(help: ArgumentHelp("Train on worlds of these families, in this order (avoid: any of \(WorldFamily.names.joined(separator: ", ")); seek: those with a light).", valueName: "family,family,…"))
+    var families: String?
+
+    @Option(parsing: .unconditional, help: "With --families: fixed validation worlds on which the saved best is chosen (default: 4 per family; with --resume, the checkpoint's).")
+    var validation: Int?
+
+    @Option(parsing: .unconditional, help: "How many of each generation's fittest genomes are scored again on fresh trials (and the validation worlds) before one may become the best (default 3, at most the population); 0 keeps the fittest of any generation on its own trials.")
+    var eliteReevaluation: Int?
 
     func validate() throws {
         guard SimulatorTask.Kind(rawValue: task) != nil else {
@@ -82,6 +97,18 @@ struct EvolveCommand: ParsableCommand {
         guard heldOut >= 0 else { throw ValidationError("--held-out must be 0 or more") }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if resume && force { throw ValidationError("--resume continues the checkpoint and --force replaces it: give one of them") }
+        if let families {
+            do { _ = try SimulatorTask(named: task, trials: 1, families: try SimulatorTask.parseFamilies(families)) } catch let error as TaskError {
+                throw ValidationError("--families: \(error.description)")
+            }
+        }
+        if let validation {
+            guard families != nil else { throw ValidationError("--validation needs --families, e.g. --families corridor,clutter --validation 10") }
+            guard validation >= 0 else { throw ValidationError("--validation must be 0 or more, e.g. --validation 10") }
+        }
+        if let eliteReevaluation, eliteReevaluation < 0 || eliteReevaluation > population {
+            throw ValidationError("--elite-reevaluation must be 0 to the population (\(population)), e.g. --elite-reevaluation 3")
+        }
         if let episode, !(episode.isFinite && episode >= 0.5 && episode <= 600) {
             throw ValidationError("--episode must be 0.5 to 600 simulated seconds, e.g. --episode 10")
         }
@@ -103,14 +130,22 @@ struct EvolveCommand: ParsableCommand {
         files.output(output, "-o")
         files.output(Self.mappingPath(for: output), "the mapping saved beside -o")
         files.output(log, "--log")
+        if families != nil && heldOut > 0 { files.output(Self.reportPath(for: output), "the per-family report saved beside -o") }
         try files.check()
         if case .file(let path) = SimulatorTask.Ancestry(from) { _ = try loadNetwork(path) }  // bad content: exit 65, before any work
-        var task = try SimulatorTask(named: self.task, trials: trials ?? 4, episodeSeconds: episode)
-        let evaluator = Evaluator(workers: workers)
+        let familyList = try families.map(SimulatorTask.parseFamilies) ?? []
+        var task = try SimulatorTask(named: self.task, trials: trials ?? (familyList.isEmpty ? 4 : 2 * familyList.count),
+                                     episodeSeconds: episode, families: familyList,
+                                     validationTrials: familyList.isEmpty ? 0 : validation ?? 4 * familyList.count)
+        var evaluator = Evaluator(workers: workers)
+        let backend = cluster.slurmSettings(defaultWorkDirectory: output + ".slurm").map { _ in
+            ExecutorEvaluation(cluster.make(defaultWorkDirectory: output + ".slurm", workers: workers))
+        }
+        evaluator.backend = backend
         let run: EvolutionRun
         if resume {
             // Trials and episode length come from the checkpoint unless given (a mismatch is refused).
-            if trials == nil, episode == nil {
+            if trials == nil, episode == nil, validation == nil {
                 let saved = try SimulatorTask(savedName: EvolutionRun.loadCheckpoint(checkpointPath).taskName)
                 if saved.kind == task.kind { task = saved }
             }
@@ -120,22 +155,27 @@ struct EvolveCommand: ParsableCommand {
         } else {
             var settings = EvolutionSettings(seed: seed, populationSize: population, generations: generations ?? 30)
             settings.selection.method = .tournament(size: 3)
+            settings.eliteReevaluation = eliteReevaluation ?? min(3, population)
             let first = try task.initialPopulation(SimulatorTask.Ancestry(from), settings: settings)
             run = try EvolutionRun(settings: settings, task: task, initialPopulation: first, evaluator: evaluator,
                                    checkpointPath: checkpointPath, logPath: log)
-            say("evolving \(task.name): population \(population), \(settings.generations) generations, \(task.trials) trials of \(task.episodeSeconds) s, seed \(seed), from \(from), \(evaluator.workers) workers")
+            say("evolving \(task.name): elite of \(settings.eliteReevaluation) re-evaluated, population \(population), \(settings.generations) generations, \(task.trials) trials of \(task.episodeSeconds) s, seed \(seed), from \(from), \(backend?.executor.summary ?? "\(evaluator.workers) workers")")
         }
 
-        try run.run(progress: { s in
-            say(Self.progressLine(s, of: run.state.settings.generations))
-        }, shouldContinue: { !stop.isRequested })
+        let evolve = {
+            try run.run(progress: { s in
+                say(Self.progressLine(s, of: run.state.settings.generations))
+            }, shouldContinue: { !stop.isRequested })
+        }
+        if let backend { try backend.rethrow(evolve) } else { try evolve() }
 
         if run.state.best != nil {
             try run.saveBest(to: output)
             let mappingPath = Self.mappingPath(for: output)
             try Data(task.preset.mappingYAML.utf8).write(to: URL(fileURLWithPath: mappingPath), options: .atomic)
-            say(String(format: "best: fitness %.3f in generation %d, saved to %@ (mapping: %@)",
-                         run.state.bestFitness ?? 0, run.state.bestGeneration ?? 0, output, mappingPath))
+            let kept = task.validationTrials > 0 ? "validation score" : run.state.settings.eliteReevaluation > 0 ? "score on fresh trials" : "fitness"
+            say(String(format: "best: %@ %.3f in generation %d, saved to %@ (mapping: %@)",
+                         kept, run.state.bestFitness ?? 0, run.state.bestGeneration ?? 0, output, mappingPath))
             say("try it: neuraxon sim --network \(output) --mapping \(mappingPath) --world \(task.preset.world)")
         }
         if !run.isFinished {
@@ -145,7 +185,32 @@ struct EvolveCommand: ParsableCommand {
         try stop.exitIfStopped()
         // The comparison saves nothing: a signal may end it at once.
         stop.release()
-        if heldOut > 0 { try compare(task: task, best: output) }
+        if heldOut > 0 {
+            if task.families.isEmpty { try compare(task: task, best: output) } else { try report(task: task, best: output) }
+        }
+    }
+
+    /// The evolved network, the preset and random networks of the preset's size, per family, on
+    /// training, validation and held-out worlds; the table is printed and written as JSON next
+    /// to the output (OUTPUT without .json, plus .families.json).
+    private func report(task: SimulatorTask, best: String) throws {
+        say("per-family scores: \(heldOut) training and held-out worlds, \(task.validationTrials > 0 ? task.validationTrials : heldOut) validation worlds, \(task.episodeSeconds) s each (mean ± standard error; reached the light)")
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: best)))
+        _ = try NeuraxonNetwork.load(bytes: bytes, file: best)
+        let preset = task.preset
+        var report = FamilyReport(task: task.name)
+        try report.add("evolved", task: task, count: heldOut, workers: workers) { _ in try NeuraxonNetwork.load(bytes: bytes, file: best) }
+        try report.add("preset \(preset.name)", task: task, count: heldOut, workers: workers) { i in try preset.network(seed: UInt64(i) + 1) }
+        try report.add("random", task: task, count: heldOut, workers: workers) { i in try preset.randomNetwork(seed: UInt64(i) + 1) }
+        say(report.table())
+        let path = Self.reportPath(for: output)
+        try Data(try report.json()).write(to: URL(fileURLWithPath: path), options: .atomic)
+        say("written to \(path)")
+    }
+
+    /// OUTPUT.json → OUTPUT.families.json.
+    static func reportPath(for output: String) -> String {
+        (output.hasSuffix(".json") ? String(output.dropLast(5)) : output) + ".families.json"
     }
 
     /// The evolved network, the preset and random networks of the preset's size, on the same

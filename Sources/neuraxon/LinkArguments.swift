@@ -22,8 +22,16 @@ struct LinkArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Failsafe timeout in ms (\(ProtocolLimits.failsafeMilliseconds.lowerBound)…\(ProtocolLimits.failsafeMilliseconds.upperBound)): the board stops its actuators this long after the last command or heartbeat."))
     var failsafe: Int = Int(LinkConfig().failsafeMilliseconds)
 
-    @Option(help: "Enabled sensors as a bit mask (bit i = sensor i), e.g. 0x7f.")
-    var mask: String = "0x7f"
+    @Option(help: "Enabled sensors: all (every sensor the board declares), or a bit mask (bit i = sensor i), e.g. 0x7f.")
+    var mask: String = "all"
+
+    @Option(name: .customLong("protocol"), parsing: .unconditional,
+            help: ArgumentHelp("The newest protocol version to offer (\(ProtocolLimits.version)…\(ProtocolLimits.newestVersion)); a board of an older one is spoken to in its own."))
+    var protocolVersion: Int = Int(ProtocolLimits.newestVersion)
+
+    @Option(parsing: .unconditional,
+            help: "After the handshake, ask the board to switch the line to this speed (e.g. 1000000); a board that cannot stays at --baud.")
+    var lineBaud: Int?
 
     @Flag(help: "Do not drop DTR when the port closes (clears HUPCL), so the next open does not reset the board.")
     var noReset = false
@@ -36,7 +44,16 @@ struct LinkArguments: ParsableArguments {
         if let board {
             do { _ = try BoardSelector(parsing: board) } catch { throw ValidationError("--board: \(error)") }
         }
-        guard sensorMask != nil else { throw ValidationError("--mask must be a number such as 0x7f or 127") }
+        guard sensorMask != nil else { throw ValidationError("--mask must be all or a number such as 0x7f or 127") }
+        guard (Int(ProtocolLimits.version)...Int(ProtocolLimits.newestVersion)).contains(protocolVersion) else {
+            throw ValidationError("--protocol \(protocolVersion) is not a version this host speaks: use \(ProtocolLimits.version)…\(ProtocolLimits.newestVersion)")
+        }
+        if let lineBaud, !(50...Int(UInt32.max)).contains(lineBaud) {
+            throw ValidationError("--line-baud \(lineBaud) is not a line speed: use one such as 1000000")
+        }
+        if lineBaud != nil && protocolVersion < 2 {
+            throw ValidationError("--line-baud needs protocol version 2 (the speed switch is version 2's): drop --protocol 1")
+        }
         guard baud >= 50 && baud <= Int(UInt32.max) else {
             throw ValidationError("--baud \(baud) is not a line speed: use one such as 115200")
         }
@@ -57,7 +74,7 @@ struct LinkArguments: ParsableArguments {
 
     /// The sensor mask as a number (nil when `--mask` is not one).
     var sensorMask: UInt16? {
-        mask.hasPrefix("0x") ? UInt16(mask.dropFirst(2), radix: 16) : UInt16(mask)
+        mask == "all" ? LinkConfig.allSensors : mask.hasPrefix("0x") ? UInt16(mask.dropFirst(2), radix: 16) : UInt16(mask)
     }
 
     /// The board: `--port`, else `--board`, else the only known board present.
@@ -67,7 +84,7 @@ struct LinkArguments: ParsableArguments {
 
     /// The link configuration these options ask for.
     var config: LinkConfig {
-        LinkConfig(periodMilliseconds: UInt16(period), failsafeMilliseconds: UInt16(failsafe), sensorMask: sensorMask ?? 0x7F)
+        LinkConfig(periodMilliseconds: UInt16(period), failsafeMilliseconds: UInt16(failsafe), sensorMask: sensorMask ?? LinkConfig.allSensors)
     }
 
     /// Session options for `selector`, honouring `stopRequest` in every wait.
@@ -76,6 +93,8 @@ struct LinkArguments: ParsableArguments {
                                      config: config)
         options.handshakeTimeoutMilliseconds = handshakeTimeout
         options.stopRequest = stopRequest
+        options.protocolVersion = UInt8(protocolVersion)
+        options.lineBaudRate = lineBaud.map(UInt32.init)
         return options
     }
 }

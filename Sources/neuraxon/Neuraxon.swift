@@ -16,12 +16,15 @@ struct NeuraxonCommand: ParsableCommand {
             ReplayCommand.self,
             ViewCommand.self,
             LogCommand.self,
+            ReportCommand.self,
             DevicesCommand.self,
             ProbeCommand.self,
+            RobotCommand.self,
             NetCommand.self,
             EvolveCommand.self,
             BenchCommand.self,
             DemoCommand.self,
+            EvaluateCommand.self,
         ]
     )
 

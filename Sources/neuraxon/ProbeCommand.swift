@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import NeuraxonChannels
+import NeuraxonEmbodiment
 import NeuraxonProtocol
 import NeuraxonTransport
 
@@ -46,6 +48,7 @@ struct ProbeCommand: ParsableCommand {
         }
         let path = session.devicePath ?? selector.description
         if !json { print(Self.describe(info, path: path)) }
+        let sensorNames = DeviceInfo(board: info, samplePeriodMicros: 0).sensors.map(\.name)
         var rtts: [Double] = []
         var asked = 0
         while asked < pings && !stop.isRequested {   // in tens, so a stop is seen between them
@@ -69,7 +72,7 @@ struct ProbeCommand: ParsableCommand {
                 if firstStamp == nil { firstStamp = sample.timestampMicros }
                 lastStamp = sample.timestampMicros
                 if !json && MonotonicTime.now() >= nextPrint {
-                    print(Self.describe(sample, sequence: seq, sensors: info.sensors.count))
+                    print(Self.describe(sample, sequence: seq, sensors: sensorNames))
                     fflush(nil)   // the stream shows as it comes through a pipe too
                     nextPrint = MonotonicTime.now().adding(milliseconds: 500)
                 }
@@ -104,13 +107,13 @@ struct ProbeCommand: ParsableCommand {
     static func report(info: BoardInfo, path: String, pings: Int, rtts: [Double], frames: Int, seconds: Double,
                        boardRate: Double, counters c: LinkCounters, status: BoardStatus?, stopped: BoardStatus?,
                        stoppedBy: String?) -> [String: Any] {
-        func channel(_ d: ChannelDescriptor, _ name: String) -> [String: Any] {
-            ["name": name, "kind": "\(d.kind)", "unit": unit(d.unit), "minimum": Int(d.minimum), "maximum": Int(d.maximum),
+        func channel(_ d: ChannelDescriptor) -> [String: Any] {
+            ["name": d.name, "kind": d.kind.name, "unit": d.unit.symbol, "minimum": Int(d.minimum), "maximum": Int(d.maximum),
              "safe": Int(d.safe)]
         }
+        let named = DeviceInfo(board: info, samplePeriodMicros: 0)
         let sorted = rtts.sorted()
         func pct(_ p: Double) -> Double { sorted[max(0, min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))] }
-        let actuatorNames = ["motor_left", "motor_right", "servo"]
         var object: [String: Any] = [
             "port": path,
             "board": info.board,
@@ -118,8 +121,9 @@ struct ProbeCommand: ParsableCommand {
             "unique_id": info.uniqueIDHex,
             "period_ms": ["min": Int(info.periodMinMilliseconds), "max": Int(info.periodMaxMilliseconds)],
             "failsafe_ms": ["min": Int(info.failsafeMinMilliseconds), "max": Int(info.failsafeMaxMilliseconds)],
-            "sensors": info.sensors.enumerated().map { channel($1, $0 < sensorNames.count ? sensorNames[$0] : "-") },
-            "actuators": info.actuators.enumerated().map { channel($1, $0 < actuatorNames.count ? actuatorNames[$0] : "-") },
+            "channels_named_by": info.channelsNamed ? "board" : "host",
+            "sensors": named.sensors.map(channel),
+            "actuators": named.actuators.map(channel),
             "round_trip": (sorted.isEmpty ? ["pings": pings, "answered": 0]
                 : ["pings": pings, "answered": sorted.count, "p50_ms": pct(50), "p99_ms": pct(99),
                    "min_ms": sorted.first!, "max_ms": sorted.last!]) as [String: Any],
@@ -145,32 +149,22 @@ struct ProbeCommand: ParsableCommand {
         return object
     }
 
-    static let sensorNames = ["range_left", "range_right", "light_left", "light_right", "bumper", "wheel_left", "wheel_right"]
-
     static func describe(_ info: BoardInfo, path: String) -> String {
         var lines = ["board \(info.board) on \(path)",
                      "  firmware \(info.firmwareVersionString), unique id \(info.uniqueIDHex)",
                      "  sampling period \(info.periodMinMilliseconds)…\(info.periodMaxMilliseconds) ms, failsafe "
                         + "\(info.failsafeMinMilliseconds)…\(info.failsafeMaxMilliseconds) ms"]
-        for (i, c) in info.sensors.enumerated() {
-            lines.append("  sensor \(i) \(i < sensorNames.count ? sensorNames[i] : "-"): \(c.kind) \(c.minimum)…\(c.maximum) \(unit(c.unit))")
+        let named = DeviceInfo(board: info, samplePeriodMicros: 0)
+        if !info.channelsNamed {
+            lines.append("  (a version-1 board names no channels: the names below are the host's)")
         }
-        let actuatorNames = ["motor_left", "motor_right", "servo"]
-        for (i, c) in info.actuators.enumerated() {
-            lines.append("  actuator \(i) \(i < actuatorNames.count ? actuatorNames[i] : "-"): \(c.kind) \(c.minimum)…\(c.maximum) \(unit(c.unit)), safe \(c.safe)")
+        for (i, c) in named.sensors.enumerated() {
+            lines.append("  sensor \(i) \(c.name): \(c.kind.name) \(c.minimum)…\(c.maximum) \(c.unit.symbol)")
+        }
+        for (i, c) in named.actuators.enumerated() {
+            lines.append("  actuator \(i) \(c.name): \(c.kind.name) \(c.minimum)…\(c.maximum) \(c.unit.symbol), safe \(c.safe)")
         }
         return lines.joined(separator: "\n")
-    }
-
-    static func unit(_ u: ChannelDescriptor.Unit) -> String {
-        switch u {
-        case .none: return ""
-        case .millivolt: return "mV"
-        case .tick: return "ticks"
-        case .perMille: return "‰"
-        case .degree: return "°"
-        case .millimetre: return "mm"
-        }
     }
 
     static func roundTrips(_ rtts: [Double], asked: Int) -> String {
@@ -181,9 +175,9 @@ struct ProbeCommand: ParsableCommand {
                       asked, rtts.count, pct(50), pct(99), sorted.first!, sorted.last!)
     }
 
-    static func describe(_ s: SensorSample, sequence: UInt8, sensors: Int) -> String {
-        let values = (0..<min(sensors, ProtocolLimits.maxChannels)).filter { s.sensorMask & (1 << $0) != 0 }.map { i in
-            "\(i < sensorNames.count ? sensorNames[i] : "s\(i)")=\(s.readings[i])"
+    static func describe(_ s: SensorSample, sequence: UInt8, sensors names: [String]) -> String {
+        let values = (0..<min(names.count, ProtocolLimits.maxChannels)).filter { s.sensorMask & (1 << $0) != 0 }.map { i in
+            "\(names[i])=\(s.readings[i])"
         }
         return String(format: "  t=%.3f s seq %3d  ", Double(s.timestampMicros) / 1e6, sequence) + values.joined(separator: " ")
     }

@@ -52,10 +52,14 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Write the replayed ticks to a new recording (MCAP when it ends in .mcap).")
     var record: String?
 
+    @Flag(help: "Record every neuron's state with each tick (JSON Lines only; Docs/LOG-FORMAT.md gives the size cost).")
+    var recordNeurons = false
+
     @OptionGroup(title: "Browser view")
     var view: ViewArguments
 
     func validate() throws {
+        if recordNeurons { try RecordNeuronsOption.check(record: record) }
         if let rate, !ReplayOptions.rateRange.contains(rate) {
             throw ValidationError("--rate \(rate) is outside 0.1…10: use 1 for real time, 2 for twice as fast, or leave it out for full speed")
         }
@@ -105,7 +109,7 @@ struct ReplayCommand: ParsableCommand {
             var polled = 0
             let report = try Replay.run(reader: reader, network: net, mapping: map,
                                         options: ReplayOptions(rate: rate ?? (view.view ? 1 : nil), fromSeconds: from, toSeconds: to),
-                                        record: pass == 1 ? record : nil, shouldStop: {
+                                        record: pass == 1 ? record : nil, recordNeurons: recordNeurons, shouldStop: {
                                             polled += 1
                                             progress.update(polled)
                                             return stop.isRequested

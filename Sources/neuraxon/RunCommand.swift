@@ -35,6 +35,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Record every tick to this file: MCAP when it ends in .mcap, JSON Lines otherwise.")
     var record: String?
 
+    @Flag(help: "Record every neuron's state with each tick (JSON Lines only; Docs/LOG-FORMAT.md gives the size cost).")
+    var recordNeurons = false
+
     @Option(parsing: .unconditional, help: "Stop after this many seconds of firmware time.")
     var duration: Double?
 
@@ -54,6 +57,7 @@ struct RunCommand: ParsableCommand {
     var viewControl = false
 
     func validate() throws {
+        if recordNeurons { try RecordNeuronsOption.check(record: record) }
         if let duration, !(duration > 0 && duration <= 86_400 * 365) {
             throw ValidationError("--duration must be a positive number of seconds")
         }
@@ -98,7 +102,9 @@ struct RunCommand: ParsableCommand {
         do {
             map = try Mapping(contentsOf: mapping, device: body.device, inputCount: net.inputCount, outputCount: net.outputCount)
             recorder = try record.map {
-                try Recorder(path: $0, header: RecordingHeader(mapping: map, network: identity, dtMillis: net.dt))
+                let recorder = try Recorder(path: $0, header: RecordingHeader(mapping: map, network: identity, dtMillis: net.dt))
+                if recordNeurons { recorder.recordNeurons(of: net) }
+                return recorder
             }
             tap = view.view ? ViewTap(mapping: map, network: net, robot: nil, controlsEnabled: viewControl) : nil
             loop = try ControlLoop(body: body, network: net, mapping: map, recorder: recorder,

@@ -2,12 +2,13 @@ import ArgumentParser
 import Foundation
 import Glibc
 import Neuraxon
+import NeuraxonChannels
 import NeuraxonEmbodiment
 import NeuraxonSimulation
 import NeuraxonView
 
-/// `neuraxon sim`: runs a network on the simulated reference robot, closed loop and headless,
-/// and prints what the run did.
+/// `neuraxon sim`: runs a network on a simulated robot (the reference robot unless `--robot`
+/// names another description), closed loop and headless, and prints what the run did.
 struct SimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
@@ -16,7 +17,8 @@ struct SimCommand: ParsableCommand {
             Runs the closed loop (simulated sensors → encoder → network → decoder → simulated motors) \
             through the same control loop as the serial robot, as fast as possible unless --realtime. \
             With no options it runs the `seek` preset in its world (`light`) for 30 simulated seconds. \
-            Presets: \(RobotPreset.all.map { "\($0.name) (\($0.summary), world \($0.world))" }.joined(separator: "; ")). \
+            Presets: \((RobotPreset.all + RobotPreset.shipped).map { "\($0.name) (\($0.summary), world \($0.world))" }.joined(separator: "; ")). \
+            --robot picks the simulated robot (a shipped name or a description file; Docs/ROBOTS.md). \
             Built-in worlds: \(World.builtinNames.joined(separator: ", ")); any other name is read as a world file \
             (Docs/SIMULATION.md). The same world, network, mapping and seed give the same run, bit for bit. \
             A recording is an ordinary recording: `neuraxon replay FILE` replays it. Ctrl-C, SIGTERM and \
@@ -27,6 +29,14 @@ struct SimCommand: ParsableCommand {
 
     @Option(help: "A built-in world (empty, obstacles, light) or a world file (default: the preset's world).")
     var world: String?
+
+    @Option(help: ArgumentHelp("The robot to simulate: a shipped robot (\(RobotDescription.shippedNames.joined(separator: ", "))) or a description file (Docs/ROBOTS.md); default: the preset's robot, else reference.", valueName: "name|file"))
+    var robot: String?
+
+    /// Every preset `--network` can name: the reference robot's and the shipped robots'.
+    static func preset(named name: String) -> RobotPreset? {
+        RobotPreset.named(name) ?? RobotPreset.shipped.first { $0.name == name }
+    }
 
     @Option(help: "A robot preset (seek, avoid) or a network file (JSON).")
     var network: String = RobotPreset.all[0].name
@@ -46,10 +56,13 @@ struct SimCommand: ParsableCommand {
     @Option(help: "Record every tick to this file (MCAP when it ends in .mcap, JSON Lines otherwise); the run's metrics go next to it as FILE.metrics.json, and a preset's network as FILE.network.json.")
     var record: String?
 
+    @Flag(help: "Record every neuron's state with each tick (JSON Lines only; Docs/LOG-FORMAT.md gives the size cost).")
+    var recordNeurons = false
+
     @Flag(help: "Run at the wall-clock pace instead of as fast as possible.")
     var realtime = false
 
-    @Option(help: ArgumentHelp("Run the controller through the firmware over a pseudo-terminal: host (the host-built firmware, NEURAXON_FIRMWARE or Firmware/build/host/neuraxon-firmware) or avr (the AVR build under the emulation harness, NEURAXON_AVR_ELF and NEURAXON_AVR_HARNESS or their builds in Firmware/build).", valueName: "host|avr"))
+    @Option(help: ArgumentHelp("Run the controller through the firmware: host (the host-built firmware over a pseudo-terminal, NEURAXON_FIRMWARE or the robot's build: Firmware/build/host/neuraxon-firmware for the reference robot, Firmware/build/robots/STEM/host/… for another), library (the same firmware loaded as a library, no pseudo-terminal, NEURAXON_FIRMWARE_LIB or the robot's libneuraxon-firmware.so) or avr (the AVR build under the emulation harness over a pseudo-terminal, NEURAXON_AVR_ELF and NEURAXON_AVR_HARNESS or the robot's builds).", valueName: "host|library|avr"))
     var throughFirmware: FirmwareChoice?
 
     @Flag(help: "Print the run's metrics as one JSON object (the fields of FILE.metrics.json) instead of text.")
@@ -58,7 +71,10 @@ struct SimCommand: ParsableCommand {
     @OptionGroup(title: "Browser view")
     var view: ViewArguments
 
+    @OptionGroup(title: "Batches of runs") var batch: BatchOptions
+
     func validate() throws {
+        if recordNeurons { try RecordNeuronsOption.check(record: record) }
         guard duration.isFinite, duration > 0, duration <= 86_400 else {
             throw ValidationError("--duration must be more than 0 and at most 86400 simulated seconds, e.g. --duration 30")
         }
@@ -66,14 +82,15 @@ struct SimCommand: ParsableCommand {
         guard throughFirmware == nil || !realtime else {
             throw ValidationError("--realtime does not apply with --through-firmware: the firmware runs on the simulation's clock")
         }
-        if RobotPreset.named(network) == nil && mapping == nil {
-            throw ValidationError("--network \(network) is not a preset (\(RobotPreset.all.map(\.name).joined(separator: ", "))); a network file needs --mapping FILE")
+        if Self.preset(named: network) == nil && mapping == nil {
+            throw ValidationError("--network \(network) is not a preset (\((RobotPreset.all + RobotPreset.shipped).map(\.name).joined(separator: ", "))); a network file needs --mapping FILE")
         }
     }
 
     func run() throws {
+        if batch.batch != nil { return try batch.run() }
         let stop = StopSignals()
-        let preset = RobotPreset.named(network)
+        let preset = Self.preset(named: network)
         var files = FilePlan()
         files.input(preset == nil ? network : nil, "the network file")
         files.input(mapping, "the mapping file")
@@ -83,9 +100,15 @@ struct SimCommand: ParsableCommand {
         let worldName = world ?? preset?.world ?? RobotPreset.all[0].world
         let theWorld: World
         theWorld = try World.named(worldName)
+        let description: RobotDescription
+        do {
+            description = try RobotDescription.named(self.robot ?? preset.map(RobotPreset.robot(of:)) ?? "reference")
+        } catch {
+            throw CommandError.dataError("--robot \(self.robot ?? "reference") is not a shipped robot (\(RobotDescription.shippedNames.joined(separator: ", "))) nor a description that loads: \(error)")
+        }
         let robot: SimulatedRobot
         do {
-            robot = try SimulatedRobot(world: theWorld, seed: seed, start: start)
+            robot = try SimulatedRobot(description: description, world: theWorld, seed: seed, start: start)
         } catch where error.field == "robot.starts" {
             throw CommandError.usage("--start \(start): \(error.problem)")
         } catch {
@@ -125,14 +148,24 @@ struct SimCommand: ParsableCommand {
         let recorder = try record.map {
             var header = RecordingHeader(mapping: map, network: identity, dtMillis: net.dt)
             header.world = theWorld.worldFileText()
-            return try Recorder(path: $0, header: header, waitWhenFull: true)
+            let recorder = try Recorder(path: $0, header: header, waitWhenFull: true)
+            if recordNeurons { recorder.recordNeurons(of: net) }
+            return recorder
         }
 
         // Metrics left from an earlier run must never sit beside this recording looking current.
         let summaryPath = record.map { $0 + ".metrics.json" }
         if let summaryPath { try Self.removeStale(summaryPath) }
 
-        let firmware = throughFirmware?.firmware
+        let robotName = self.robot ?? preset.map(RobotPreset.robot(of:)) ?? "reference"
+        let build = FirmwareBuild(description: description,
+                                  file: RobotDescription.shippedNames.contains(robotName) ? nil : robotName)
+        let firmware = throughFirmware?.firmware(for: build)
+        do {
+            try firmware?.checkBuilt(for: build)
+        } catch let error as SimFirmwareError {
+            throw CommandError(ExitStatus.unavailable, error.description)
+        }
         // The browser view: a tap on the loop, its server, STOP and live controls from the page.
         let tap = view.view ? ViewTap(mapping: map, network: net, robot: robot) : nil
         let server = try tap.map {
@@ -221,7 +254,7 @@ struct SimCommand: ParsableCommand {
         }
         lines += [
             "closest approach to wall: " + (m.closestWallApproach.isFinite ? String(format: "%.3f m", m.closestWallApproach) : "none"),
-            "commands: \(o.link.sent) sent, \(o.link.lost) lost, \(o.link.arrived) arrived, \(o.link.failsafeStops) failsafe stops",
+            "commands: \(o.link.commandsSent) sent, \(o.link.commandsLost) lost, \(o.link.commandsArrived) arrived, \(o.link.failsafeStops) failsafe stops",
         ]
         return lines.joined(separator: "\n")
     }

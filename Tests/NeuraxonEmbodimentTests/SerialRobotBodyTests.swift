@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Neuraxon
+import NeuraxonChannels
 @testable import NeuraxonEmbodiment
 import NeuraxonProtocol
 import NeuraxonTransport
@@ -49,11 +50,8 @@ private func isSubsequence(_ needle: [Int], of haystack: [Int]) -> Bool {
     @Test("DEVICE_INFO becomes a named channel list")
     func deviceInfoFromBoard() {
         let reference = DeviceInfo.referenceRobot
-        let sensors = reference.sensors.map { s -> ChannelDescriptor in
-            let kind: ChannelDescriptor.Kind = s.kind == .digital ? .digital : s.kind == .encoder ? .encoder : .analog
-            let unit: ChannelDescriptor.Unit = s.unit == "mV" ? .millivolt : s.unit == "ticks" ? .tick : ChannelDescriptor.Unit.none
-            return ChannelDescriptor(kind: kind, unit: unit, minimum: Int16(s.minimum), maximum: Int16(s.maximum))
-        }
+        // As a version-1 board sends them: no names.
+        let sensors = reference.sensors.map { ChannelDescriptor(kind: $0.kind, unit: $0.unit, minimum: $0.minimum, maximum: $0.maximum) }
         let actuators = [
             ChannelDescriptor(kind: .motor, unit: .perMille, minimum: -1000, maximum: 1000, safe: 0),
             ChannelDescriptor(kind: .motor, unit: .perMille, minimum: -1000, maximum: 1000, safe: 0),
@@ -72,7 +70,7 @@ private func isSubsequence(_ needle: [Int], of haystack: [Int]) -> Bool {
         let generic = DeviceInfo(board: other, samplePeriodMicros: 5000)
         #expect(generic.sensors.map(\.name) == ["sensor_0", "sensor_1"])
         #expect(generic.actuators.map(\.name) == ["actuator_0", "actuator_1", "actuator_2"])
-        #expect(generic.actuators[2].safeValue == 90 && generic.sensors[0].unit == "mV")
+        #expect(generic.actuators[2].safe == 90 && generic.sensors[0].unit == .millivolt)
     }
 
     @Test("the board's wrapping 32-bit clock becomes a timeline that never goes back")
@@ -142,7 +140,7 @@ private func isSubsequence(_ needle: [Int], of haystack: [Int]) -> Bool {
         // Stopped: the board applied the safe values and says so.
         #expect(body.finalStatus?.failsafeState == .stopped)
         #expect(firmware.waitFor("failsafe stopped", after: mark))
-        let safe = DeviceInfo.referenceRobot.actuators.map(\.safeValue)
+        let safe = DeviceInfo.referenceRobot.actuators.map { Int($0.safe) }
         for k in 0..<3 { #expect(firmware.actuatorValues(k).last == safe[k], "actuator \(k) did not end at its safe value") }
 
         // The recording: every tick, with the sensors the firmware sampled.

@@ -55,8 +55,8 @@ private func readAll(_ path: String) throws -> [TickRecord] {
         lossy.link.dropout = 0.5
         let outcome = try SimulationRun.run(world: lossy, seed: 2, network: try RobotPreset.avoid.network(seed: 2),
                                             mapping: try RobotPreset.avoid.mapping(), durationSeconds: 2)
-        #expect(outcome.link.sent > 300)
-        #expect(outcome.link.lost > outcome.link.sent / 4 && outcome.link.lost < outcome.link.sent * 3 / 4)
+        #expect(outcome.link.commandsSent > 300)
+        #expect(outcome.link.commandsLost > outcome.link.commandsSent / 4 && outcome.link.commandsLost < outcome.link.commandsSent * 3 / 4)
     }
 
     @Test func aRunIsTheSameForTheSameSeedAndDiffersForAnother() throws {

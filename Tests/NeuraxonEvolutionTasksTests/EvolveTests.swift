@@ -30,7 +30,7 @@ import Testing
         #expect(last.mean > first.mean)
         func judged(_ genome: Genome) throws -> Double {
             try (0..<4).map { i in
-                try task.score(try genome.network(seed: 5), on: task.heldOut(i), noiseSeed: task.heldOutNoiseSeed(i))
+                try task.score(try genome.network(seed: 5), on: try task.heldOut(i), noiseSeed: task.heldOutNoiseSeed(i))
             }.reduce(0, +) / 4
         }
         let before = try firstPopulation.map(judged).reduce(0, +) / Double(firstPopulation.count)

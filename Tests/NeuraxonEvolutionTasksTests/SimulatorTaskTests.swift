@@ -26,20 +26,20 @@ func smallTask(_ kind: SimulatorTask.Kind = .avoid) throws -> SimulatorTask {
     @Test func trialsAreDrawnFromTheSeedAlone() throws {
         let task = try smallTask()
         for trial in 0..<4 {
-            #expect(task.training(trial: trial, seed: 42) == task.training(trial: trial, seed: 42))
+            #expect(try task.training(trial: trial, seed: 42) == task.training(trial: trial, seed: 42))
         }
-        #expect(task.training(trial: 1, seed: 42) != task.training(trial: 1, seed: 43))
-        #expect(task.training(trial: 0, seed: 42).world.name == "obstacles")
-        #expect(task.training(trial: 1, seed: 42).world.name == "field")
-        #expect(task.heldOut(3) == task.heldOut(3))
-        #expect(task.heldOut(3) != task.heldOut(4))
+        #expect(try task.training(trial: 1, seed: 42) != task.training(trial: 1, seed: 43))
+        #expect(try task.training(trial: 0, seed: 42).world.name == "obstacles")
+        #expect(try task.training(trial: 1, seed: 42).world.name == "field")
+        #expect(try task.heldOut(3) == task.heldOut(3))
+        #expect(try task.heldOut(3) != task.heldOut(4))
     }
 
     @Test func everyGeneratedStartIsClearAndBuildsARobot() throws {
         for kind in SimulatorTask.Kind.allCases {
             let task = try SimulatorTask(kind)
             for i in 0..<60 {
-                let setup = i % 2 == 0 ? task.heldOut(i) : task.training(trial: i, seed: UInt64(i) &* 7919)
+                let setup = i % 2 == 0 ? try task.heldOut(i) : try task.training(trial: i, seed: UInt64(i) &* 7919)
                 let robot = try SimulatedRobot(world: setup.world, seed: 1, pose: setup.pose)
                 robot.sampleSensors()
                 // The bumper (channel 6) is not pressed at a start pose.
@@ -52,11 +52,11 @@ func smallTask(_ kind: SimulatorTask.Kind = .avoid) throws -> SimulatorTask {
 
     @Test func heldOutWorldsAreNotTrainingWorlds() throws {
         let task = try SimulatorTask(.avoid)
-        let heldOut = Set((0..<50).map { task.heldOut($0).world.arenaWidth })
+        let heldOut = Set(try (0..<50).map { try task.heldOut($0).world.arenaWidth })
         for generation in 0..<20 {
             for trial in 0..<task.trials {
                 let seed = EvolutionRandom.evaluationSeed(run: 1, generation: generation, trial: trial)
-                #expect(!heldOut.contains(task.training(trial: trial, seed: seed).world.arenaWidth))
+                #expect(!heldOut.contains(try task.training(trial: trial, seed: seed).world.arenaWidth))
             }
         }
     }
@@ -68,13 +68,13 @@ func smallTask(_ kind: SimulatorTask.Kind = .avoid) throws -> SimulatorTask {
         var m = RunMetrics()
         m.distanceTravelled = 2.5
         m.collisions = 2
-        let setup = task.training(trial: 0, seed: 1)
+        let setup = try task.training(trial: 0, seed: 1)
         #expect(task.score(m, setup: setup, finalPose: setup.pose) == 0.5)
     }
 
     @Test func seekRewardsReachingTheLightEarly() throws {
         let task = try SimulatorTask(.seek, trials: 2, episodeSeconds: 10)
-        let setup = task.heldOut(0)
+        let setup = try task.heldOut(0)
         let light = setup.world.lights[0].position
         var never = RunMetrics()
         never.timeToReachLight = nil

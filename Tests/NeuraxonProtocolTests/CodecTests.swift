@@ -1,5 +1,6 @@
-import Testing
+import NeuraxonChannels
 @testable import NeuraxonProtocol
+import Testing
 
 /// A small deterministic generator (xorshift64*), so fuzz runs repeat exactly.
 struct TestRandom {
@@ -149,5 +150,18 @@ struct CodecTests {
         #expect(results.count == 2)
         if case .failure(.tooLong) = results.first {} else { Issue.record("expected too_long, got \(results)") }
         if case .success((_, .ping(token: 1))) = results.last {} else { Issue.record("expected the ping, got \(results)") }
+    }
+}
+
+@Suite("CONFIG's sensor mask")
+struct SensorMaskTests {
+    @Test("'every sensor' becomes a mask of exactly the board's sensors; an explicit mask is kept")
+    func narrowed() {
+        #expect(LinkConfig().sensorMask == LinkConfig.allSensors)
+        #expect(LinkConfig().narrowed(toSensors: 7).sensorMask == 0x7F)
+        #expect(LinkConfig().narrowed(toSensors: 12).sensorMask == 0x0FFF)
+        #expect(LinkConfig().narrowed(toSensors: 16).sensorMask == 0xFFFF)
+        #expect(LinkConfig(sensorMask: 0x05).narrowed(toSensors: 7).sensorMask == 0x05)
+        #expect(LinkConfig(periodMilliseconds: 20).narrowed(toSensors: 3).periodMilliseconds == 20)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NeuraxonChannels
 
 /// One case of Tests/Vectors/protocol-v1.txt or protocol-v2.txt (format: Docs/PROTOCOL.md
 /// sections 9 and 11).

@@ -1,5 +1,6 @@
-import Testing
+import NeuraxonChannels
 @testable import NeuraxonProtocol
+import Testing
 
 /// The text form of a decoded message, as the `message` lines of the vector file write it.
 func vectorText(_ header: FrameHeader, _ message: Message) -> String {

@@ -29,7 +29,7 @@ struct LinkTests {
         #expect(robot.leftWheelSpeed == 0 && robot.motorLeft == 0)
         robot.advance(toMicros: 51_000)
         #expect(robot.leftWheelSpeed > 0 && robot.motorLeft == 1000)
-        #expect(robot.linkCounters.arrived == 1)
+        #expect(robot.linkCounters.commandsArrived == 1)
     }
 
     @Test("commands are lost at the configured dropout rate, drawn from the seed")
@@ -43,14 +43,14 @@ struct LinkTests {
         }
         robot.nextFrame()
         let counters = robot.linkCounters
-        #expect(counters.sent == 5000)
-        #expect(counters.lost > 1300 && counters.lost < 1700)  // 1500 ± 6σ
-        #expect(counters.arrived + counters.lost == counters.sent)
+        #expect(counters.commandsSent == 5000)
+        #expect(counters.commandsLost > 1300 && counters.commandsLost < 1700)  // 1500 ± 6σ
+        #expect(counters.commandsArrived + counters.commandsLost == counters.commandsSent)
 
         world.link.dropout = 1
         let deaf = try SimulatedRobot(world: world, seed: 3)
         drive(deaf, 1000, 1000, seconds: 1)
-        #expect(deaf.linkCounters.lost == 1 && deaf.leftWheelSpeed == 0)
+        #expect(deaf.linkCounters.commandsLost == 1 && deaf.leftWheelSpeed == 0)
     }
 
     @Test("with no command for the failsafe timeout, the motors stop by themselves")
@@ -84,7 +84,7 @@ struct LinkTests {
         for i in 0..<(SimulatedRobot.commandQueueCapacity + 10) {
             robot.apply(motorLeft: Int16(i), motorRight: 0, servo: 90)
         }
-        #expect(robot.linkCounters.overflowed == 10)
+        #expect(robot.linkCounters.commandsOverflowed == 10)
         robot.advance(toMicros: 1_001_000)
         #expect(robot.motorLeft == Int16(SimulatedRobot.commandQueueCapacity + 9))
     }

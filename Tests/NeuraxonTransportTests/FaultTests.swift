@@ -1,8 +1,9 @@
 import Foundation
 import Glibc
+import NeuraxonChannels
 import NeuraxonProtocol
-import Testing
 @testable import NeuraxonTransport
+import Testing
 
 /// A board played by the test on a pty master: each frame from the host goes to `reply`,
 /// whose bytes are sent back. Runs on its own thread until `finish()`.

@@ -1,7 +1,8 @@
 import Glibc
+import NeuraxonChannels
 import NeuraxonProtocol
-import Testing
 @testable import NeuraxonTransport
+import Testing
 
 /// A session on `path` with udev left out (pseudo-terminals have no udev events).
 func makeSession(_ path: String, config: LinkConfig = LinkConfig(), reconnect: Bool = true) -> LinkSession {
@@ -58,7 +59,7 @@ struct SessionTests {
         #expect(info.board == "neuraxon-host")
         #expect(info.uniqueIDHex == "0102030405060708")
         #expect(info.sensors.count == 7 && info.actuators.count == 3)
-        #expect(info.actuators[2] == ChannelDescriptor(kind: .servo, unit: .degree, minimum: 0, maximum: 180, safe: 90))
+        #expect(info.actuators[2] == ChannelDescriptor(name: "servo", kind: .servo, unit: .degree, minimum: 0, maximum: 180, safe: 90))
         #expect(session.state == .streaming)
         #expect(session.activeConfig == LinkConfig(periodMilliseconds: 5, failsafeMilliseconds: 100, sensorMask: 0x7F))
         #expect(events.contains(.state(.handshaking)) && events.contains(.state(.configuring)) && events.contains(.state(.streaming)))

@@ -1,7 +1,8 @@
 import Foundation
+import NeuraxonChannels
 import NeuraxonProtocol
-import Testing
 @testable import NeuraxonTransport
+import Testing
 
 /// Protocol version negotiation (Docs/PROTOCOL.md section 11), both ways, with the host-built
 /// firmware (which speaks versions 1 and 2) over a pty and with scripted boards.
@@ -26,8 +27,8 @@ struct VersionTests {
         let session = LinkSession(options: Self.options(firmware.path))
         let info = try session.connect()
         #expect(info.protocolVersion == 2)
-        #expect(info.sensorNames == Self.referenceSensorNames)
-        #expect(info.actuatorNames == Self.referenceActuatorNames)
+        #expect(info.sensors.map(\.name) == Self.referenceSensorNames)
+        #expect(info.actuators.map(\.name) == Self.referenceActuatorNames)
         #expect(session.board == info)
         #expect(session.counters.helloAttempts == 1 && session.counters.boardErrors == 0)
         // the session goes on in version 2: samples stream, commands apply, STATUS answers
@@ -47,7 +48,7 @@ struct VersionTests {
         let session = LinkSession(options: Self.options(firmware.path, version: 1))
         let info = try session.connect()
         #expect(info.protocolVersion == 1)
-        #expect(info.sensorNames == nil && info.actuatorNames == nil)
+        #expect(!info.channelsNamed && (info.sensors + info.actuators).allSatisfy { $0.name.isEmpty })
         #expect(info.sensors.count == 7 && info.actuators.count == 3)
         let samples = collect(session, count: 5)
         #expect(samples.count == 5)
@@ -68,7 +69,7 @@ struct VersionTests {
         let info = try session.connect()
         #expect(MonotonicTime.now().milliseconds(since: start) < 1000, "the fallback waits for no timeout")
         #expect(info.protocolVersion == 1)
-        #expect(info.sensorNames == nil && info.actuatorNames == nil)
+        #expect(!info.channelsNamed && (info.sensors + info.actuators).allSatisfy { $0.name.isEmpty })
         #expect(info.board == FaultTests.info.board)
         #expect(session.counters.helloAttempts == 2, "one HELLO of version 2, one of version 1")
         #expect(session.counters.boardErrors == 1 && session.lastBoardError?.code == ErrorCode.unsupportedVersion.rawValue)
@@ -104,7 +105,7 @@ struct VersionTests {
         let session = LinkSession(options: options)
         let info = try session.connect()
         #expect(info.protocolVersion == 2)
-        #expect(info.sensorNames == ["sonar", "bumper"] && info.actuatorNames == ["motor_front_left"])
+        #expect(info.sensors.map(\.name) == ["sonar", "bumper"] && info.actuators.map(\.name) == ["motor_front_left"])
         #expect(info.sensors[0].unit == .millimetre && info.sensors[0].maximum == 4000)
         #expect(asked.increment() == 5, "four GET_CHANNELs: one lost and asked again, then three answered")
         session.stop()

@@ -503,7 +503,11 @@ int16_t hal_sensor_read(uint8_t channel)
 static void drive_motor(uint8_t a, int16_t permille)
 {
     const nx_actuator_pins *p = &nx_actuator_pin_table[a];
-    uint8_t duty = (uint8_t)(((uint32_t)(permille < 0 ? -permille : permille) * 255u + 500u) / 1000u);
+    /* duty = round(|s| * 255 / 1000) = floor((51 |s| + 100) / 200), the division as a multiply and a
+     * shift (exact for every |s| <= 1000: 51100 * 83887 < 2^32): no 32-bit division on the path from
+     * a COMMAND to the pins */
+    uint16_t magnitude = (uint16_t)(permille < 0 ? -permille : permille);
+    uint8_t duty = (uint8_t)(((uint32_t)(51u * magnitude + 100u) * 83887u) >> 24);
     bool forward = permille > 0, reverse = permille < 0;
     if (permille != 0) {
         motor_direction[a] = forward ? 1 : -1;

@@ -222,3 +222,66 @@ final class MCAPReader {
         return true
     }
 }
+
+extension MCAPReader {
+    /// The messages on `topic` in the file's last chunk, found through the summary without
+    /// reading the rest of the file; nil when the file has no valid footer and summary.
+    static func lastChunkMessages(path: String, topic: String) -> [MCAPMessage]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        func bytes(at offset: Int, count: Int) -> [UInt8]? {
+            guard offset >= 0, count >= 0 else { return nil }
+            var out = [UInt8](repeating: 0, count: count)
+            let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, count, off_t(offset)) }
+            return n == count ? out : nil
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }
+        let size = Int(info.st_size), footerAt = size - 8 - 29
+        guard footerAt > MCAP.magic.count, let footer = bytes(at: footerAt, count: 37),
+              footer[0] == MCAP.Opcode.footer.rawValue, Array(footer[29...]) == MCAP.magic else { return nil }
+        var f = MCAPFields(footer[9...])
+        guard let summaryStart = try? Int(f.u64("summary_start")), summaryStart > 0, summaryStart < footerAt,
+              let summary = bytes(at: summaryStart, count: footerAt - summaryStart) else { return nil }
+        var channel: UInt16?
+        var lastChunk: (offset: Int, length: Int)?
+        var at = 0
+        while at + 9 <= summary.count {
+            var length = 0
+            for k in 0..<8 { length |= Int(summary[at + 1 + k]) << (8 * k) }
+            guard length >= 0, at + 9 + length <= summary.count else { return nil }
+            var r = MCAPFields(summary[(at + 9)..<(at + 9 + length)])
+            switch MCAP.Opcode(rawValue: summary[at]) {
+            case .channel?:
+                if let id = try? r.u16("id"), (try? r.u16("schema")) != nil, let t = try? r.string("topic"), t == topic { channel = id }
+            case .chunkIndex?:
+                if (try? r.u64("start")) != nil, (try? r.u64("end")) != nil, let offset = try? Int(r.u64("offset")),
+                   let length = try? Int(r.u64("length")), offset > (lastChunk?.offset ?? -1) {
+                    lastChunk = (offset, length)
+                }
+            default:
+                break
+            }
+            at += 9 + length
+        }
+        guard let channel, let lastChunk, lastChunk.length > 9, let chunk = bytes(at: lastChunk.offset, count: lastChunk.length),
+              chunk[0] == MCAP.Opcode.chunk.rawValue else { return nil }
+        var c = MCAPFields(chunk[9...])
+        guard (try? c.u64("start")) != nil, (try? c.u64("end")) != nil, (try? c.u64("size")) != nil, (try? c.u32("crc")) != nil,
+              let compression = try? c.string("compression"), compression.isEmpty, let records = try? c.bytes64("records") else { return nil }
+        var out: [MCAPMessage] = []
+        var i = records.startIndex
+        while i + 9 <= records.endIndex {
+            var length = 0
+            for k in 0..<8 { length |= Int(records[i + 1 + k]) << (8 * k) }
+            guard length >= 0, i + 9 + length <= records.endIndex else { return nil }
+            if records[i] == MCAP.Opcode.message.rawValue {
+                var m = MCAPFields(records[(i + 9)..<(i + 9 + length)])
+                if let message = try? message(&m), message.channel == channel { out.append(message) }
+            }
+            i += 9 + length
+        }
+        return out
+    }
+}

@@ -21,7 +21,6 @@ final class MCAPRecordingSource {
     /// The parts of a tick read so far.
     private struct PartialTick {
         var tick: Int
-        var offset: Int
         var record: TickRecord
         var topicsSeen: Set<String> = []
     }
@@ -61,7 +60,7 @@ final class MCAPRecordingSource {
             guard let item = reader.next() else {
                 if let p = pending { finishPending(p) }
                 pending = nil
-                if stop == nil { stop = Self.readStop(reader.stop ?? .complete, messages: messagesRead) }
+                if stop == nil { stop = Self.readStop(reader.stop ?? .complete) }
                 break
             }
             switch item {
@@ -73,10 +72,22 @@ final class MCAPRecordingSource {
         return queue.isEmpty ? nil : queue.removeFirst()
     }
 
-    private static func readStop(_ s: MCAPReader.Stop, messages: Int) -> ReadStop {
+    /// The `end` event of a complete file, read through its summary from its last chunk (for
+    /// the length of a recording whose reading stopped early); nil when there is none.
+    static func endEvent(path: String) -> RecordingEvent? {
+        guard let messages = MCAPReader.lastChunkMessages(path: path, topic: RecordingTopics.events) else { return nil }
+        for m in messages.reversed() {
+            guard let v = try? m.data.withUnsafeBufferPointer({ (p) throws(JSONLineParser.Failure) in try JSONLineParser.parse(p) }),
+                  v["event"]?.string == RecordingEvent.Kind.end.rawValue, let tick = v["tick"]?.int, let t = v["t_us"]?.int else { continue }
+            return RecordingEvent(kind: .end, tick: Int(tick), timestampMicros: UInt64(clamping: t))
+        }
+        return nil
+    }
+
+    private static func readStop(_ s: MCAPReader.Stop) -> ReadStop {
         switch s {
         case .complete: .complete
-        case .endedEarly: .endedEarly(lines: messages)
+        case .endedEarly: .endedEarly(lines: 0)
         case let .damaged(offset, reason): .damaged(line: 0, byteOffset: offset, reason: reason)
         }
     }
@@ -132,7 +143,7 @@ final class MCAPRecordingSource {
             pending = nil
             guard stop == nil else { return }
         }
-        var p = pending ?? PartialTick(tick: tick, offset: 0, record: TickRecord(
+        var p = pending ?? PartialTick(tick: tick, record: TickRecord(
             tick: tick, timestampMicros: m.logTime / 1000, sequence: 0, hostReceiveNanos: 0, hostSendNanos: 0, steps: 0,
             raw: [], values: [], inputs: [], outputs: [], setpoints: [], modulators: [], counters: TickCounters()))
         guard !p.topicsSeen.contains(topic) else { return damaged("tick \(tick) has two messages on \(topic)") }

@@ -1,0 +1,43 @@
+import Foundation
+import Neuraxon
+import NeuraxonEmbodiment
+import NeuraxonSimulation
+import Testing
+
+/// The presets on generated worlds of every family, held to the pass thresholds of
+/// `PresetStandard` (chosen from the measurements in Docs/SIMULATION.md, "Presets across world
+/// families"). A smaller sample than the documented tables (10 worlds per family, 30 simulated
+/// seconds each) but the same worlds' first ten; everything runs in simulated time.
+@Suite(.serialized) struct FamilyPresetTests {
+    static let worlds = 10, seconds = 30.0
+
+    @Test(arguments: RobotPreset.all.map(\.name))
+    func thePresetMeetsItsStandardOnEveryFamily(_ name: String) throws {
+        let preset = try #require(RobotPreset.named(name))
+        for family in WorldFamily.allCases {
+            let row = try FamilyBench.measure(preset, .preset, family: family, worlds: Self.worlds, seconds: Self.seconds, workers: 2)
+            let problems = PresetStandard.of(preset, on: family).failures(row)
+            #expect(problems.isEmpty, "\(FamilyBench.describe(row))\n\(problems.joined(separator: "\n"))")
+        }
+    }
+
+    /// The standard says something: a random network of the preset's size misses it on most
+    /// families.
+    @Test func aRandomNetworkMissesTheAvoidStandard() throws {
+        var missed = 0
+        for family in WorldFamily.allCases {
+            let row = try FamilyBench.measure(.avoid, .random, family: family, worlds: Self.worlds, seconds: Self.seconds, workers: 2)
+            if !PresetStandard.of(.avoid, on: family).failures(row).isEmpty { missed += 1 }
+        }
+        #expect(missed >= 4)
+    }
+
+    @Test func theSameWorldsGiveTheSameTableOnAnyNumberOfThreads() throws {
+        let a = try FamilyBench.measure(.seek, .preset, family: .doorways, worlds: 3, seconds: 5, workers: 1)
+        let b = try FamilyBench.measure(.seek, .preset, family: .doorways, worlds: 3, seconds: 5, workers: 3)
+        #expect(a == b)
+        #expect(a.progress != nil && a.reachedShare != nil)
+        let c = try FamilyBench.measure(.seek, .preset, family: .clutter, worlds: 2, seconds: 5)
+        #expect(c.progress == nil && c.reachedShare == nil && FamilyBench.describe(c).contains("–"))
+    }
+}

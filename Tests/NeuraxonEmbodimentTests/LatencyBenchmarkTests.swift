@@ -1,0 +1,39 @@
+import Foundation
+@testable import NeuraxonEmbodiment
+import NeuraxonTransport
+import Testing
+
+/// Sensor-to-command latency on the emulated Uno, in emulated time: the benchmark runs briefly at
+/// both line speeds and its figures hold together (not a tight time bound: the host's share is
+/// wall-clock time on a shared machine).
+@Suite struct LatencyBenchmarkTests {
+    func measure(_ baud: UInt32, _ probe: LatencyProbe = .direction) throws -> LatencyMeasurement {
+        guard case let .avr(harness, elf) = try SerialFirmware.avr.get() else { throw SimFirmwareError("no AVR build") }
+        return try LatencyBenchmark.run(harness: harness, elf: elf, baud: baud, count: 60, probe: probe)
+    }
+
+    @Test func theLatencyAt115200And1MbaudIsMeasuredFromTheBoardsSide() throws {
+        let slow = try measure(115_200), fast = try measure(1_000_000)
+        for m in [slow, fast] {
+            #expect(m.samples.count == 60)
+            // the SENSORS frame (27 bytes for seven sensors) on the wire at the line's speed
+            let byte = 10e6 / Double(m.baud)
+            #expect(m.percentile(50, \.frame) >= 25 * byte && m.percentile(100, \.frame) <= 27 * 1.2 * byte,
+                    "\(m.baud) baud: frame \(m.percentile(50, \.frame)) µs")
+            for s in m.samples {
+                #expect(s.host > 0 && s.total > s.frame + s.host, "\(s)")
+                // the 13-byte COMMAND on the wire, then the firmware acting within 1.5 ms
+                #expect(s.commandAndFirmware >= 12 * byte && s.commandAndFirmware <= 13 * 1.2 * byte + 1500, "\(m.baud) baud: \(s)")
+            }
+        }
+        #expect(fast.percentile(50, \.total) < slow.percentile(50, \.total) - 2000,
+                "1 Mbaud p50 \(fast.percentile(50, \.total)) µs, 115200 baud p50 \(slow.percentile(50, \.total)) µs")
+    }
+
+    /// A change of duty alone shows at the next PWM cycle (976 Hz), so it lags the direction pins.
+    @Test func aDutyChangeWaitsForThePWMCycle() throws {
+        let duty = try measure(1_000_000, .duty)
+        #expect(duty.samples.allSatisfy { $0.commandAndFirmware <= 130 * 1.2 + 1024 + 1500 })
+        #expect(duty.percentile(100, \.commandAndFirmware) > 500, "some commands wait for the PWM cycle")
+    }
+}
