@@ -129,3 +129,14 @@ let package = Package(
         .testTarget(name: "NeuraxonSlurmTests", dependencies: ["Neuraxon"]),
     ]
 )
+
+// `NEURAXON_MODEL_CHECKS=1` declares only the model and its tests. scripts/test.sh builds them
+// optimised for the checks whose vectorised code exists only in an optimised build (bit-exactness
+// against the reference, allocations and the step budget), without building the rest of the
+// package, the view's server above all, optimised as well.
+if Context.environment["NEURAXON_MODEL_CHECKS"] == "1" {
+    let modelTargets: Set<String> = ["CNeuraxonKernels", "Neuraxon", "CAllocationCounter", "NeuraxonTests"]
+    package.targets.removeAll { !modelTargets.contains($0.name) }
+    package.products = [.library(name: "Neuraxon", targets: ["Neuraxon"])]
+    package.dependencies = []
+}
