@@ -5,7 +5,7 @@
 //
 // Targets follow the layers of Docs/ARCHITECTURE.md; dependencies point down only:
 //
-//   neuraxon (command line)
+//   neuraxon (command line) ── NeuraxonView (browser view server)
 //     └─ NeuraxonEmbodiment ── NeuraxonSimulation
 //          ├─ NeuraxonTransport ── NeuraxonProtocol, CNeuraxonSerial, CUdev
 //          └─ Neuraxon (the model)
@@ -26,6 +26,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // The live view's HTTP and WebSocket server (NeuraxonView and the command line only).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.0.0"),
     ],
     targets: [
         // Model layer: the network, its parameters, its RNG and its file format; the step's
@@ -79,12 +82,25 @@ let package = Package(
         // Fitness tasks that evaluate genomes in the simulator (same licence terms as evolution).
         .target(name: "NeuraxonEvolutionTasks", dependencies: ["NeuraxonEvolution", "NeuraxonEmbodiment", "NeuraxonSimulation"]),
 
+        // View layer: the browser view's server (HTTP + WebSocket on 127.0.0.1), the snapshot
+        // hand-off from the tick thread, recording playback, and the page's own code as resources.
+        // Nothing imports it but the command line.
+        .target(
+            name: "NeuraxonView",
+            dependencies: [
+                "Neuraxon", "NeuraxonSimulation", "NeuraxonEmbodiment",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            ],
+            resources: [.copy("Page")]
+        ),
+
         // Command line.
         .executableTarget(
             name: "neuraxon",
             dependencies: [
                 "Neuraxon", "NeuraxonChannels", "NeuraxonProtocol", "NeuraxonTransport", "NeuraxonSimulation",
-                "NeuraxonEmbodiment", "NeuraxonEvolution", "NeuraxonEvolutionTasks", "NeuraxonExecutors",
+                "NeuraxonEmbodiment", "NeuraxonEvolution", "NeuraxonEvolutionTasks", "NeuraxonExecutors", "NeuraxonView",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -104,6 +120,8 @@ let package = Package(
         .testTarget(name: "NeuraxonEmbodimentTests", dependencies: ["NeuraxonChannels", "NeuraxonEmbodiment", "NeuraxonExecutors", "CAllocationCounter"]),
         .testTarget(name: "NeuraxonEvolutionTests", dependencies: ["NeuraxonEvolution"]),
         .testTarget(name: "NeuraxonEvolutionTasksTests", dependencies: ["NeuraxonEvolutionTasks"]),
+        // The view's server, hand-off and security checks, and the page in headless Chromium.
+        .testTarget(name: "NeuraxonViewTests", dependencies: ["NeuraxonView", "NeuraxonEmbodiment", "CAllocationCounter"]),
         // Runs the built `neuraxon` command as a user does.
         .testTarget(name: "NeuraxonCLITests", dependencies: ["Neuraxon", "NeuraxonTransport"]),
         // Starts a real single-node Slurm cluster on 127.0.0.1 and runs batches and evolution
@@ -111,3 +129,14 @@ let package = Package(
         .testTarget(name: "NeuraxonSlurmTests", dependencies: ["Neuraxon"]),
     ]
 )
+
+// `NEURAXON_MODEL_CHECKS=1` declares only the model and its tests. scripts/test.sh builds them
+// optimised for the checks whose vectorised code exists only in an optimised build (bit-exactness
+// against the reference, allocations and the step budget), without building the rest of the
+// package, the view's server above all, optimised as well.
+if Context.environment["NEURAXON_MODEL_CHECKS"] == "1" {
+    let modelTargets: Set<String> = ["CNeuraxonKernels", "Neuraxon", "CAllocationCounter", "NeuraxonTests"]
+    package.targets.removeAll { !modelTargets.contains($0.name) }
+    package.products = [.library(name: "Neuraxon", targets: ["Neuraxon"])]
+    package.dependencies = []
+}

@@ -5,6 +5,8 @@
 #   simavr, libsimavr-dev, libelf-dev  running the real AVR build under emulation
 #   umockdev, libumockdev-dev       fake USB boards for the discovery tests
 #   socat                           linked pseudo-terminal pairs for link tests
+#   libjs-three                     three.js for the browser view's 3D scene (served from where it is installed)
+#   chromium, chromium-driver       the browser view's tests drive the page in headless Chromium
 #   slurmctld, slurmd, slurm-client, munge  the single-node Slurm cluster the executor tests start
 #   PyYAML                          the robot description generator (Firmware/tools/robotgen.py),
 #                                   when python3 lacks it: python3-yaml for Debian's python3,
@@ -13,6 +15,7 @@
 #                                   from PyPI (Tests/mcap/run-check.sh), when python3 lacks venv
 set -euo pipefail
 packages=(pkg-config libudev-dev gcc-avr avr-libc binutils-avr simavr libsimavr-dev libelf-dev
+          umockdev libumockdev-dev socat libjs-three chromium chromium-driver)
           umockdev libumockdev-dev socat slurmctld slurmd slurm-client munge)
 missing=()
 for p in "${packages[@]}"; do

@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 make -C Firmware check
-swift build -c release -Xswiftc -enable-testing --build-tests
-swift test -c release -Xswiftc -enable-testing --skip-build --filter "ReferenceParityTests|StepBudgetTests"
+# The optimised checks need only the model: the manifest declares nothing else under
+# NEURAXON_MODEL_CHECKS=1, built in a folder of its own so the two manifests never share a cache.
+model_checks=(-c release -Xswiftc -enable-testing --scratch-path .build-model-checks --manifest-cache local)
+NEURAXON_MODEL_CHECKS=1 swift build "${model_checks[@]}" --build-tests
+NEURAXON_MODEL_CHECKS=1 swift test "${model_checks[@]}" --skip-build --filter "ReferenceParityTests|StepBudgetTests"
 swift build --build-tests
 swift test --skip-build

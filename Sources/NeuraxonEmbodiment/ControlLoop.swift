@@ -130,6 +130,27 @@ public struct LoopStatus: Sendable {
     public var averageRate: Double = 0
 }
 
+/// Watches the control loop's ticks from the tick thread (the browser view's snapshot hand-off).
+///
+/// Both calls run on the tick thread, inside the tick: an observer must not block, wait or
+/// allocate, and should do O(neurons) work at most (copy into storage made before the run).
+public protocol TickObserver: AnyObject, Sendable {
+    /// Before a frame is processed: apply what was asked from outside (a neuromodulator level)
+    /// to the network, and note it in `recorder` (`Recorder.record(modulator:level:)`) so that a
+    /// replay does it too.
+    func beforeTick<N: ControlledNetwork>(_ core: ControlCore<N>, recorder: Recorder?)
+    /// After the tick's command was sent: copy what the tick did.
+    /// - Parameter latencyNanos: sensor-to-command latency of this tick, ns.
+    func afterTick<N: ControlledNetwork>(_ core: ControlCore<N>, frame: SensorFrame, latencyNanos: UInt64)
+    /// In a replay, before `afterTick`: the simulated robot's pose the recording holds for the
+    /// tick, if any.
+    func recorded(pose: RecordedPose?)
+}
+
+extension TickObserver {
+    public func recorded(pose: RecordedPose?) {}
+}
+
 /// A control loop's lifecycle: configured → running (⇄ waiting for link) → ended.
 public enum LoopState: Sendable, Equatable, CustomStringConvertible {
     case configured
@@ -199,6 +220,8 @@ public final class ControlLoop<B: Body, N: ControlledNetwork>: @unchecked Sendab
     public let body: B
     public let core: ControlCore<N>
     public let recorder: Recorder?
+    /// Sees every tick from the tick thread (`TickObserver`), if any.
+    public let observer: (any TickObserver)?
     public let linkLossPolicy: LinkLossPolicy
     /// Firmware-time length of the run in µs, or `nil` to run until stopped.
     public let durationMicros: UInt64?
@@ -234,13 +257,14 @@ public final class ControlLoop<B: Body, N: ControlledNetwork>: @unchecked Sendab
     public init(body: B, network: N, mapping: Mapping, recorder: Recorder? = nil,
                 linkLossPolicy: LinkLossPolicy = .awaitReconnect, durationMicros: UInt64? = nil,
                 frameTimeoutMicros: Int = 250_000, stopRequest: StopRequest = StopRequest(),
-                countsLateTicks: Bool = true) throws {
+                countsLateTicks: Bool = true, observer: (any TickObserver)? = nil) throws {
         guard mapping.device.sensors == body.device.sensors, mapping.device.actuators == body.device.actuators else {
             throw MappingError(line: nil, "the mapping was checked against the channels of \(mapping.device.name), not those of \(body.device.name); load it again for this body")
         }
         self.body = body
         self.core = try ControlCore(mapping: mapping, network: network)
         self.recorder = recorder
+        self.observer = observer
         self.linkLossPolicy = linkLossPolicy
         self.durationMicros = durationMicros
         self.frameTimeoutMicros = frameTimeoutMicros
@@ -355,6 +379,7 @@ public final class ControlLoop<B: Body, N: ControlledNetwork>: @unchecked Sendab
             if frame.hostReceiveNanos == 0 { frame.hostReceiveNanos = monotonicNanos() }
             if startTimestamp == nil { startTimestamp = frame.timestampMicros }
 
+            observer?.beforeTick(core, recorder: recorder)
             core.process(frame)
             let sent = body.send(core.setpoints)
             let sentNanos = monotonicNanos()
@@ -368,6 +393,7 @@ public final class ControlLoop<B: Body, N: ControlledNetwork>: @unchecked Sendab
                 if !recorder.record(core, frame: frame, sentNanos: sentNanos) { core.counters.recordDrops += 1 }
             }
             publish(latencyNanos: latencyNanos, at: sentNanos)
+            observer?.afterTick(core, frame: frame, latencyNanos: latencyNanos)
 
             if !sent {
                 core.counters.linkLosses += 1

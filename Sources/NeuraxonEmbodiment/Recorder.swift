@@ -119,6 +119,10 @@ public final class Recorder: @unchecked Sendable {
     /// Records an event after the ticks recorded so far. Called on the tick thread.
     public func record(event: RecordingEvent.Kind) { writer.record(event: event) }
 
+    /// Records that `modulator` was set to `level` from outside the run, before the next tick
+    /// (a `modulate` event; replay sets it too). Called on the tick thread; allocates nothing.
+    public func record(modulator: Neuromodulator, level: Double) { writer.record(event: .modulate, modulator: modulator, level: level) }
+
     /// Writes what is left and the end event, closes the file and stops the writer thread.
     /// Calling it again does nothing.
     /// - Throws: `RecordingError` when a write failed during the run.
@@ -133,6 +137,8 @@ private final class RecordWriter: @unchecked Sendable {
         /// For an event: the ticks handed to the recorder before it, and the last one's firmware time.
         var eventTick = 0
         var eventTimestampMicros: UInt64 = 0
+        var eventModulator: Neuromodulator?
+        var eventLevel = 0.0
         var record: TickRecord
     }
 
@@ -254,9 +260,11 @@ private final class RecordWriter: @unchecked Sendable {
         return true
     }
 
-    func record(event: RecordingEvent.Kind) {
+    func record(event: RecordingEvent.Kind, modulator: Neuromodulator? = nil, level: Double = 0) {
         guard let i = reserve() else { return }
         slots[i].event = event
+        slots[i].eventModulator = modulator
+        slots[i].eventLevel = level
         slots[i].eventTick = ticksOffered
         slots[i].eventTimestampMicros = lastTimestampOffered
         publish()
@@ -267,6 +275,7 @@ private final class RecordWriter: @unchecked Sendable {
         closed = true
         if let i = reserve(force: true) {
             slots[i].event = .end
+            slots[i].eventModulator = nil
             slots[i].eventTick = ticksOffered
             slots[i].eventTimestampMicros = lastTimestampOffered
             publish()
@@ -312,7 +321,9 @@ private final class RecordWriter: @unchecked Sendable {
             for n in t..<h {
                 let slot = slots + (n % capacity)
                 if let event = slot.pointee.event {
-                    sink.add(RecordingEvent(kind: event, tick: slot.pointee.eventTick, timestampMicros: slot.pointee.eventTimestampMicros))
+                    sink.add(RecordingEvent(kind: event, tick: slot.pointee.eventTick, timestampMicros: slot.pointee.eventTimestampMicros,
+                                            modulator: slot.pointee.eventModulator,
+                                            level: slot.pointee.eventModulator == nil ? nil : slot.pointee.eventLevel))
                 } else {
                     sink.add(slot.pointee.record)
                 }

@@ -414,6 +414,9 @@ public struct RecordingEvent: Sendable, Equatable {
         case linkRestored = "link_restored"
         /// The run ended (the last line of a complete recording).
         case end
+        /// A neuromodulator was set from outside the run (the browser view's slider) before the
+        /// tick numbered `tick`: `modulator` and `level` say which and to what. Replay sets it too.
+        case modulate
     }
     public var kind: Kind
     /// The number of ticks before the event: every tick the recording holds before it, plus any
@@ -421,11 +424,33 @@ public struct RecordingEvent: Sendable, Equatable {
     public var tick: Int
     /// The last firmware timestamp before the event, µs.
     public var timestampMicros: UInt64
+    /// For `modulate`: the neuromodulator and the level (0…1) it was set to; nil otherwise.
+    public var modulator: Neuromodulator?
+    public var level: Double?
+
+    public init(kind: Kind, tick: Int, timestampMicros: UInt64, modulator: Neuromodulator? = nil, level: Double? = nil) {
+        self.kind = kind
+        self.tick = tick
+        self.timestampMicros = timestampMicros
+        self.modulator = modulator
+        self.level = level
+    }
 
     func appendJSON(to out: inout JSONOutput) {
         out.raw("{\"type\":\"event\",\"event\":"); out.string(kind.rawValue)
         out.raw(",\"tick\":"); out.int(tick)
         out.raw(",\"t_us\":"); out.int(timestampMicros)
+        if let modulator, let level {
+            out.raw(",\"modulator\":"); out.string(modulator.rawValue)
+            out.raw(",\"level\":"); out.double(level)
+        }
         out.raw("}\n")
+    }
+
+    /// Reads `modulator` and `level` of a `modulate` event; nil when they are missing or wrong.
+    static func modulation(_ value: JSONValue) -> (Neuromodulator, Double)? {
+        guard let name = value["modulator"]?.string, let m = Neuromodulator(rawValue: name),
+              let level = value["level"]?.double, level.isFinite, (0...1).contains(level) else { return nil }
+        return (m, level)
     }
 }

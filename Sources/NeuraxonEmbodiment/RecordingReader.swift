@@ -163,7 +163,15 @@ public final class RecordingReader {
                 stop = .damaged(line: lineNumber, byteOffset: offset, reason: "a bad event record")
                 return nil
             }
-            let event = RecordingEvent(kind: kind, tick: Int(tick), timestampMicros: UInt64(clamping: t))
+            var event = RecordingEvent(kind: kind, tick: Int(tick), timestampMicros: UInt64(clamping: t))
+            if kind == .modulate {
+                guard let (m, level) = RecordingEvent.modulation(value) else {
+                    stop = .damaged(line: lineNumber, byteOffset: offset, reason: "a modulate event needs `modulator` and a `level` from 0 to 1")
+                    return nil
+                }
+                event.modulator = m
+                event.level = level
+            }
             if kind == .end {
                 stop = .complete
                 if let (_, after) = Self.nextLine(fd: fd, buffer: &buffer, start: &start, fileOffset: &fileOffset, atEOF: &atEOF) {

@@ -151,10 +151,10 @@ public enum Replay {
     ///     ends the replay early, as a stop request does.
     public static func run<N: ControlledNetwork>(
         reader: RecordingReader, network: N, mapping: Mapping, options: ReplayOptions = ReplayOptions(),
-        stopRequest: StopRequest? = nil, shouldStop: () -> Bool = { false }
+        stopRequest: StopRequest? = nil, shouldStop: () -> Bool = { false }, observer: (any TickObserver)? = nil
     ) throws -> ReplayReport {
         try replay(reader: reader, network: network, mapping: mapping, options: options, startRecording: nil,
-                   stopRequest: stopRequest, shouldStop: shouldStop)
+                   stopRequest: stopRequest, shouldStop: shouldStop, observer: observer)
     }
 
     /// Replays with the model's network; the same as the generic `run`, compiled for
@@ -168,7 +168,8 @@ public enum Replay {
     /// - Parameter recordNeurons: that recording holds every neuron's state with each tick.
     public static func run(
         reader: RecordingReader, network: NeuraxonNetwork, mapping: Mapping, options: ReplayOptions = ReplayOptions(),
-        record: String? = nil, recordNeurons: Bool = false, stopRequest: StopRequest? = nil, shouldStop: () -> Bool = { false }
+        record: String? = nil, recordNeurons: Bool = false, stopRequest: StopRequest? = nil, shouldStop: () -> Bool = { false },
+        observer: (any TickObserver)? = nil
     ) throws -> ReplayReport {
         let start: ((ControlCore<NeuraxonNetwork>) throws -> Recorder)? = record.map { path in
             { core in
@@ -188,12 +189,13 @@ public enum Replay {
             }
         }
         return try replay(reader: reader, network: network, mapping: mapping, options: options, startRecording: start,
-                          stopRequest: stopRequest, shouldStop: shouldStop)
+                          stopRequest: stopRequest, shouldStop: shouldStop, observer: observer)
     }
 
     static func replay<N: ControlledNetwork>(
         reader: RecordingReader, network: N, mapping: Mapping, options: ReplayOptions,
-        startRecording: ((ControlCore<N>) throws -> Recorder)?, stopRequest: StopRequest?, shouldStop: () -> Bool
+        startRecording: ((ControlCore<N>) throws -> Recorder)?, stopRequest: StopRequest?, shouldStop: () -> Bool,
+        observer: (any TickObserver)? = nil
     ) throws -> ReplayReport {
         let core = try ControlCore(mapping: mapping, network: network)
         if let state = reader.header.startState { try core.restore(state) }
@@ -226,6 +228,10 @@ public enum Replay {
                         recorder?.record(event: .linkRestored)
                     } else if e.kind == .end {
                         report.recordedTicks = e.tick
+                    } else if e.kind == .modulate, let m = e.modulator, let level = e.level {
+                        // Set from outside the run before the next tick: set it again.
+                        network.modulate(m, to: level)
+                        recorder?.record(modulator: m, level: level)
                     }
                     continue
                 case let .tick(t):
@@ -261,6 +267,10 @@ public enum Replay {
                 if inRange {
                     report.ticksInRange += 1
                     recorder?.record(core, frame: frame, sentNanos: 0)
+                    if let observer {
+                        observer.recorded(pose: record.pose)
+                        observer.afterTick(core, frame: frame, latencyNanos: record.hostSendNanos &- record.hostReceiveNanos)
+                    }
                 }
                 if let d = compare(core, record, seconds: Double(since) / 1e6) {
                     report.divergentTicks += 1

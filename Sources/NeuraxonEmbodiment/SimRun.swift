@@ -67,11 +67,11 @@ public enum SimulationRun {
     public static func run<N: ControlledNetwork>(
         robot: SimulatedRobot, network: N, mapping: Mapping,
         durationSeconds: Double, recorder: Recorder? = nil, realtime: Bool = false,
-        stopRequest: StopRequest? = nil
+        stopRequest: StopRequest? = nil, observer: (any TickObserver)? = nil
     ) throws -> SimulationOutcome {
         try loop(body: SimulatedBody(robot: robot, realTime: realtime), robot: robot, network: network,
                  mapping: mapping, durationSeconds: durationSeconds, recorder: recorder, realTime: realtime,
-                 stopRequest: stopRequest)
+                 stopRequest: stopRequest, observer: observer)
     }
 
     /// Runs `network` with `mapping` on `robot` reached through `throughFirmware`
@@ -79,11 +79,11 @@ public enum SimulationRun {
     public static func run<N: ControlledNetwork>(
         robot: SimulatedRobot, network: N, mapping: Mapping,
         durationSeconds: Double, recorder: Recorder? = nil, throughFirmware: FirmwareInTheLoop,
-        stopRequest: StopRequest? = nil
+        stopRequest: StopRequest? = nil, observer: (any TickObserver)? = nil
     ) throws -> SimulationOutcome {
         try loop(body: try SimFirmwareBody(robot: robot, firmware: throughFirmware), robot: robot, network: network,
                  mapping: mapping, durationSeconds: durationSeconds, recorder: recorder, realTime: false,
-                 stopRequest: stopRequest)
+                 stopRequest: stopRequest, observer: observer)
     }
 
     /// Runs the control loop on `body`. Only a run paced to the wall clock (`realTime`) can
@@ -92,14 +92,15 @@ public enum SimulationRun {
     /// for the wall-clock fields (Docs/LOG-FORMAT.md).
     private static func loop<B: Body, N: ControlledNetwork>(
         body: B, robot: SimulatedRobot, network: N, mapping: Mapping, durationSeconds: Double, recorder: Recorder?,
-        realTime: Bool, stopRequest: StopRequest?
+        realTime: Bool, stopRequest: StopRequest?, observer: (any TickObserver)? = nil
     ) throws -> SimulationOutcome {
         let durationMicros = UInt64(max(0, durationSeconds) * 1e6)
         let mapping = mapping.device == body.device ? mapping
             : try Mapping(yaml: mapping.source, device: body.device, inputCount: mapping.inputCount, outputCount: mapping.outputCount)
         let loop = try ControlLoop(body: body, network: network, mapping: mapping, recorder: recorder,
                                    linkLossPolicy: .end, durationMicros: durationMicros,
-                                   stopRequest: stopRequest ?? StopRequest(), countsLateTicks: realTime)
+                                   stopRequest: stopRequest ?? StopRequest(), countsLateTicks: realTime,
+                                   observer: observer)
         recorder?.recordPose(of: robot)
         let started = monotonicNanos()
         loop.start()

@@ -3,6 +3,7 @@ import Foundation
 import Neuraxon
 import NeuraxonEmbodiment
 import NeuraxonSimulation
+import NeuraxonView
 
 /// `neuraxon bench sim`: the whole headless closed loop, timed.
 struct BenchSimCommand: ParsableCommand {
@@ -27,6 +28,9 @@ struct BenchSimCommand: ParsableCommand {
     @Option(help: "Runs (seeds 1…N).")
     var repeats: Int = 5
 
+    @Flag(help: "Attach the browser view's tap to the loop and encode its messages at display rate on another thread, as for a watching page (Docs/VIEW.md).")
+    var view = false
+
     @Option(help: ArgumentHelp("Run the loop through the firmware, as `neuraxon sim` does.", valueName: "host|library|avr"))
     var throughFirmware: FirmwareChoice?
 
@@ -37,6 +41,7 @@ struct BenchSimCommand: ParsableCommand {
         guard seconds.isFinite, seconds > 0, seconds <= 3600 else { throw ValidationError("--duration must be more than 0 and at most 3600 simulated seconds") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         if physicsOnly && throughFirmware != nil { throw ValidationError("--physics-only runs no firmware: drop --through-firmware") }
+        if physicsOnly && view { throw ValidationError("--physics-only runs no control loop to view: drop --view") }
     }
 
     func run() throws {
@@ -54,14 +59,18 @@ struct BenchSimCommand: ParsableCommand {
         let firmware = throughFirmware?.firmware
         print("preset \(preset.name) (\(preset.parameters.neuronCount) neurons) in world \(world.name): "
               + "physics step \(world.physics.stepMicros) µs, sampling period \(world.link.samplePeriodMicros) µs"
-              + (firmware.map { ", through \($0)" } ?? ""))
+              + (firmware.map { ", through \($0)" } ?? "") + (view ? ", view attached" : ""))
         var factors: [Double] = []
         for seed in 1...repeats {
             let network = try preset.network(seed: UInt64(seed))
+            let robot = try SimulatedRobot(world: world, seed: UInt64(seed))
+            let watcher = view ? ViewWatcher(mapping: mapping, network: network, robot: robot) : nil
             let outcome = try firmware.map {
-                try SimulationRun.run(world: world, seed: UInt64(seed), network: network, mapping: mapping,
-                                      durationSeconds: seconds, throughFirmware: $0)
-            } ?? SimulationRun.run(world: world, seed: UInt64(seed), network: network, mapping: mapping, durationSeconds: seconds)
+                try SimulationRun.run(robot: robot, network: network, mapping: mapping,
+                                      durationSeconds: seconds, throughFirmware: $0, observer: watcher?.tap)
+            } ?? SimulationRun.run(robot: robot, network: network, mapping: mapping, durationSeconds: seconds,
+                                   observer: watcher?.tap)
+            watcher?.stop()
             factors.append(outcome.realTimeFactor)
             print(String(format: "seed %d: %.0f s simulated in %.3f s wall: %.0f× real time (%d ticks, %d network steps, %d collisions, %.2f m)",
                          seed, outcome.metrics.simulatedSeconds, outcome.wallSeconds, outcome.realTimeFactor,

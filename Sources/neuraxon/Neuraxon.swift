@@ -14,6 +14,7 @@ struct NeuraxonCommand: ParsableCommand {
             WorldCommand.self,
             RunCommand.self,
             ReplayCommand.self,
+            ViewCommand.self,
             LogCommand.self,
             ReportCommand.self,
             DevicesCommand.self,

@@ -4,6 +4,8 @@ import Foundation
 import Glibc
 import Neuraxon
 import NeuraxonEmbodiment
+import NeuraxonSimulation
+import NeuraxonView
 
 /// `neuraxon replay`: feeds a recording's sensor frames through encoder, network and decoder
 /// and checks every tick against the recording.
@@ -53,6 +55,9 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Record every neuron's state with each tick (JSON Lines only; Docs/LOG-FORMAT.md gives the size cost).")
     var recordNeurons = false
 
+    @OptionGroup(title: "Browser view")
+    var view: ViewArguments
+
     func validate() throws {
         if recordNeurons { try RecordNeuronsOption.check(record: record) }
         if let rate, !ReplayOptions.rateRange.contains(rate) {
@@ -89,16 +94,26 @@ struct ReplayCommand: ParsableCommand {
             } else {
                 map = try Mapping(yaml: header.mapping, device: header.device, inputCount: net.inputCount, outputCount: net.outputCount)
             }
+            // The browser view: watch-only (a replay computes what the recording implies).
+            let tap = view.view ? ViewTap(mapping: map, network: net, robot: nil, controlsEnabled: false) : nil
+            let server = try tap.map {
+                try view.start(LiveFeed(tap: $0, scene: Scene.json(
+                    mode: "live", controls: false, title: "replay \(recording)", device: map.device,
+                    valueNames: header.valueNames, inputCount: net.inputCount, outputCount: net.outputCount,
+                    network: net, world: header.world.flatMap { try? World.parse(yaml: $0, source: recording) }),
+                    stopRequest: stop.request))
+            }
+            defer { server?.stop() }
             let started = Date()
             let progress = ProgressLine(total: 0, unit: "ticks replayed")
             var polled = 0
             let report = try Replay.run(reader: reader, network: net, mapping: map,
-                                        options: ReplayOptions(rate: rate, fromSeconds: from, toSeconds: to),
+                                        options: ReplayOptions(rate: rate ?? (view.view ? 1 : nil), fromSeconds: from, toSeconds: to),
                                         record: pass == 1 ? record : nil, recordNeurons: recordNeurons, shouldStop: {
                                             polled += 1
                                             progress.update(polled)
                                             return stop.isRequested
-                                        })
+                                        }, observer: tap)
             progress.finish()
             let wall = Date().timeIntervalSince(started)
             print(Self.describe(report, wall: wall, pass: loop ? pass : nil))

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Neuraxon
 import NeuraxonEmbodiment
+import NeuraxonView
 import NeuraxonProtocol
 import NeuraxonTransport
 
@@ -49,11 +50,18 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "No live status line.")
     var quiet = false
 
+    @OptionGroup(title: "Browser view")
+    var view: ViewArguments
+
+    @Flag(name: .customLong("view-control"), help: "Let the view's page change the robot's behaviour (neuromodulator sliders); without it the page can only watch and STOP.")
+    var viewControl = false
+
     func validate() throws {
         if recordNeurons { try RecordNeuronsOption.check(record: record) }
         if let duration, !(duration > 0 && duration <= 86_400 * 365) {
             throw ValidationError("--duration must be a positive number of seconds")
         }
+        if viewControl && !view.view { throw ValidationError("--view-control applies to the browser view: add --view") }
     }
 
     func run() throws {
@@ -89,6 +97,8 @@ struct RunCommand: ParsableCommand {
         let map: Mapping
         let recorder: Recorder?
         let loop: ControlLoop<SerialRobotBody, NeuraxonNetwork>
+        var tap: ViewTap?
+        var server: ViewServer?
         do {
             map = try Mapping(contentsOf: mapping, device: body.device, inputCount: net.inputCount, outputCount: net.outputCount)
             recorder = try record.map {
@@ -96,13 +106,22 @@ struct RunCommand: ParsableCommand {
                 if recordNeurons { recorder.recordNeurons(of: net) }
                 return recorder
             }
+            tap = view.view ? ViewTap(mapping: map, network: net, robot: nil, controlsEnabled: viewControl) : nil
             loop = try ControlLoop(body: body, network: net, mapping: map, recorder: recorder,
                                    linkLossPolicy: noReconnect ? .end : .awaitReconnect,
-                                   durationMicros: duration.map { UInt64(($0 * 1e6).rounded()) }, stopRequest: stop.request)
+                                   durationMicros: duration.map { UInt64(($0 * 1e6).rounded()) }, stopRequest: stop.request,
+                                   observer: tap)
+            server = try tap.map {
+                try view.start(LiveFeed(tap: $0, scene: Scene.json(
+                    mode: "robot", controls: viewControl, title: "run \(network) on \(body.device.name)", device: map.device,
+                    valueNames: map.encoders.map(\.channel), inputCount: net.inputCount, outputCount: net.outputCount,
+                    network: net, world: nil), stopRequest: stop.request))
+            }
         } catch {
             body.stopActuators()
             throw error
         }
+        defer { server?.stop() }
 
         loop.start()
         let live = !quiet && isatty(STDERR_FILENO) == 1

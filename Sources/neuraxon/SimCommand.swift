@@ -5,6 +5,7 @@ import Neuraxon
 import NeuraxonChannels
 import NeuraxonEmbodiment
 import NeuraxonSimulation
+import NeuraxonView
 
 /// `neuraxon sim`: runs a network on a simulated robot (the reference robot unless `--robot`
 /// names another description), closed loop and headless, and prints what the run did.
@@ -66,6 +67,9 @@ struct SimCommand: ParsableCommand {
 
     @Flag(help: "Print the run's metrics as one JSON object (the fields of FILE.metrics.json) instead of text.")
     var json = false
+
+    @OptionGroup(title: "Browser view")
+    var view: ViewArguments
 
     @OptionGroup(title: "Batches of runs") var batch: BatchOptions
 
@@ -162,15 +166,25 @@ struct SimCommand: ParsableCommand {
         } catch let error as SimFirmwareError {
             throw CommandError(ExitStatus.unavailable, error.description)
         }
+        // The browser view: a tap on the loop, its server, STOP and live controls from the page.
+        let tap = view.view ? ViewTap(mapping: map, network: net, robot: robot) : nil
+        let server = try tap.map {
+            try view.start(LiveFeed(tap: $0, scene: Scene.json(
+                mode: "live", controls: true, title: "sim \(preset?.name ?? network) in \(theWorld.name), seed \(seed)",
+                device: map.device, valueNames: map.encoders.map(\.channel), inputCount: net.inputCount,
+                outputCount: net.outputCount, network: net, world: theWorld), stopRequest: stop.request))
+        }
+        defer { server?.stop() }
+        let paced = realtime || view.view
         let progress = ElapsedProgress("simulating \(String(format: "%g", duration)) s in \(theWorld.name)"
                                        + (firmware == nil ? "" : " through the firmware"),
-                                       expectedSeconds: realtime ? duration : nil)
+                                       expectedSeconds: paced ? duration : nil)
         defer { progress.stop() }
         let outcome = try firmware.map {
             try SimulationRun.run(robot: robot, network: net, mapping: map, durationSeconds: duration, recorder: recorder,
-                                  throughFirmware: $0, stopRequest: stop.request)
+                                  throughFirmware: $0, stopRequest: stop.request, observer: tap)
         } ?? SimulationRun.run(robot: robot, network: net, mapping: map, durationSeconds: duration, recorder: recorder,
-                               realtime: realtime, stopRequest: stop.request)
+                               realtime: paced, stopRequest: stop.request, observer: tap)
         progress.stop()
         // Ctrl-C on a terminal reaches a firmware child too, which may end the link first: a
         // stop that was asked for is a stop, whichever ended the run.

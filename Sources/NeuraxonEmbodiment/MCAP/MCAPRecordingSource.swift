@@ -128,7 +128,13 @@ final class MCAPRecordingSource {
             guard let name = value["event"]?.string, let kind = RecordingEvent.Kind(rawValue: name),
                   let tick = value["tick"]?.int, let t = value["t_us"]?.int else { return damaged("a bad event message") }
             if let p = pending { finishPending(p); pending = nil }
-            queue.append(.event(RecordingEvent(kind: kind, tick: Int(tick), timestampMicros: UInt64(clamping: t))))
+            var event = RecordingEvent(kind: kind, tick: Int(tick), timestampMicros: UInt64(clamping: t))
+            if kind == .modulate {
+                guard let (m, level) = RecordingEvent.modulation(value) else { return damaged("a bad modulate event") }
+                event.modulator = m
+                event.level = level
+            }
+            queue.append(.event(event))
             return
         }
         guard let tick = value["tick"]?.int.map(Int.init) else { return damaged("\(topic) has no `tick`") }

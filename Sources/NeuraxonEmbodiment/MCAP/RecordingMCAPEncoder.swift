@@ -131,7 +131,11 @@ struct RecordingMCAPEncoder {
 
     mutating func add(_ e: RecordingEvent) {
         message(RecordingTopics.events, e.timestampMicros &* 1000) { o in
-            o.raw("{\"event\":"); o.string(e.kind.rawValue); o.raw(",\"tick\":"); o.int(e.tick); o.raw(",\"t_us\":"); o.int(e.timestampMicros); o.raw("}")
+            o.raw("{\"event\":"); o.string(e.kind.rawValue); o.raw(",\"tick\":"); o.int(e.tick); o.raw(",\"t_us\":"); o.int(e.timestampMicros)
+            if let m = e.modulator, let level = e.level {
+                o.raw(",\"modulator\":"); o.string(m.rawValue); o.raw(",\"level\":"); o.double(level)
+            }
+            o.raw("}")
         }
     }
 

@@ -53,9 +53,7 @@ enum RecordingTopics {
                 ("counters", object([("overruns", integer), ("late", integer), ("reading_errors", integer),
                                      ("clock_resets", integer), ("dropped", integer), ("record_drops", integer)])),
             ])),
-            (events, "neuraxon.Event", object([
-                ("event", #"{"type":"string","enum":["link_lost","link_restored","end"]}"#), ("tick", integer), ("t_us", integer),
-            ])),
+            (events, "neuraxon.Event", #"{"type":"object","properties":{"event":{"type":"string","enum":["link_lost","link_restored","end","modulate"]},"tick":{"type":"integer"},"t_us":{"type":"integer"},"modulator":{"type":"string","enum":["dopamine","serotonin","acetylcholine","norepinephrine"],"description":"modulate only"},"level":{"type":"number","minimum":0,"maximum":1,"description":"modulate only"}},"required":["event","tick","t_us"]}"#),
         ]
         if simulated {
             out.append((pose, "foxglove.PoseInFrame", object([("timestamp", time), ("frame_id", string), ("pose", poseSchema)])))

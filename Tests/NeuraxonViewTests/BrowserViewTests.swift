@@ -1,0 +1,193 @@
+import Foundation
+import Neuraxon
+import NeuraxonEmbodiment
+import NeuraxonSimulation
+import NeuraxonTransport
+import NeuraxonView
+import XCTest
+
+/// A simulated run with its view attached, as `neuraxon sim --view` wires it: the tap on the
+/// loop, the server on a free loopback port, the run on its own thread at the wall-clock pace.
+final class LiveSimulation: @unchecked Sendable {
+    let network: NeuraxonNetwork
+    let robot: SimulatedRobot
+    let mapping: Mapping
+    /// Synapses when the run started (structural plasticity changes the count as it runs).
+    let startSynapseCount: Int
+    let tap: ViewTap
+    let server: ViewServer
+    let stop = StopRequest()
+    let recordingPath: String
+    private let done = DispatchSemaphore(value: 0)
+    private(set) var outcome: SimulationOutcome?
+
+    init(folder: String, seconds: Double = 60) throws {
+        let preset = RobotPreset.named("seek")!
+        let world = try World.named(preset.world)
+        robot = try SimulatedRobot(world: world, seed: 1)
+        network = try preset.network(seed: 1)
+        mapping = try Mapping(yaml: preset.mappingYAML, device: DeviceInfo(simulated: robot),
+                              inputCount: network.inputCount, outputCount: network.outputCount)
+        startSynapseCount = network.synapseCount
+        recordingPath = folder + "/run.jsonl"
+        let recorder = try Recorder(path: recordingPath, header: RecordingHeader(mapping: mapping, network: NetworkIdentity(seed: 1), dtMillis: network.dt),
+                                    waitWhenFull: true)
+        tap = ViewTap(mapping: mapping, network: network, robot: robot)
+        let scene = Scene.json(mode: "live", controls: true, title: "sim seek in light, seed 1", device: mapping.device,
+                               valueNames: mapping.encoders.map(\.channel), inputCount: network.inputCount,
+                               outputCount: network.outputCount, network: network, world: world)
+        var options = ViewServerOptions()
+        options.port = 0
+        server = try ViewServer(options: options, feed: LiveFeed(tap: tap, scene: scene, stopRequest: stop))
+        try server.start()
+        Thread { [self] in
+            outcome = try? SimulationRun.run(robot: robot, network: network, mapping: mapping, durationSeconds: seconds,
+                                             recorder: recorder, realtime: true, stopRequest: stop, observer: tap)
+            done.signal()
+        }.start()
+    }
+
+    /// Stops the run and the server; returns once the recording is complete.
+    func finish() {
+        stop.request()
+        done.wait()
+        done.signal()
+        server.stop()
+    }
+}
+
+func temporaryFolder() throws -> String {
+    let path = NSTemporaryDirectory() + "neuraxon-view-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+final class BrowserViewTests: XCTestCase {
+    /// The page loads offline from our server and Debian's three.js, connects its WebSocket,
+    /// draws the network's neurons and synapses and the robot where the recording has it, and
+    /// its dopamine slider changes dopamine in the running simulation.
+    func testLiveSimulationInTheBrowser() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = try LiveSimulation(folder: folder)
+        defer { run.finish() }
+        let browser = try Chromium()
+        defer { browser.close() }
+        try browser.navigate(run.server.url)
+        try browser.waitUntil("window.neuraxonView !== undefined && neuraxonView.connected && neuraxonView.ticksReceived > 20 && neuraxonView.drawnPose !== null", timeout: 60)
+
+        XCTAssertEqual(try browser.evaluate("neuraxonView.neuronsDrawn") as? Int, run.network.neuronCount)
+        XCTAssertEqual(try browser.evaluate("neuraxonView.synapsesDrawn") as? Int, run.startSynapseCount)
+        XCTAssertGreaterThan(run.startSynapseCount, 0)
+
+        // The robot as drawn, with the tick it was drawn for.
+        let drawn = try XCTUnwrap(try browser.evaluate("JSON.stringify({tick: neuraxonView.drawnTick, pose: neuraxonView.drawnPose})") as? String)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(drawn.utf8)) as? [String: Any])
+        let drawnTick = try XCTUnwrap(object["tick"] as? Int)
+        let drawnPose = try XCTUnwrap(object["pose"] as? [Double])
+
+        // Move the dopamine slider as a person would (the input event the page listens to).
+        let level = 0.77
+        _ = try browser.evaluate("(() => { const s = document.getElementById('mod-dopamine'); s.value = \(level); s.dispatchEvent(new Event('input')); return true })()")
+        try browser.waitUntil("neuraxonView.lastTick.modulators[0] > 0.5", timeout: 30)
+        Thread.sleep(forTimeInterval: 1)
+        let shot = try browser.screenshot()
+        try shot.write(to: URL(fileURLWithPath: screenshotFolder() + "/live-sim.png"))
+        XCTAssertEqual(browser.pageErrors, [])
+        run.finish()
+
+        // The recording: the drawn pose is the recorded pose of that tick; dopamine jumped to the level.
+        let reader = try RecordingReader(path: run.recordingPath)
+        var ticks: [TickRecord] = []
+        while let t = reader.nextTick() { ticks.append(t) }
+        let recorded = try XCTUnwrap(ticks.first { $0.tick == drawnTick }?.pose, "tick \(drawnTick) is not in the recording")
+        XCTAssertEqual(drawnPose[0], recorded.x, accuracy: 1e-4)
+        XCTAssertEqual(drawnPose[1], recorded.y, accuracy: 1e-4)
+        XCTAssertEqual(drawnPose[2], recorded.heading, accuracy: 1e-4)
+        XCTAssertEqual(run.tap.appliedControls, 1)
+        let dopamine = ticks.map { $0.modulators[Neuromodulator.dopamine.index] }
+        let first = try XCTUnwrap(dopamine.firstIndex { abs($0 - level) < 0.02 }, "no recorded tick has dopamine \(level)")
+        XCTAssertGreaterThan(first, 0)
+        XCTAssertGreaterThan(abs(dopamine[first - 1] - dopamine[first]), 0.05, "dopamine was already \(level) before the slider moved")
+    }
+
+    /// Frames per second of the page in software rendering for a 30- and a 1200-neuron network
+    /// (the figures in Docs/PERFORMANCE.md); screenshots of both.
+    func testFrameRatesInSoftwareRendering() throws {
+        for (inputs, hidden, name) in [(5, 20, "30-neurons"), (100, 1000, "1200-neurons")] {
+            var p = NetworkParameters()
+            p.numInputNeurons = inputs
+            p.numHiddenNeurons = hidden
+            p.numOutputNeurons = inputs
+            let network = try NeuraxonNetwork(parameters: p, seed: 7)
+            let world = try World.named("obstacles")
+            let mapping = try RobotPreset.named("seek")!.mapping()
+            let scene = Scene.json(mode: "live", controls: true, title: name, device: mapping.device,
+                                   valueNames: mapping.encoders.map(\.channel), inputCount: mapping.inputCount,
+                                   outputCount: mapping.outputCount, network: network, world: world)
+            let tap = ViewTap(mapping: mapping, network: network, robot: nil)
+            var options = ViewServerOptions()
+            options.port = 0
+            let server = try ViewServer(options: options, feed: LiveFeed(tap: tap, scene: scene, stopRequest: StopRequest()))
+            try server.start()
+            defer { server.stop() }
+            let browser = try Chromium()
+            defer { browser.close() }
+            try browser.navigate(server.url)
+            try browser.waitUntil("window.neuraxonView !== undefined && neuraxonView.connected && neuraxonView.neuronsDrawn === \(network.neuronCount) && neuraxonView.frames > 3", timeout: 60)
+            XCTAssertEqual(try browser.evaluate("neuraxonView.synapsesDrawn") as? Int, network.synapseCount)
+            let f0 = try XCTUnwrap(try browser.evaluate("neuraxonView.frames") as? Int)
+            let t0 = Date()
+            Thread.sleep(forTimeInterval: 5)
+            let f1 = try XCTUnwrap(try browser.evaluate("neuraxonView.frames") as? Int)
+            let fps = Double(f1 - f0) / Date().timeIntervalSince(t0)
+            print(String(format: "view frame rate, %@ (%d synapses), software rendering: %.1f frames/s", name, network.synapseCount, fps))
+            XCTAssertGreaterThan(fps, 0.2, "the page stopped drawing")
+            try browser.screenshot().write(to: URL(fileURLWithPath: screenshotFolder() + "/\(name).png"))
+        }
+    }
+}
+
+final class PlaygroundBrowserTests: XCTestCase {
+    /// The playground builds a network from a preset and a changed parameter, holds an input by
+    /// hand, moves dopamine, runs, and saves the network, all from the page.
+    func testThePlaygroundBuildsRunsAndSaves() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let saved = folder + "/playground.json"
+        let feed = try PlaygroundFeed(preset: "flowing", seed: 1, savePath: saved)
+        var options = ViewServerOptions()
+        options.port = 0
+        let server = try ViewServer(options: options, feed: feed)
+        try server.start()
+        defer { server.stop() }
+        let browser = try Chromium()
+        defer { browser.close() }
+        try browser.navigate(server.url)
+        try browser.waitUntil("window.neuraxonView !== undefined && neuraxonView.connected && neuraxonView.neuronsDrawn > 0", timeout: 60)
+        func click(_ id: String) throws {
+            _ = try browser.evaluate("(() => { document.getElementById('\(id)').click(); return true })()")
+        }
+        // Build: 12 hidden neurons instead of the preset's.
+        _ = try browser.evaluate("(() => { const i = document.querySelector('#pg-params input[data-key=num_hidden_neurons]'); i.value = '12'; return true })()")
+        try click("pg-build")
+        try browser.waitUntil("neuraxonView.scene.network.hidden === 12 && neuraxonView.neuronsDrawn === neuraxonView.scene.network.input + 12 + neuraxonView.scene.network.output", timeout: 30)
+        // Hold input 0 at +1, move dopamine, run.
+        try click("pg-input-0")
+        try browser.waitUntil("neuraxonView.lastTick !== null && neuraxonView.lastTick.inputs[0] === '+'", timeout: 30)
+        _ = try browser.evaluate("(() => { const s = document.getElementById('mod-dopamine'); s.value = 0.9; s.dispatchEvent(new Event('input')); return true })()")
+        try browser.waitUntil("neuraxonView.lastTick.modulators[0] > 0.85", timeout: 30)
+        try click("pg-run")
+        try browser.waitUntil("neuraxonView.lastTick.tick > 50", timeout: 60)
+        try click("pg-pause")
+        try click("pg-save")
+        try browser.waitUntil("neuraxonView.infos.some((m) => m.startsWith('saved'))", timeout: 30)
+        try browser.screenshot().write(to: URL(fileURLWithPath: screenshotFolder() + "/playground.png"))
+        XCTAssertEqual(browser.pageErrors, [])
+
+        let network = try NeuraxonNetwork.load(contentsOf: saved)
+        XCTAssertEqual(network.hiddenCount, 12)
+        XCTAssertGreaterThan(network.stepCount, 50)
+        XCTAssertEqual(network.metadata["preset"], "flowing")
+    }
+}

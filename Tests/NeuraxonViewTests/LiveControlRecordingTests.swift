@@ -1,0 +1,87 @@
+import Foundation
+import Neuraxon
+import NeuraxonEmbodiment
+import NeuraxonSimulation
+import NeuraxonTransport
+@testable import NeuraxonView
+import XCTest
+
+/// Offers a control to the view's tap from the tick thread at a chosen tick, as if the page's
+/// slider moved then (deterministic, unlike a browser).
+final class SliderAtTick: TickObserver, @unchecked Sendable {
+    let tap: ViewTap
+    let tick: Int
+    let control: LiveControl
+    private var ticks = 0
+
+    init(_ tap: ViewTap, at tick: Int, _ control: LiveControl) {
+        self.tap = tap
+        self.tick = tick
+        self.control = control
+    }
+
+    func beforeTick<N: ControlledNetwork>(_ core: ControlCore<N>, recorder: Recorder?) {
+        if ticks == tick { _ = tap.controls.offer(control) }
+        ticks += 1
+        tap.beforeTick(core, recorder: recorder)
+    }
+
+    func afterTick<N: ControlledNetwork>(_ core: ControlCore<N>, frame: SensorFrame, latencyNanos: UInt64) {
+        tap.afterTick(core, frame: frame, latencyNanos: latencyNanos)
+    }
+}
+
+final class LiveControlRecordingTests: XCTestCase {
+    /// A level set from the page is recorded as a `modulate` event before the tick it acted on,
+    /// and a replay of the recording (JSON Lines or MCAP) sets it too: every tick matches.
+    func testALiveControlIsRecordedAndReplayed() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let preset = RobotPreset.named("seek")!
+        for name in ["run.jsonl", "run.mcap"] {
+            let robot = try SimulatedRobot(world: try World.named(preset.world), seed: 4)
+            let network = try preset.network(seed: 4)
+            let mapping = try Mapping(yaml: preset.mappingYAML, device: DeviceInfo(simulated: robot),
+                                      inputCount: network.inputCount, outputCount: network.outputCount)
+            let path = folder + "/" + name
+            let recorder = try Recorder(path: path, header: RecordingHeader(mapping: mapping, network: NetworkIdentity(seed: 4), dtMillis: network.dt),
+                                        waitWhenFull: true)
+            let tap = ViewTap(mapping: mapping, network: network, robot: robot)
+            let slider = SliderAtTick(tap, at: 300, .modulate(.norepinephrine, 0))
+            _ = try SimulationRun.run(robot: robot, network: network, mapping: mapping, durationSeconds: 10, recorder: recorder, observer: slider)
+            XCTAssertEqual(tap.appliedControls, 1)
+
+            // The event, where it acted.
+            let reader = try RecordingReader(path: path)
+            var events: [RecordingEvent] = []
+            var levelAt300 = 1.0
+            while let entry = reader.next() {
+                switch entry {
+                case let .event(e) where e.kind == .modulate: events.append(e)
+                case let .tick(t) where t.tick == 300: levelAt300 = t.modulators[Neuromodulator.norepinephrine.index]
+                default: break
+                }
+            }
+            XCTAssertEqual(events, [RecordingEvent(kind: .modulate, tick: 300, timestampMicros: events.first?.timestampMicros ?? 0,
+                                                   modulator: .norepinephrine, level: 0)], name)
+            XCTAssertLessThan(levelAt300, 0.1, name)
+
+            // A replay with a fresh network sets it again: no tick differs.
+            let replayed = try Replay.run(reader: try RecordingReader(path: path), network: try preset.network(seed: 4), mapping: mapping)
+            XCTAssertEqual(replayed.divergentTicks, 0, "\(name): \(replayed.firstDivergence.map { "\($0)" } ?? "")")
+            XCTAssertEqual(replayed.ticks, 2001, name)
+        }
+
+        // Without the event the same recording diverges: the event is what makes replay exact.
+        let lines = try String(contentsOfFile: folder + "/run.jsonl", encoding: .utf8).split(separator: "\n")
+        let stripped = lines.filter { !$0.contains("\"event\":\"modulate\"") }
+        XCTAssertEqual(stripped.count, lines.count - 1)
+        try (stripped.joined(separator: "\n") + "\n").write(toFile: folder + "/stripped.jsonl", atomically: true, encoding: .utf8)
+        let robot = try SimulatedRobot(world: try World.named(preset.world), seed: 4)
+        let network = try preset.network(seed: 4)
+        let mapping = try Mapping(yaml: preset.mappingYAML, device: DeviceInfo(simulated: robot),
+                                  inputCount: network.inputCount, outputCount: network.outputCount)
+        let diverged = try Replay.run(reader: try RecordingReader(path: folder + "/stripped.jsonl"), network: network, mapping: mapping)
+        XCTAssertGreaterThan(diverged.divergentTicks, 0)
+    }
+}
