@@ -15,8 +15,8 @@
 #                                   from PyPI (Tests/mcap/run-check.sh), when python3 lacks venv
 set -euo pipefail
 packages=(pkg-config libudev-dev gcc-avr avr-libc binutils-avr simavr libsimavr-dev libelf-dev
-          umockdev libumockdev-dev socat libjs-three chromium chromium-driver)
-          umockdev libumockdev-dev socat slurmctld slurmd slurm-client munge)
+          umockdev libumockdev-dev socat libjs-three chromium chromium-driver
+          slurmctld slurmd slurm-client munge)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
