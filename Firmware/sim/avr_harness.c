@@ -589,20 +589,19 @@ static void read_master(void)
     }
 }
 
-/* Hands the emulated UART one byte per character time (10 bits, 8N1) at the speed the firmware
- * set (UBRR0 and U2X0: 115200 baud until SET_BAUD, up to 1,000,000), as a real line would, so
- * that "rx_delimiter" times are when the frame has arrived. */
+/* Hands the emulated UART one byte per character time at the speed the firmware set (UBRR0 and
+ * U2X0: 115200 baud until SET_BAUD, up to 1,000,000), as a real line would, so that "rx_delimiter"
+ * times are when the frame's last byte is there for the CPU to read. The character time is the
+ * emulated UART's own: simavr 1.6 counts 11 bits a byte at 8N1 (a parity bit the format has
+ * not), and a byte handed over sooner would wait in its input FIFO, after the time reported. */
 #define BYTE_CYCLES_115200 (FREQUENCY / 11520u)
 
 static avr_cycle_count_t byte_cycles(void)
 {
-    unsigned ubrr = avr_regbit_get(avr, uart0->ubrrl) | (unsigned)avr_regbit_get(avr, uart0->ubrrh) << 8;
-    unsigned divisor = avr_regbit_get(avr, uart0->u2x) ? 8u : 16u;
-    if (!avr_regbit_get(avr, uart0->rxen)) {
+    if (!avr_regbit_get(avr, uart0->rxen) || uart0->cycles_per_byte == 0) {
         return BYTE_CYCLES_115200; /* not set up yet: the default speed */
     }
-    /* baud = F / (divisor * (UBRR + 1)); 10 bits per byte */
-    return (avr_cycle_count_t)10u * divisor * (ubrr + 1u);
+    return uart0->cycles_per_byte;
 }
 
 static avr_cycle_count_t feed_uart(avr_t *a, avr_cycle_count_t when, void *param)
