@@ -54,7 +54,7 @@ static void nx_send_device_info(nx_device *d)
     b[1] = NX_FIRMWARE_MINOR;
     b[2] = NX_FIRMWARE_PATCH;
     hal_unique_id(b + 3);
-    nx_put_u16(b + 11, hal_period_min_ms());
+    nx_put_u16(b + 11, NX_PERIOD_MIN_MS);
     nx_put_u16(b + 13, NX_PERIOD_MAX_MS);
     nx_put_u16(b + 15, NX_FAILSAFE_MIN_MS);
     nx_put_u16(b + 17, NX_FAILSAFE_MAX_MS);
@@ -125,7 +125,7 @@ static void nx_handle_config(nx_device *d, const uint8_t *packet, uint32_t now_u
     const uint8_t *body = packet + NX_HEADER_SIZE;
     uint16_t period = nx_get_u16(body), timeout = nx_get_u16(body + 2), mask = nx_get_u16(body + 4);
     uint8_t field = 0;
-    if (period < hal_period_min_ms() || period > NX_PERIOD_MAX_MS) {
+    if (period < NX_PERIOD_MIN_MS || period > NX_PERIOD_MAX_MS) {
         field = 1;
     } else if (timeout < NX_FAILSAFE_MIN_MS || timeout > NX_FAILSAFE_MAX_MS) {
         field = 2;

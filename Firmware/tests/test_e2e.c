@@ -402,7 +402,7 @@ static void test_avr_end_to_end(void)
           "motors stopped %llu µs after the last command (timeout 100 ms, bound 102 ms)", stop - quiet);
     avr_event("pwm D9 3000", &c); /* the servo back to 90 degrees */
     get_status(&failsafe, &trips, &crc, &rejected);
-    CHECK(failsafe == NX_FAILSAFE_TIMEOUT && trips == 1, "STATUS says timeout, one trip");
+    CHECK(failsafe == NX_FAILSAFE_TIMEOUT && trips == 1, "STATUS says timeout, one trip (state %u, %u trips)", failsafe, trips);
 
     /* recovery, then STOP */
     command(-1000, 1000, 0);

@@ -555,4 +555,3 @@ void hal_unique_id(uint8_t id[8])
 }
 
 const char *hal_board_name(void) { return NX_ROBOT_BOARD_NAME; }
-uint16_t hal_period_min_ms(void) { return NX_ROBOT_PERIOD_MIN_MS; }
