@@ -36,7 +36,5 @@ uint8_t hal_reset_cause(void);
 void hal_unique_id(uint8_t id[8]);
 /** The board name, 1..16 printable ASCII characters, NUL-terminated. */
 const char *hal_board_name(void);
-/** Shortest sampling period this board supports, ms (its UART speed sets it). */
-uint16_t hal_period_min_ms(void);
 
 #endif

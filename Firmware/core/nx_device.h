@@ -12,13 +12,17 @@
 #include "nx_robot.h"
 
 /** Defaults restored at start and by HELLO: 10 ms, or the robot's shortest period if longer. */
-#define NX_DEFAULT_PERIOD_MS (NX_ROBOT_PERIOD_MIN_MS > 10u ? NX_ROBOT_PERIOD_MIN_MS : 10u)
+#define NX_DEFAULT_PERIOD_MS (NX_PERIOD_MIN_MS > 10u ? NX_PERIOD_MIN_MS : 10u)
 /** 100 ms, within the robot's failsafe bounds. */
 #define NX_DEFAULT_FAILSAFE_MS \
     (NX_ROBOT_FAILSAFE_MIN_MS > 100u ? NX_ROBOT_FAILSAFE_MIN_MS : NX_ROBOT_FAILSAFE_MAX_MS < 100u ? NX_ROBOT_FAILSAFE_MAX_MS : 100u)
 /** Failsafe timeout bounds: the robot's (its description's limits, within 10..250 ms). */
 #define NX_FAILSAFE_MIN_MS NX_ROBOT_FAILSAFE_MIN_MS
 #define NX_FAILSAFE_MAX_MS NX_ROBOT_FAILSAFE_MAX_MS
+/** Sampling period bounds, ms: the shortest is the robot's (its description's
+ *  limits.period_min_ms, at least what its channels and its board's line can keep), the same on
+ *  every port, so a host build accepts exactly the periods its AVR build does. */
+#define NX_PERIOD_MIN_MS NX_ROBOT_PERIOD_MIN_MS
 #define NX_PERIOD_MAX_MS 1000u
 
 typedef struct {

@@ -364,21 +364,39 @@ enum stop_when { STOP_AT_TIME, STOP_AFTER_SENSORS, STOP_WHEN_FED, STOP_WHEN_ANSW
  * frame sent; every byte from the pty taken by the CPU from the UART; or that and `answers`
  * answers sent in all. The pty is not read meanwhile: what the firmware receives is decided before the
  * run, never by how fast the host writes. Returns false if the CPU stopped. */
+static avr_cycle_count_t wake_at_end(avr_t *a, avr_cycle_count_t when, void *param)
+{
+    (void)a;
+    (void)when;
+    (void)param;
+    return 0; /* nothing to do: its only purpose is to be the next event */
+}
+
 static bool run_until(unsigned long long until, enum stop_when when, unsigned long answers)
 {
     sensors_frame_done = false;
     keep_timers();
+    /* A sleeping CPU jumps to the next cycle timer (the firmware's 1 ms tick, say): a timer at
+     * `until` keeps the run from going past it, so that emulated time stops where it was asked
+     * to, not up to 1 ms later. */
+    avr_cycle_count_t end = (avr_cycle_count_t)until * (FREQUENCY / 1000000u);
+    if (end > avr->cycle) {
+        avr_cycle_timer_register(avr, end - avr->cycle, wake_at_end, NULL);
+    }
+    bool ok = true;
     while (emulated_us() < until) {
         bool fed = inbox_len == 0 && uart0->input.read == uart0->input.write;
         if ((when == STOP_AFTER_SENSORS && sensors_frame_done) || (when == STOP_WHEN_FED && fed) ||
             (when == STOP_WHEN_ANSWERED && fed && answers_out >= answers)) {
-            return true;
+            break;
         }
         if (!run_cpu()) {
-            return false;
+            ok = false;
+            break;
         }
     }
-    return true;
+    avr_cycle_timer_cancel(avr, wake_at_end, NULL);
+    return ok;
 }
 
 /* Lockstep: reads the pty, waiting up to `wait_ms` of wall-clock time, until `enough` says so. */
@@ -589,20 +607,19 @@ static void read_master(void)
     }
 }
 
-/* Hands the emulated UART one byte per character time (10 bits, 8N1) at the speed the firmware
- * set (UBRR0 and U2X0: 115200 baud until SET_BAUD, up to 1,000,000), as a real line would, so
- * that "rx_delimiter" times are when the frame has arrived. */
+/* Hands the emulated UART one byte per character time at the speed the firmware set (UBRR0 and
+ * U2X0: 115200 baud until SET_BAUD, up to 1,000,000), as a real line would, so that "rx_delimiter"
+ * times are when the frame's last byte is there for the CPU to read. The character time is the
+ * emulated UART's own: simavr 1.6 counts 11 bits a byte at 8N1 (a parity bit the format has
+ * not), and a byte handed over sooner would wait in its input FIFO, after the time reported. */
 #define BYTE_CYCLES_115200 (FREQUENCY / 11520u)
 
 static avr_cycle_count_t byte_cycles(void)
 {
-    unsigned ubrr = avr_regbit_get(avr, uart0->ubrrl) | (unsigned)avr_regbit_get(avr, uart0->ubrrh) << 8;
-    unsigned divisor = avr_regbit_get(avr, uart0->u2x) ? 8u : 16u;
-    if (!avr_regbit_get(avr, uart0->rxen)) {
+    if (!avr_regbit_get(avr, uart0->rxen) || uart0->cycles_per_byte == 0) {
         return BYTE_CYCLES_115200; /* not set up yet: the default speed */
     }
-    /* baud = F / (divisor * (UBRR + 1)); 10 bits per byte */
-    return (avr_cycle_count_t)10u * divisor * (ubrr + 1u);
+    return uart0->cycles_per_byte;
 }
 
 static avr_cycle_count_t feed_uart(avr_t *a, avr_cycle_count_t when, void *param)

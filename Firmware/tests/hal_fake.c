@@ -12,7 +12,6 @@ void fake_reset(void)
     memset(&fake, 0, sizeof fake);
     memcpy(fake.unique_id, id, sizeof id);
     fake.board_name = "neuraxon-uno";
-    fake.period_min_ms = 4;
     fake.baud = 115200u;
 }
 
@@ -62,4 +61,3 @@ void hal_watchdog_kick(void) { fake.watchdog_kicks++; }
 uint8_t hal_reset_cause(void) { return fake.reset_cause; }
 void hal_unique_id(uint8_t id[8]) { memcpy(id, fake.unique_id, 8); }
 const char *hal_board_name(void) { return fake.board_name; }
-uint16_t hal_period_min_ms(void) { return fake.period_min_ms; }

@@ -20,7 +20,6 @@ typedef struct {
     uint8_t reset_cause;
     uint8_t unique_id[8];
     const char *board_name;
-    uint16_t period_min_ms;
     uint32_t watchdog_kicks;
     uint32_t baud;                    /**< the line speed set last (115200 after fake_reset) */
     uint32_t baud_changes;            /**< calls of hal_uart_set_baud */
@@ -28,7 +27,7 @@ typedef struct {
 } fake_hal;
 
 /** The one fake board; fake_reset() gives the reference values of the test vectors
- *  (board "neuraxon-uno", id 1e950f004e580001, period_min_ms 4). */
+ *  (board "neuraxon-uno", id 1e950f004e580001; period_min_ms is the reference robot's, 4). */
 extern fake_hal fake;
 void fake_reset(void);
 

@@ -14,6 +14,7 @@
 #include "nx_proto.h"
 #include "nx_robot.h"
 #include "vectors.h"
+#include "../ports/avr/nx_adc.h"
 
 static vec_case cases[VEC_MAX_CASES];
 static int case_count;
@@ -1333,6 +1334,21 @@ static int write_corpus(const char *dir, const char *prefix)
     return 0;
 }
 
+/* The AVR port's millivolts from a raw ADC reading, without a division, for every raw value. */
+static void test_adc_millivolts(void)
+{
+    int wrong = 0;
+    for (uint32_t raw = 0; raw <= 1023u; raw++) {
+        int16_t want = (int16_t)((raw * 5000u + 511u) / 1023u);
+        if (nx_adc_millivolts((uint16_t)raw) != want) {
+            wrong++;
+        }
+    }
+    CHECK(wrong == 0, "%d of 1024 raw readings converted wrong", wrong);
+    CHECK(nx_adc_millivolts(0) == 0 && nx_adc_millivolts(1023) == 5000 && nx_adc_millivolts(512) == 2502,
+          "0, 5000 and 2502 mV at the ends and the middle");
+}
+
 int main(int argc, char **argv)
 {
     if ((argc == 4 || argc == 5) && strcmp(argv[1], "--write-corpus") == 0) {
@@ -1387,6 +1403,7 @@ int main(int argc, char **argv)
     t_run("STOP keeps streaming", test_stop_keeps_streaming);
     t_run("full receive buffer shows as cobs errors", test_full_receive_buffer);
     t_run("step kicks the watchdog and reads the uart", test_step_kicks_watchdog_and_reads_uart);
+    t_run("ADC millivolts without a division, every raw value", test_adc_millivolts);
     if (argc >= 4) {
         regression_dir = argv[3];
         t_run("fuzz regressions", test_fuzz_regressions);

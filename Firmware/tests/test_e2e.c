@@ -402,7 +402,7 @@ static void test_avr_end_to_end(void)
           "motors stopped %llu µs after the last command (timeout 100 ms, bound 102 ms)", stop - quiet);
     avr_event("pwm D9 3000", &c); /* the servo back to 90 degrees */
     get_status(&failsafe, &trips, &crc, &rejected);
-    CHECK(failsafe == NX_FAILSAFE_TIMEOUT && trips == 1, "STATUS says timeout, one trip");
+    CHECK(failsafe == NX_FAILSAFE_TIMEOUT && trips == 1, "STATUS says timeout, one trip (state %u, %u trips)", failsafe, trips);
 
     /* recovery, then STOP */
     command(-1000, 1000, 0);
@@ -661,6 +661,70 @@ static void test_avr_lockstep(void)
     CHECK(link_stop(L) == 0, "exits 0 on quit");
 }
 
+/* "rx_delimiter t=<us>" and the first "pin D4 <level> t=<us>" after it. */
+typedef struct {
+    unsigned long long delimiter_us, pin_us;
+    bool pin_seen;
+} command_trace;
+
+static void note_command_trace(const char *line, void *context)
+{
+    command_trace *t = context;
+    const char *at = strstr(line, "t=");
+    if (at == NULL) {
+        return;
+    }
+    if (strncmp(line, "rx_delimiter ", 13) == 0) {
+        t->delimiter_us = strtoull(at + 2, NULL, 10);
+    } else if (strncmp(line, "pin D4 ", 7) == 0 && !t->pin_seen) {
+        t->pin_us = strtoull(at + 2, NULL, 10);
+        t->pin_seen = true;
+    }
+}
+
+/* At 1,000,000 baud a byte lasts 10 µs, 160 cycles at 16 MHz: the firmware must take each
+ * received byte in less, or the bytes queue up behind its main loop and a COMMAND is acted on
+ * long after its last byte arrived. Measured in emulated time, from the COMMAND's closing 0x00
+ * reaching the CPU to the left motor's direction pin (D4, IN1) changing: the frame's CRC and the
+ * checks take about 70 µs, so 150 µs is the bound (a loop that read the clock for every byte
+ * took 270 µs). */
+static void test_avr_command_latency_at_1_mbaud(void)
+{
+    char *argv[] = {(char *)harness, "--lockstep", (char *)elf, NULL};
+    if (!link_start(L, argv)) {
+        CHECK(0, "the harness starts");
+        return;
+    }
+    lockstep("advance 20000", NULL, NULL);
+    L->version = 2;
+    link_send(L, NX_HELLO, NULL, 0);
+    lockstep("settle 2000", NULL, NULL);
+    CHECK(link_recv(L, NX_DEVICE_INFO, pkt, 1000) > 0, "DEVICE_INFO");
+    uint8_t body[4];
+    nx_put_u32(body, 1000000u);
+    link_send(L, NX_SET_BAUD, body, 4);
+    lockstep("settle 2000", NULL, NULL);
+    CHECK(link_recv(L, NX_BAUD_ACK, pkt, 1000) == 9, "BAUD_ACK 1000000");
+    lockstep("advance 1000", NULL, NULL); /* the board changes its line once the ACK has left */
+    unsigned long long worst = 0;
+    for (int i = 0; i < 6; i++) {
+        command(i % 2 == 0 ? 500 : -500, 0, 90);
+        command_trace t = {0, 0, false};
+        char line[64];
+        snprintf(line, sizeof line, "deliver %llu 1000", L->written);
+        lockstep(line, note_command_trace, &t);
+        CHECK(t.pin_seen && t.delimiter_us > 0, "COMMAND %d changed the direction pin", i);
+        if (t.pin_seen && t.pin_us >= t.delimiter_us && t.pin_us - t.delimiter_us > worst) {
+            worst = t.pin_us - t.delimiter_us;
+        }
+        lockstep("advance 2000", NULL, NULL);
+    }
+    printf("  info: AVR at 1000000 baud, COMMAND's last byte to the direction pin: at most %llu µs\n", worst);
+    CHECK(worst > 0 && worst <= 150, "the firmware acts on a COMMAND within 150 µs of its last byte (%llu µs)", worst);
+    L->version = 0;
+    CHECK(link_stop(L) == 0, "exits 0 on quit");
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "host") == 0) {
@@ -679,6 +743,7 @@ int main(int argc, char **argv)
         t_run("AVR build watchdog resets a hung board", test_avr_watchdog_resets_a_hung_board);
         t_run("AVR build in lockstep", test_avr_lockstep);
         t_run("AVR build raises its line to 1 Mbaud and falls back", test_avr_baud_switch);
+        t_run("AVR build acts on a COMMAND at 1 Mbaud within 150 µs", test_avr_command_latency_at_1_mbaud);
         return t_summary("end-to-end tests (emulated AVR)");
     }
     fprintf(stderr, "usage: %s host FIRMWARE_EXECUTABLE | avr HARNESS FIRMWARE.elf\n", argv[0]);

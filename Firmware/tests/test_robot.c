@@ -2,8 +2,9 @@
  * from the same description), through a real pseudo-terminal. Built per robot with the robot's
  * generated tables, which are what the test expects: the handshake declares exactly these
  * channels; each sensor set on its emulated pins comes back in SENSORS; a COMMAND moves each
- * actuator's emulated pins.
- * Usage: nx-robot-e2e HARNESS FIRMWARE.elf */
+ * actuator's emulated pins; its host build (same description) accepts exactly the sampling
+ * periods the AVR build does.
+ * Usage: nx-robot-e2e HARNESS FIRMWARE.elf HOST_FIRMWARE */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@
 static link_t link_;
 static link_t *L = &link_;
 static uint8_t pkt[NX_PACKET_MAX];
-static const char *harness, *elf;
+static const char *harness, *elf, *host_firmware;
 
 /* Arduino name of a generated pin byte. */
 static const char *pin_name(uint8_t pin)
@@ -267,6 +268,58 @@ static void test_schedule(void)
     CHECK(link_stop(L) == 0, "exits 0 on quit");
 }
 
+/* The sampling periods a build accepts, through its pty: DEVICE_INFO's period_min_ms, and
+ * CONFIG at one period under it (refused: ERROR config_unsupported, field 1) and at it
+ * (acknowledged). Returns the period_min_ms it declared (0: no answer). */
+static uint16_t accepted_period_min(char *const argv[])
+{
+    if (!link_start(L, argv)) {
+        CHECK(0, "%s starts", argv[0]);
+        return 0;
+    }
+    int n = -1;
+    for (int tries = 0; tries < 12 && n < 0; tries++) {
+        link_send(L, NX_HELLO, NULL, 0);
+        n = link_recv(L, NX_DEVICE_INFO, pkt, 250);
+    }
+    CHECK(n > 0, "%s answers HELLO", argv[0]);
+    if (n <= 0) {
+        link_stop(L);
+        return 0;
+    }
+    uint16_t declared = nx_get_u16(pkt + 3 + 11);
+    uint8_t b[6];
+    nx_put_u16(b + 2, 100);
+    nx_put_u16(b + 4, 1);
+    if (declared > 1u) {
+        nx_put_u16(b, (uint16_t)(declared - 1u));
+        link_send(L, NX_CONFIG, b, 6);
+        n = link_recv(L, NX_ERROR, pkt, 3000);
+        CHECK(n == 9 && pkt[3] == NX_ERR_CONFIG_UNSUPPORTED && pkt[4] == NX_CONFIG && pkt[6] == 1,
+              "%s refuses a %u ms period with config_unsupported, field 1", argv[0], declared - 1u);
+    }
+    nx_put_u16(b, declared);
+    link_send(L, NX_CONFIG, b, 6);
+    n = link_recv(L, NX_CONFIG_ACK, pkt, 3000);
+    CHECK(n == 11 && nx_get_u16(pkt + 3) == declared, "%s accepts its %u ms period_min_ms", argv[0], declared);
+    CHECK(link_stop(L) == 0, "%s exits 0 on quit", argv[0]);
+    return declared;
+}
+
+/* One source for the shortest sampling period: the description. The AVR build and the host
+ * build declare it, refuse a period under it and accept it alike. */
+static void test_period_parity(void)
+{
+    char *avr_argv[] = {(char *)harness, (char *)elf, NULL};
+    char *host_argv[] = {(char *)host_firmware, "--id", "0102030405060708", NULL};
+    uint16_t avr = accepted_period_min(avr_argv);
+    uint16_t host = accepted_period_min(host_argv);
+    printf("  info: period_min_ms: the description %u ms, the AVR build %u ms, the host build %u ms\n",
+           NX_ROBOT_PERIOD_MIN_MS, avr, host);
+    CHECK(avr == NX_ROBOT_PERIOD_MIN_MS && host == NX_ROBOT_PERIOD_MIN_MS,
+          "both builds declare the description's period_min_ms %u ms (AVR %u, host %u)", NX_ROBOT_PERIOD_MIN_MS, avr, host);
+}
+
 /* The pin and PWM lines a setpoint must cause, e.g. "pwm D6 128 " and "pin D4 1 ". */
 static int expected_lines(int a, int16_t value, char lines[][48])
 {
@@ -424,12 +477,13 @@ static void test_actuator_lines(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s HARNESS FIRMWARE.elf\n", argv[0]);
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s HARNESS FIRMWARE.elf HOST_FIRMWARE\n", argv[0]);
         return 2;
     }
     harness = argv[1];
     elf = argv[2];
+    host_firmware = argv[3];
     char suite[96];
     snprintf(suite, sizeof suite, "robot %s end to end (emulated %s)", NX_ROBOT_NAME, nx_board_mcu);
     t_run("the handshake declares exactly the described channels", test_handshake);
@@ -438,5 +492,6 @@ int main(int argc, char **argv)
     t_run("a COMMAND moves each actuator's emulated pins", test_actuators);
     t_run("every sensor sampled at the shortest period keeps the schedule", test_schedule);
     t_run("--channels reports each actuator's value from its pins", test_actuator_lines);
+    t_run("the AVR and host builds accept the same sampling periods", test_period_parity);
     return t_summary(suite);
 }

@@ -25,9 +25,10 @@ public enum LatencyProbe: String, Sendable, CaseIterable {
     /// The left motor alternates between +500 and −500 ‰: its H-bridge direction pins change the
     /// moment the firmware writes them.
     case direction
-    /// The left motor alternates between 300 and 700 ‰: only its PWM duty changes, which the
-    /// timer takes at the start of its next PWM cycle (OCR0x is double-buffered in fast PWM, on
-    /// the chip as in the emulator; 1.024 ms cycles at 976 Hz).
+    /// The left motor alternates between 300 and 700 ‰: only its PWM duty changes. On the chip
+    /// the timer takes a new duty at the start of its next PWM cycle (OCR0x is double-buffered in
+    /// fast PWM), up to 1.024 ms later at 976 Hz; the emulator (simavr 1.6) reports it the moment
+    /// the firmware writes it, so under emulation this measures the same path as `direction`.
     case duty
 }
 

@@ -89,6 +89,15 @@ enum WheelSide: Int, Sendable {
     case left = 0, right = 1
 }
 
+/// A contact switch on the rim of the disc-shaped body: it closes when a wall or obstacle comes
+/// within 1 mm of the body inside an arc of `arc` radians centred on `axis` (a unit vector in the
+/// robot's frame: its geometry's `heading_deg`). The arc is the world's bumper arc where the
+/// world's `robot:` section changes it, else the switch's `fov_deg`, else 180°.
+struct ContactSwitch: Sendable, Equatable {
+    let axis: Vector2
+    let arc: Double
+}
+
 /// What the simulator makes of one sensor entry of a description.
 enum SensorModel: Sendable {
     /// Reads the channel's minimum (no geometry, or nothing the simulator models).
@@ -97,8 +106,8 @@ enum SensorModel: Sendable {
     case irRange(channel: Int, spec: RangeSensorSpec, rays: [Vector2], mount: Int?)
     /// `LightSensorSpec` (light).
     case light(channel: Int, spec: LightSensorSpec, axis: Vector2, mount: Int?)
-    /// A contact switch (`BumperSpec`): its arc is the world's bumper arc or `fov_deg`.
-    case contact(channel: Int)
+    /// A contact switch (`ContactSwitch`), `index` in `RobotLayout.contactSwitches`.
+    case contact(channel: Int, index: Int)
     /// An encoder on a wheel: a single-channel one counts in the sign of `directionMotor`'s
     /// last command; a quadrature one counts the wheel's true direction.
     case encoder(channel: Int, side: WheelSide, ticksPerRadian: Double, directionMotor: Int?)
@@ -121,8 +130,9 @@ struct RobotLayout: Sendable {
     let motorSides: [WheelSide?]
     /// Actuator indices of servos.
     let servos: [Int]
-    /// The direction of the contact switch's arc in the robot's frame (unit vector).
-    let contactAxis: Vector2
+    /// Every contact switch the description places, in the order of its channels (at most 16,
+    /// the protocol's channel limit).
+    let contactSwitches: [ContactSwitch]
 
     init(description: RobotDescription, world robotInWorld: RobotSpec) {
         self.description = description
@@ -159,8 +169,7 @@ struct RobotLayout: Sendable {
         var models: [SensorModel] = []
         var channel = 0
         var irCount = 0, lightCount = 0
-        var axis = Vector2(1, 0)
-        var haveContact = false
+        var switches: [ContactSwitch] = []
         for sensor in description.sensors {
             let place = sensor.placement
             let position = place.map { Vector2($0.xMillimetres / 1000, $0.yMillimetres / 1000) } ?? .zero
@@ -193,20 +202,21 @@ struct RobotLayout: Sendable {
                 }
                 channel += 1
             case .digital:
-                if let place, !haveContact {
-                    haveContact = true
-                    axis = place.headingDegrees == 0 ? Vector2(1, 0) : Vector2(angle: heading)
-                    if let fov = place.fieldOfViewDegrees, spec.bumper.arc == defaults.bumper.arc {
-                        spec.bumper.arc = fov * .pi / 180
+                if let place {
+                    var arc = robotInWorld.bumper.arc
+                    if let fov = place.fieldOfViewDegrees, robotInWorld.bumper.arc == defaults.bumper.arc {
+                        arc = fov * .pi / 180
                     }
-                    models.append(.contact(channel: channel))
-                } else if place != nil {
-                    models.append(.contact(channel: channel))
+                    // the first switch's arc is the robot's bumper arc
+                    if switches.isEmpty { spec.bumper.arc = arc }
+                    let axis = place.headingDegrees == 0 ? Vector2(1, 0) : Vector2(angle: heading)
+                    models.append(.contact(channel: channel, index: switches.count))
+                    switches.append(ContactSwitch(axis: axis, arc: arc))
                 } else {
                     models.append(.constant(channel: channel, value: 0))
                 }
                 channel += 1
-            case let .quadratureEncoder(_, _), let .singleEncoder(_, _):
+            case .quadratureEncoder, .singleEncoder:
                 var directionMotor: Int?
                 var side = Self.side(place, name: sensor.name)
                 if case let .singleEncoder(_, from) = sensor.kind {
@@ -249,7 +259,7 @@ struct RobotLayout: Sendable {
             }
         }
         sensors = models
-        contactAxis = axis
+        contactSwitches = switches
         self.spec = spec
     }
 

@@ -19,11 +19,13 @@ struct SimulationEngine {
     private let motorBlend: Double
     private let radius: Double
     private let maxPiece: Double
-    private let cosHalfBumperArc: Double
+    /// Per contact switch (`RobotLayout.contactSwitches`): its arc's axis in the robot's frame
+    /// and the cosine of half its arc.
+    private let contactAxes: [Vector2]
+    private let cosHalfContactArcs: [Double]
     /// The robot's sensors, actuators and body (`RobotLayout`).
     let layout: RobotLayout
     private let sensorModels: [SensorModel]
-    private let contactAxis: Vector2
     private let actuatorCount: Int
     private let actuatorMinimum: [Int16]
     private let actuatorMaximum: [Int16]
@@ -79,7 +81,8 @@ struct SimulationEngine {
     /// The robot starts with its actuators at their safe values, as the firmware does.
     private var failsafeEngaged = true
     private var inContact = false
-    private var bumperLatched = false
+    /// Bit k: contact switch k touched something since the last sample.
+    private var contactsLatched: UInt64 = 0
     /// Per sensor channel of an encoder: the angle its wheel turned as the encoder sees it
     /// (signed by its direction rule), at the last sample, and counted with slip.
     private var encoderAngles: [Double]
@@ -122,9 +125,9 @@ struct SimulationEngine {
         motorBlend = tau > 0 ? 1 - exp(-dt / tau) : 1
         radius = world.robot.bodyRadius
         maxPiece = radius / 4
-        cosHalfBumperArc = cos(min(world.robot.bumper.arc, 2 * .pi) / 2)
+        contactAxes = layout.contactSwitches.map(\.axis)
+        cosHalfContactArcs = layout.contactSwitches.map { cos(min($0.arc, 2 * .pi) / 2) }
         sensorModels = layout.sensors
-        contactAxis = layout.contactAxis
         let actuators = layout.actuatorChannels
         actuatorCount = actuators.count
         actuatorMinimum = actuators.map(\.minimum)
@@ -237,8 +240,8 @@ struct SimulationEngine {
                 readings[channel] = rangeReading(spec, rays: rays, turn: mountTurn(mount))
             case let .light(channel, spec, axis, mount):
                 readings[channel] = lightReading(spec, axis: axis, turn: mountTurn(mount))
-            case let .contact(channel):
-                var pressed = bumperLatched
+            case let .contact(channel, index):
+                var pressed = contactsLatched & (1 << UInt64(index)) != 0
                 let flip = world.robot.bumper.flipProbability
                 if flip > 0 && sensorNoise.chance(flip) { pressed.toggle() }
                 readings[channel] = pressed ? 1 : 0
@@ -251,7 +254,7 @@ struct SimulationEngine {
                 for k in 0..<positions.count { readings[first + k] = reflectanceReading(positions[k]) }
             }
         }
-        bumperLatched = false
+        contactsLatched = 0
         for e in 0..<encoderChannels.count {
             countedAngles[e] = countedAngle(countedAngles[e], turned: encoderAngles[e] - sampledAngles[e])
         }
@@ -523,9 +526,9 @@ struct SimulationEngine {
         let piece = displacement * (1 / Double(pieces))
         var p = pose.position
         var penetrated = false
-        var frontHit = false
+        var hits: UInt64 = 0
         var gap = Double.infinity
-        var frontTouch = false
+        var touches: UInt64 = 0
         var settled = false
         pieces: for _ in 0..<pieces {
             let previous = p
@@ -534,11 +537,11 @@ struct SimulationEngine {
             for _ in 0..<3 {
                 let pass = contactPass(&p)
                 if !pass.moved {
-                    (gap, frontTouch, settled) = (pass.gap, pass.frontTouch, true)
+                    (gap, touches, settled) = (pass.gap, pass.touches, true)
                     break
                 }
                 penetrated = true
-                frontHit = frontHit || pass.frontHit
+                hits |= pass.hits
                 if world.physics.collision == .stop {
                     p = previous
                     break pieces
@@ -548,7 +551,7 @@ struct SimulationEngine {
         if !settled {
             var q = p
             let pass = contactPass(&q)
-            (gap, frontTouch) = (pass.gap, pass.frontTouch)
+            (gap, touches) = (pass.gap, pass.touches)
         }
         pose.position = p
 
@@ -559,22 +562,21 @@ struct SimulationEngine {
         } else {
             inContact = false
         }
-        bumperLatched = bumperLatched || frontHit || frontTouch
+        contactsLatched |= hits | touches
         return penetrated
     }
 
     /// One pass over every wall and obstacle: pushes a body centred at `p` out of each one it
-    /// overlaps, along the contact normal, until it touches it. Returns whether it pushed,
-    /// whether a push was against the bumper's arc, the smallest gap between the body's edge
-    /// and a wall before pushing (metres), and whether a wall within 1 mm lies in the bumper's
-    /// arc.
-    private func contactPass(_ p: inout Vector2) -> (moved: Bool, frontHit: Bool, gap: Double, frontTouch: Bool) {
+    /// overlaps, along the contact normal, until it touches it. Returns whether it pushed, the
+    /// contact switches (bit k: switch k) whose arc a push was against, the smallest gap between
+    /// the body's edge and a wall before pushing (metres), and the switches with a wall or
+    /// obstacle within 1 mm in their arc.
+    private func contactPass(_ p: inout Vector2) -> (moved: Bool, hits: UInt64, gap: Double, touches: UInt64) {
         var moved = false
-        var frontHit = false
+        var hits: UInt64 = 0
         var gap = Double.infinity
-        var frontTouch = false
+        var touches: UInt64 = 0
         let inside = radius - 1e-9
-        let front = contactAxis.rotated(byUnit: facing)
         var nearestSquared = Double.infinity
         let touchSquared = (radius + 0.001) * (radius + 0.001)
         let segments = geometry.segments
@@ -586,12 +588,12 @@ struct SimulationEngine {
             nearestSquared = min(nearestSquared, squared)
             if squared >= touchSquared { continue }
             let distance = squared.squareRoot()
-            let inFront = -front.dot(away) >= cosHalfBumperArc * distance
-            if inFront { frontTouch = true }
+            let inArcs = switchesFacing(away, distance: distance)
+            touches |= inArcs
             if distance < inside {
                 let normal = distance > 1e-12
                     ? away * (1 / distance) : Vector2(-s.edge.y, s.edge.x) * (1 / s.edge.length)
-                frontHit = frontHit || inFront
+                hits |= inArcs
                 p = q + normal * radius
                 moved = true
             }
@@ -604,15 +606,27 @@ struct SimulationEngine {
             let distance = away.length
             let reach = radius + c.radius
             gap = min(gap, distance - reach)
-            let inFront = -front.dot(away) >= cosHalfBumperArc * distance
-            if distance - reach < 0.001 && inFront { frontTouch = true }
+            if distance - reach >= 0.001 { continue }
+            let inArcs = switchesFacing(away, distance: distance)
+            touches |= inArcs
             if distance < reach - 1e-9 {
                 let normal = distance > 1e-12 ? away * (1 / distance) : facing * -1
-                frontHit = frontHit || inFront
+                hits |= inArcs
                 p = c.center + normal * reach
                 moved = true
             }
         }
-        return (moved, frontHit, gap, frontTouch)
+        return (moved, hits, gap, touches)
+    }
+
+    /// The contact switches (bit k: switch k) whose arc holds the point of contact of a body
+    /// whose centre lies `away` from it (`distance` = its length, metres).
+    private func switchesFacing(_ away: Vector2, distance: Double) -> UInt64 {
+        var facingMask: UInt64 = 0
+        for k in 0..<contactAxes.count {
+            let axis = contactAxes[k].rotated(byUnit: facing)
+            if -axis.dot(away) >= cosHalfContactArcs[k] * distance { facingMask |= 1 << UInt64(k) }
+        }
+        return facingMask
     }
 }

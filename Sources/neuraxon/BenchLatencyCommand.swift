@@ -19,7 +19,7 @@ struct BenchLatencyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Line speed in baud: 115200 or 1000000.", valueName: "baud"))
     var baud: UInt32 = 115_200
 
-    @Option(help: ArgumentHelp("What each COMMAND changes: direction (the left motor between +500 and -500 per mille: its direction pins) or duty (300 and 700: its PWM duty, taken at the next PWM cycle).", valueName: "direction|duty"))
+    @Option(help: ArgumentHelp("What each COMMAND changes: direction (the left motor between +500 and -500 per mille: its direction pins) or duty (300 and 700: its PWM duty, which a real chip takes at its next PWM cycle, up to 1.024 ms later, and the emulator at once).", valueName: "direction|duty"))
     var change: LatencyProbe = .direction
 
     @Option(help: "Samples to measure.")

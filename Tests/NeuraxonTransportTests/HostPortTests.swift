@@ -21,13 +21,13 @@ struct NobodyReading {
     /// Bad frames the session saw once it read again.
     var badFrames: UInt64 = 0
 
-    /// Connects with a 1 ms sampling period and a 100 ms failsafe, stops reading until the pty is
+    /// Connects with the reference robot's shortest sampling period (4 ms) and a 100 ms failsafe, stops reading until the pty is
     /// full, sends `commands` COMMANDs 20 ms apart timing each one's application, then stops
     /// sending and times the failsafe from the last COMMAND. Finally reads again and counts bad frames.
     static func measure(commands: Int = 15) throws -> NobodyReading {
         let firmware = try FirmwareProcess()
         defer { firmware.quit() }
-        let session = makeSession(firmware.path, config: LinkConfig(periodMilliseconds: 1, failsafeMilliseconds: 100, sensorMask: 0x7F))
+        let session = makeSession(firmware.path, config: LinkConfig(periodMilliseconds: 4, failsafeMilliseconds: 100, sensorMask: 0x7F))
         try session.connect()
         var result = NobodyReading()
         // Nobody reads from here on; PINGs keep the failsafe fed until the pty is full.

@@ -24,6 +24,7 @@
 #include <util/delay.h>
 
 #include "hal.h"
+#include "nx_adc.h"
 #include "nx_pins.h"
 #include "nx_proto.h"
 #include "nx_robot.h"
@@ -462,8 +463,8 @@ uint32_t hal_uart_rx_overflows(void)
     return n;
 }
 
-/* One ADC conversion of `channel` (0..7, or 0..15 on the ATmega2560), 104 µs, in millivolts:
- * mV = round(raw * 5000 / 1023) with AVcc = 5 V. */
+/* One ADC conversion of `channel` (0..7, or 0..15 on the ATmega2560), 104 µs, in millivolts
+ * (nx_adc_millivolts). */
 static int16_t read_millivolts(uint8_t channel)
 {
 #if defined(MUX5)
@@ -473,8 +474,7 @@ static int16_t read_millivolts(uint8_t channel)
     ADCSRA |= _BV(ADSC);
     while (ADCSRA & _BV(ADSC)) {
     }
-    uint16_t raw = ADC;
-    return (int16_t)(((uint32_t)raw * 5000u + 511u) / 1023u);
+    return nx_adc_millivolts(ADC);
 }
 
 int16_t hal_sensor_read(uint8_t channel)
@@ -555,4 +555,3 @@ void hal_unique_id(uint8_t id[8])
 }
 
 const char *hal_board_name(void) { return NX_ROBOT_BOARD_NAME; }
-uint16_t hal_period_min_ms(void) { return NX_ROBOT_PERIOD_MIN_MS; }

@@ -147,4 +147,3 @@ void hal_watchdog_kick(void) {}
 uint8_t hal_reset_cause(void) { return NX_RESET_POWER_ON; }
 void hal_unique_id(uint8_t id[8]) { memcpy(id, unique_id, 8); }
 const char *hal_board_name(void) { return "neuraxon-host"; }
-uint16_t hal_period_min_ms(void) { return 1; }
