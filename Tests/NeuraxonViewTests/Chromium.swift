@@ -99,9 +99,11 @@ final class Chromium: @unchecked Sendable {
     /// Exceptions the page threw that the protocol reported.
     var pageErrors: [String] { lock.withLock { exceptions } }
 
-    /// A PNG screenshot of the page.
+    /// A PNG screenshot of the page. A capture waits for a new compositor frame; in software
+    /// rendering on two cores at a load of 10 or more, a frame of the live page has been seen to
+    /// take over 30 s, so the capture has a bound of its own, a sanity bound and not a speed claim.
     func screenshot() throws -> Data {
-        let result = try call("Page.captureScreenshot", ["format": "png"], inPage: true)
+        let result = try call("Page.captureScreenshot", ["format": "png"], inPage: true, timeout: 180)
         guard let text = result["data"] as? String, let data = Data(base64Encoded: text) else { throw BrowserFailure("no screenshot") }
         return data
     }
