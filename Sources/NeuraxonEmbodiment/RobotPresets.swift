@@ -180,9 +180,12 @@ public struct RobotPreset: Sendable {
     /// - `near`: +1.0 from each close neuron and the bumper, −0.1 from `tonic`;
     /// - `pivotLeft`: +0.6 from `turnLeft` and from `near`, −0.1 from `tonic` (on only with
     ///   both); `pivotRight`: the same with `turnRight`;
-    /// - left push: +1.0 from `tonic`, −1.6 from `turnLeft`; left pull: −1.5 from `clear`
-    ///   (full speed only while both sides are clear), +1.0 from `pivotLeft` (backwards);
-    ///   right push and pull: the mirror image with `turnRight` and `pivotRight`.
+    /// - left push: +1.2 from `tonic`, −1.8 from `turnLeft`, +0.3·seen_left (the side that
+    ///   sees drives its wheel on: vehicle 3's direct path, which the memory overrides);
+    ///   left pull: −1.0 from `clear`, +0.25 from each seen neuron (−1.5 with both sides
+    ///   clear: full speed only then; 0 with one seeing; 0.5, too little to fire, with both),
+    ///   +1.0 from `pivotLeft` (backwards); right push and pull: the mirror image with
+    ///   `turnRight`, seen_right and `pivotRight`.
     /// So the left wheel runs at u = +1 while clear, +0.5 while turning right, 0 while turning
     /// left and −0.5 while pivoting left; the right wheel likewise. Every hidden neuron's
     /// summed current stays at least 0.1 from 0 in every steady state, so none loses its
@@ -202,10 +205,12 @@ public struct RobotPreset: Sendable {
             wire(N.closeLeft, N.near, 1.0), wire(N.closeRight, N.near, 1.0), wire(N.bumper, N.near, 1.0), wire(N.tonic, N.near, -0.1),
             wire(N.turnLeft, N.pivotLeft, 0.6), wire(N.near, N.pivotLeft, 0.6), wire(N.tonic, N.pivotLeft, -0.1),
             wire(N.turnRight, N.pivotRight, 0.6), wire(N.near, N.pivotRight, 0.6), wire(N.tonic, N.pivotRight, -0.1),
-            wire(N.tonic, N.leftPush, 1.0), wire(N.turnLeft, N.leftPush, -1.6),
-            wire(N.clear, N.leftPull, -1.5), wire(N.pivotLeft, N.leftPull, 1.0),
-            wire(N.tonic, N.rightPush, 1.0), wire(N.turnRight, N.rightPush, -1.6),
-            wire(N.clear, N.rightPull, -1.5), wire(N.pivotRight, N.rightPull, 1.0),
+            wire(N.tonic, N.leftPush, 1.2), wire(N.turnLeft, N.leftPush, -1.8), wire(N.seenLeft, N.leftPush, 0.3),
+            wire(N.clear, N.leftPull, -1.0), wire(N.seenLeft, N.leftPull, 0.25), wire(N.seenRight, N.leftPull, 0.25),
+            wire(N.pivotLeft, N.leftPull, 1.0),
+            wire(N.tonic, N.rightPush, 1.2), wire(N.turnRight, N.rightPush, -1.8), wire(N.seenRight, N.rightPush, 0.3),
+            wire(N.clear, N.rightPull, -1.0), wire(N.seenLeft, N.rightPull, 0.25), wire(N.seenRight, N.rightPull, 0.25),
+            wire(N.pivotRight, N.rightPull, 1.0),
         ]
     }()
 
