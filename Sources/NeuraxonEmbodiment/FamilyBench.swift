@@ -151,19 +151,17 @@ public struct PresetStandard: Sendable, Equatable {
         return table[family] ?? PresetStandard(maxCollisionsPerMinute: .infinity, maxStuckShare: 1, minCoverage: 0)
     }
 
-    /// `avoid` on each family: few collisions, and coverage well above a random network's
-    /// (1–6 % in a minute); its time stuck (a wait for both sides to be clear before it starts,
-    /// Docs/SIMULATION.md) only bounded. Measured over 50 worlds × 60 s and 10 worlds × 30 s:
-    /// collisions per minute 0.44 / 0.80 (corridor), 1.30 / 1.00 (clutter), 0.04 / 0 (doorways),
-    /// 0.06 / 0 (light-behind), 0.02 / 0 (arena); stuck 7 / 2 %, 5 / 7 %, 0 / 0 %, 13 / 27 %,
-    /// 3 / 11 %; coverage 19 / 15 %, 12 / 7 %, 13 / 8 %, 10 / 6 %, 9 / 4 %. The coverage bounds
-    /// are for runs of 30 s or more.
+    /// `avoid` on each family: few collisions, never stuck, and coverage well above a random
+    /// network's (1–6 % in a minute). Measured over 50 worlds × 60 s and 10 worlds × 30 s:
+    /// collisions per minute 0 / 0 (corridor), 1.50 / 1.80 (clutter), 0.12 / 0 (doorways),
+    /// 0.06 / 0.20 (light-behind), 0 / 0 (arena); stuck 0 % everywhere; coverage 20 / 16 %,
+    /// 14 / 7 %, 15 / 10 %, 13 / 7 %, 10 / 5 %. The coverage bounds are for runs of 30 s or more.
     static let avoid: [WorldFamily: PresetStandard] = [
-        .corridor: PresetStandard(maxCollisionsPerMinute: 1.5, maxStuckShare: 0.15, minCoverage: 0.10),
-        .clutter: PresetStandard(maxCollisionsPerMinute: 2.5, maxStuckShare: 0.15, minCoverage: 0.05),
-        .doorways: PresetStandard(maxCollisionsPerMinute: 1.0, maxStuckShare: 0.10, minCoverage: 0.05),
-        .lightBehind: PresetStandard(maxCollisionsPerMinute: 1.0, maxStuckShare: 0.35, minCoverage: 0.04),
-        .arena: PresetStandard(maxCollisionsPerMinute: 0.5, maxStuckShare: 0.20, minCoverage: 0.03),
+        .corridor: PresetStandard(maxCollisionsPerMinute: 0.5, maxStuckShare: 0.05, minCoverage: 0.12),
+        .clutter: PresetStandard(maxCollisionsPerMinute: 2.2, maxStuckShare: 0.05, minCoverage: 0.05),
+        .doorways: PresetStandard(maxCollisionsPerMinute: 0.5, maxStuckShare: 0.05, minCoverage: 0.07),
+        .lightBehind: PresetStandard(maxCollisionsPerMinute: 0.5, maxStuckShare: 0.05, minCoverage: 0.05),
+        .arena: PresetStandard(maxCollisionsPerMinute: 0.3, maxStuckShare: 0.05, minCoverage: 0.04),
     ]
 
     /// `seek` on each family: never stuck, reaching the light in the families that have one, and

@@ -9,11 +9,11 @@ import Neuraxon
 /// | ids | role | encoder (mapping file) |
 /// |---|---|---|
 /// | 0, 1 | range left, right: seen | signed around 700 mV with 200 mV hysteresis: +1 once above 900 mV (an obstacle within about 0.34 m), −1 again below 500 mV (beyond about 0.63 m) |
-/// | 2, 3 | range left, right: close | threshold: +1 above 1400 mV (within about 0.21 m), 0 below |
+/// | 2, 3 | range left, right: close | threshold: +1 above 1400 mV (within about 0.21 m), 0 below (`avoid`: above 1100 mV, within about 0.27 m, and 0 again below 950 mV, beyond about 0.32 m) |
 /// | 4–6, 7–9 | light left, right | population: +1 above 300, 700, 1500 mV |
 /// | 10 | bumper | digital |
-/// | 11–25 | hidden (`seek`: 11–13; `avoid`: 14–19) | |
-/// | 26, 27 | left wheel push, pull | motor_left u = (s₂₆ − s₂₇)/2 (range ±1000 ‰; `avoid`: −1000…950 ‰) |
+/// | 11–25 | hidden (`seek`: 11–13; `avoid`: 14–23) | |
+/// | 26, 27 | left wheel push, pull | motor_left u = (s₂₆ − s₂₇)/2 (range ±1000 ‰; `avoid`: ±900 ‰) |
 /// | 28, 29 | right wheel push, pull | motor_right u = (s₂₈ − s₂₉)/2 |
 ///
 /// Wiring is Braitenberg-style and written as resting weights: every synapse is an ionotropic
@@ -83,8 +83,12 @@ public struct RobotPreset: Sendable {
         public static let bothSeen = 11, bothClear = 12, searching = 13
         /// Hidden neurons `avoid` wires: a tonic pair that stays on once started (`tonic`,
         /// `tonicEcho`); both sides clear (`clear`); the turn-left memory (`turnLeft`,
-        /// `turnLeftEcho`); turning right (`turnRight`).
+        /// `turnLeftEcho`); turning right (`turnRight`); the left side clear (`leftClear`, which
+        /// with `seenLeft` starts the tonic pair at once whatever the sensors see); something
+        /// close or touching (`near`); pivoting in place to the left (`pivotLeft`) or right
+        /// (`pivotRight`).
         public static let tonic = 14, tonicEcho = 15, clear = 16, turnLeft = 17, turnLeftEcho = 18, turnRight = 19
+        public static let leftClear = 20, near = 21, pivotLeft = 22, pivotRight = 23
         public static let leftPush = 26, leftPull = 27, rightPush = 28, rightPull = 29
     }
 
@@ -144,52 +148,76 @@ public struct RobotPreset: Sendable {
         ]
     }()
 
-    /// Obstacle avoidance, for the `obstacles` world: Braitenberg's vehicle 3 with a memory of
-    /// the way it turns. It drives at full speed while both range sensors are clear (in a wide
-    /// left arc: its mapping caps the left wheel at 950 ‰, so the beams sweep across the path
-    /// ahead instead of running parallel to a thin wall), and pivots in place at half speed as
-    /// soon as either sensor sees an obstacle, until both are clear again. It turns left when
-    /// the right side alone sees something and right otherwise, and a turn, once begun, goes on
-    /// to the end even when the other side then sees something, so it does not dither in a
-    /// corner. A bump turns it left until contact ends. As summed currents S (a neuron fires +1
-    /// when 1.12·S > 0.75, −1 when 1.12·S < −1.25), with seen = ±1:
-    /// - `tonic`: −0.5 from each seen neuron, +2.0 from `tonicEcho` (+1.0 from `tonic`): it
-    ///   starts the first time both sides are clear and then stays on, a constant +1 the
-    ///   wiring below uses as a bias;
-    /// - `clear`: −0.5·seen_left − 0.6·seen_right, +1 only when both sides are clear (the
-    ///   unequal weights keep it at ±0.1, not 0, when one side sees something, so that the
-    ///   neuron's health does not decay);
-    /// - `turnLeft`: +0.6·seen_right − 0.3·seen_left (1.2 with the right side alone seeing,
-    ///   0.3 with both), +1.7 from `turnLeftEcho`, +2.0 from the bumper; `turnLeftEcho`: +1.0
-    ///   from `turnLeft`, −0.9 from `clear`, +0.1·seen_left. The pair holds itself on until
-    ///   both sides are clear;
-    /// - `turnRight`: +0.9 from `tonic`, −1.0 from `clear`, −1.0 from `turnLeft`: on while
+    /// Obstacle avoidance across world families: Braitenberg's vehicle 3 with a memory of the
+    /// way it turns. From its first frame it drives at full speed while both range sensors are
+    /// clear (in a wide left arc: its mapping caps the left wheel at ±900 ‰, so the beams sweep
+    /// across the path ahead instead of running parallel to a thin wall). As soon as either
+    /// sensor sees an obstacle it turns about its inner wheel (inner wheel stopped, outer wheel
+    /// at half speed), and while something is close (the `close` encoders, within about
+    /// 0.27 m) or touching the bumper it pivots in place (inner wheel backwards, outer wheel
+    /// forwards), until both sides are clear again. It turns left when the right side alone
+    /// sees something or on a bump, and right otherwise, and a turn, once begun, goes on to the
+    /// end even when the other side then sees something, so it does not dither in a corner.
+    /// The wheels follow the network through a slow leaky integrator (τ = 140 ms), so each turn
+    /// runs on for a moment after the beams are clear: an obstacle that slipped between the two
+    /// beams while the robot turned is left behind instead of met head-on.
+    ///
+    /// As summed currents S (a neuron fires +1 when g·S > 0.75 and −1 when g·S < −1.25, with
+    /// g = 1.12 at rest and up to 1.16 after a bump raises norepinephrine; every weight below
+    /// keeps each state at least 0.1 from a threshold at either gain), with seen = ±1 and
+    /// close, bumper = 0/1:
+    /// - `leftClear`: −0.9·seen_left (+1 while the left side is clear);
+    /// - `tonic`: +0.8·seen_left + 1.6 from `leftClear` (0.8 whatever the left side sees),
+    ///   +2.0 from `tonicEcho` (+1.0 from `tonic`): on from the first frames and then for good,
+    ///   a constant +1 the wiring below uses as a bias;
+    /// - `clear`: −0.45·seen_left − 0.55·seen_right − 1.0·bumper: +1 only when both sides are
+    ///   clear and nothing touches (±0.1 with one side seeing, −1.0 with both: never −1);
+    /// - `turnLeft`: +0.6·seen_right − 0.3·seen_left, +1.7 from `turnLeftEcho`, +2.0 from the
+    ///   bumper; `turnLeftEcho`: +1.0 from `turnLeft`, −0.9 from `clear`, +0.1·seen_left. The
+    ///   pair holds itself on until both sides are clear;
+    /// - `turnRight`: +1.0 from `tonic`, −0.8 from `clear`, −0.8 from `turnLeft`: on while
     ///   something is seen and the robot is not turning left;
-    /// - left push: +0.9 from `tonic`, −2.0 from `turnLeft`; right push: +0.9 from `tonic`,
-    ///   −2.0 from `turnRight`; left and right pull: −1.2 from `clear` (full speed only while
-    ///   both sides are clear).
-    /// Dynamics, plasticity and neuromodulators are those of the shared layout; the mapping
-    /// pulses norepinephrine on a bump.
+    /// - `near`: +1.0 from each close neuron and the bumper, −0.1 from `tonic`;
+    /// - `pivotLeft`: +0.6 from `turnLeft` and from `near`, −0.1 from `tonic` (on only with
+    ///   both); `pivotRight`: the same with `turnRight`;
+    /// - left push: +1.2 from `tonic`, −1.8 from `turnLeft`, +0.3·seen_left (the side that
+    ///   sees drives its wheel on: vehicle 3's direct path, which the memory overrides);
+    ///   left pull: −1.0 from `clear`, +0.25 from each seen neuron (−1.5 with both sides
+    ///   clear: full speed only then; 0 with one seeing; 0.5, too little to fire, with both),
+    ///   +1.0 from `pivotLeft` (backwards); right push and pull: the mirror image with
+    ///   `turnRight`, seen_right and `pivotRight`.
+    /// So the left wheel runs at u = +1 while clear, +0.5 while turning right, 0 while turning
+    /// left and −0.5 while pivoting left; the right wheel likewise. Every hidden neuron's
+    /// summed current stays at least 0.1 from 0 in every steady state, so none loses its
+    /// health. Dynamics, plasticity and neuromodulators are those of the shared layout; the
+    /// mapping pulses norepinephrine on a bump.
     static let avoidWiring: [Synapse] = {
         typealias N = Neuron
         return [
-            wire(N.tonicEcho, N.tonic, 2.0), wire(N.seenLeft, N.tonic, -0.5), wire(N.seenRight, N.tonic, -0.5),
+            wire(N.seenLeft, N.leftClear, -0.9),
+            wire(N.seenLeft, N.tonic, 0.8), wire(N.leftClear, N.tonic, 1.6), wire(N.tonicEcho, N.tonic, 2.0),
             wire(N.tonic, N.tonicEcho, 1.0),
-            wire(N.seenLeft, N.clear, -0.5), wire(N.seenRight, N.clear, -0.6),
+            wire(N.seenLeft, N.clear, -0.45), wire(N.seenRight, N.clear, -0.55), wire(N.bumper, N.clear, -1.0),
             wire(N.seenRight, N.turnLeft, 0.6), wire(N.seenLeft, N.turnLeft, -0.3),
             wire(N.turnLeftEcho, N.turnLeft, 1.7), wire(N.bumper, N.turnLeft, 2.0),
             wire(N.turnLeft, N.turnLeftEcho, 1.0), wire(N.clear, N.turnLeftEcho, -0.9), wire(N.seenLeft, N.turnLeftEcho, 0.1),
-            wire(N.tonic, N.turnRight, 0.9), wire(N.clear, N.turnRight, -1.0), wire(N.turnLeft, N.turnRight, -1.0),
-            wire(N.tonic, N.leftPush, 0.9), wire(N.turnLeft, N.leftPush, -2.0),
-            wire(N.clear, N.leftPull, -1.2),
-            wire(N.tonic, N.rightPush, 0.9), wire(N.turnRight, N.rightPush, -2.0),
-            wire(N.clear, N.rightPull, -1.2),
+            wire(N.tonic, N.turnRight, 1.0), wire(N.clear, N.turnRight, -0.8), wire(N.turnLeft, N.turnRight, -0.8),
+            wire(N.closeLeft, N.near, 1.0), wire(N.closeRight, N.near, 1.0), wire(N.bumper, N.near, 1.0), wire(N.tonic, N.near, -0.1),
+            wire(N.turnLeft, N.pivotLeft, 0.6), wire(N.near, N.pivotLeft, 0.6), wire(N.tonic, N.pivotLeft, -0.1),
+            wire(N.turnRight, N.pivotRight, 0.6), wire(N.near, N.pivotRight, 0.6), wire(N.tonic, N.pivotRight, -0.1),
+            wire(N.tonic, N.leftPush, 1.2), wire(N.turnLeft, N.leftPush, -1.8), wire(N.seenLeft, N.leftPush, 0.3),
+            wire(N.clear, N.leftPull, -1.0), wire(N.seenLeft, N.leftPull, 0.25), wire(N.seenRight, N.leftPull, 0.25),
+            wire(N.pivotLeft, N.leftPull, 1.0),
+            wire(N.tonic, N.rightPush, 1.2), wire(N.turnRight, N.rightPush, -1.8), wire(N.seenRight, N.rightPush, 0.3),
+            wire(N.clear, N.rightPull, -1.0), wire(N.seenLeft, N.rightPull, 0.25), wire(N.seenRight, N.rightPull, 0.25),
+            wire(N.pivotRight, N.rightPull, 1.0),
         ]
     }()
 
-    /// Obstacle avoidance, for the `obstacles` world (wiring: `avoidWiring`): drives in a wide
-    /// arc while both range sensors are clear, pivots away from an obstacle until both are
-    /// clear again, keeping to the way it began turning, and turns away on a bump.
+    /// Obstacle avoidance, for the `obstacles` world and the world families (wiring:
+    /// `avoidWiring`): drives in a wide arc while both range sensors are clear, turns away from
+    /// an obstacle, pivoting in place while it is close, until both are clear again, keeping to
+    /// the way it began turning, and turns away on a bump.
     public static let avoid = RobotPreset(
         name: "avoid", summary: "obstacle avoidance (Braitenberg vehicle 3 with a turning memory)",
         world: "obstacles", parameters: layoutParameters("avoid"), synapses: avoidWiring,
@@ -224,7 +252,7 @@ public struct RobotPreset: Sendable {
     }()
 }
 
-/// The sensor part both preset mappings share.
+/// The sensors of the `seek` mapping (`avoid` has its own `close` thresholds).
 private let presetSensorsYAML = """
     sensors:
       - {channel: range_left, neuron: 0, mode: signed, set_point: 700, dead_band: 0, hysteresis: 200}
@@ -239,10 +267,17 @@ private let presetSensorsYAML = """
 let avoidMappingYAML = """
     # Obstacle avoidance for the reference robot (neuraxon sim --network avoid).
     # Network: 11 input, 15 hidden, 4 output neurons (RobotPreset.avoid).
-    \(presetSensorsYAML)
+    sensors:
+      - {channel: range_left, neuron: 0, mode: signed, set_point: 700, dead_band: 0, hysteresis: 200}
+      - {channel: range_right, neuron: 1, mode: signed, set_point: 700, dead_band: 0, hysteresis: 200}
+      - {channel: range_left, neuron: 2, mode: threshold, threshold: 1100, hysteresis: 150}    # close: within about 0.27 m
+      - {channel: range_right, neuron: 3, mode: threshold, threshold: 1100, hysteresis: 150}
+      - {channel: light_left, neurons: [4, 5, 6], thresholds: [300, 700, 1500], hysteresis: 30}
+      - {channel: light_right, neurons: [7, 8, 9], thresholds: [300, 700, 1500], hysteresis: 30}
+      - {channel: bumper, neuron: 10}
     actuators:
-      - {channel: motor_left, push: 0, pull: 1, tau: 40, range: [-1000, 950]}      # output neurons 26, 27; 950: a wide left arc
-      - {channel: motor_right, push: 2, pull: 3, tau: 40, range: [-1000, 1000]}    # output neurons 28, 29
+      - {channel: motor_left, push: 0, pull: 1, tau: 140, range: [-900, 900]}      # output neurons 26, 27; 900: a wide left arc
+      - {channel: motor_right, push: 2, pull: 3, tau: 140, range: [-1000, 1000]}   # output neurons 28, 29
     reward:
       - when: bumper > 0.5
         pulse: {norepinephrine: 0.9}

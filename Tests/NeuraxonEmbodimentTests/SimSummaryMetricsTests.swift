@@ -1,4 +1,5 @@
 import Foundation
+import Neuraxon
 import Testing
 import NeuraxonEmbodiment
 import NeuraxonSimulation
@@ -7,14 +8,17 @@ import NeuraxonSimulation
 /// time and coverage.
 @Suite struct SimSummaryMetricsTests {
     @Test func aClosedLoopRunPressedIntoACornerShowsItsStallsInTheSummary() throws {
-        // The avoid preset, started facing into a corner 1 cm from both walls: whatever it does,
-        // the summary carries the traction and contact figures of the run, consistent with the
-        // metrics.
+        // A network of the avoid preset's size whose only synapses drive both wheels forward
+        // while the left range sensor sees something, started facing into a corner 1.5 cm from
+        // both walls: it drives into the corner and stays pressed there. The summary carries
+        // the traction and contact figures of the run, consistent with the metrics.
         var world = World(name: "corner", arenaWidth: 2, arenaHeight: 2,
                           starts: [Pose(x: 0.075, y: 0.075, heading: -3 * .pi / 4)])
         world.link.failsafeTimeoutMicros = 100_000
         let preset = RobotPreset.avoid
-        let outcome = try SimulationRun.run(world: world, seed: 3, network: try preset.network(seed: 3),
+        let forward = [26, 28].map { Synapse(pre: 0, post: $0, wFast: 1, wSlow: 1, wMeta: 0, restFast: 1, restSlow: 1) }
+        let network = try NeuraxonNetwork(parameters: preset.parameters, dynamics: .embodied, seed: 3, synapses: forward)
+        let outcome = try SimulationRun.run(world: world, seed: 3, network: network,
                                             mapping: try preset.mapping(), durationSeconds: 5)
         let m = outcome.metrics
         let summary = SimulationSummary(outcome, world: "corner", start: 0, seed: 3, network: preset.name)
