@@ -133,6 +133,17 @@ public final class LinkSession {
     public private(set) var lastReconnectError: LinkError?
     /// Called on every event (state changes, loss, reconnect, board errors).
     public var onEvent: ((LinkEvent) -> Void)?
+    /// Called with every STATUS the board sends (asked for by `statusPollMilliseconds`,
+    /// `status()` or `stop()`), on the session's thread, when it arrives.
+    public var onStatus: ((BoardStatus) -> Void)?
+    /// Called with every round trip `roundTrip` records, ms, on the session's thread.
+    public var onRoundTrip: ((Double) -> Void)?
+    /// While streaming, `nextSensors` asks the board for its STATUS (GET_STATUS, answered to
+    /// `onStatus`) this often, ms: the first at once, and again at once after a reconnect; nil
+    /// (the default) never. The request is one short frame, written like a heartbeat; the
+    /// call does not wait for the reply.
+    public var statusPollMilliseconds: Double?
+    private var lastStatusPoll: MonotonicTime?
 
     private var port: SerialPort?
     private var monitor: DeviceMonitor?
@@ -527,7 +538,15 @@ public final class LinkSession {
                     return .linkLost
                 }
             }
+            if let every = statusPollMilliseconds, lastStatusPoll.map({ now.milliseconds(since: $0) >= every }) ?? true {
+                lastStatusPoll = now
+                do { try send(.getStatus) } catch {
+                    declareLost(error.description)
+                    return .linkLost
+                }
+            }
             var wake = min(deadline, lastReceive.adding(milliseconds: options.linkLossMilliseconds))
+            if let every = statusPollMilliseconds, let last = lastStatusPoll { wake = min(wake, last.adding(milliseconds: every)) }
             wake = min(wake, lastSend.adding(milliseconds: heartbeat))
             wake = min(wake, lastProbe.adding(milliseconds: options.roundTripProbeMilliseconds))
             let header: FrameHeader?
@@ -717,6 +736,7 @@ public final class LinkSession {
     private func reconnected() {
         counters.reconnects += 1
         lastReconnectError = nil
+        lastStatusPoll = nil
         recovering = false
         setState(.streaming)
         emit(.reconnected(path: devicePath ?? "?", afterMilliseconds: MonotonicTime.now().milliseconds(since: lostAt)))
@@ -769,12 +789,16 @@ public final class LinkSession {
                 let micros = nowMicros &- token
                 // Sent on this connection (not before it opened, which wraps to a huge value).
                 let sentOnThisLink = token &- connectionStartMicros < 1 << 31
-                if sentOnThisLink && micros < 10_000_000 { roundTrip.record(Double(micros) / 1000) }
+                if sentOnThisLink && micros < 10_000_000 {
+                    roundTrip.record(Double(micros) / 1000)
+                    onRoundTrip?(Double(micros) / 1000)
+                }
             }
         case .status:
             if case let .status(s)? = try? decoder.message() {
                 lastStatus = s
                 lastStatusCount += 1
+                onStatus?(s)
             }
         case .error:
             counters.boardErrors += 1
