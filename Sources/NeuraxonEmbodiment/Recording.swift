@@ -612,9 +612,11 @@ public struct RecordedLinkStatus: Sendable, Equatable {
         crcErrors = n("crc_errors"); malformedFrames = n("malformed_frames"); rejectedFrames = n("rejected_frames")
         boardErrors = n("board_errors"); linkLosses = n("link_losses"); reconnects = n("reconnects")
         let r = v["round_trip"]
+        // `null` (no round trip yet) reads as NaN: nil here.
+        func ms(_ key: String) -> Double? { r?[key]?.double.flatMap { $0.isNaN ? nil : $0 } }
         roundTripCount = Int(r?["count"]?.int ?? 0)
-        roundTripLastMillis = r?["last_ms"]?.double
-        roundTripP50Millis = r?["p50_ms"]?.double
-        roundTripP99Millis = r?["p99_ms"]?.double
+        roundTripLastMillis = ms("last_ms")
+        roundTripP50Millis = ms("p50_ms")
+        roundTripP99Millis = ms("p99_ms")
     }
 }

@@ -318,8 +318,9 @@ struct RecentRoundTrips {
     private(set) var last: Double?
 
     init(capacity: Int) {
+        // Two buffers of their own: sharing one would make the first `add` copy it.
         ring = [Double](repeating: 0, count: max(1, capacity))
-        sorted = ring
+        sorted = [Double](repeating: 0, count: max(1, capacity))
     }
 
     /// Adds one round trip of `milliseconds`, dropping the oldest when full.

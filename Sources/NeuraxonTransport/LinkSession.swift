@@ -139,7 +139,9 @@ public final class LinkSession {
     /// Called with every round trip `roundTrip` records, ms, on the session's thread.
     public var onRoundTrip: ((Double) -> Void)?
     /// While streaming, `nextSensors` asks the board for its STATUS (GET_STATUS, answered to
-    /// `onStatus`) this often, ms: the first at once, and again at once after a reconnect; nil
+    /// `onStatus`) this often, ms: the first at once, and again at once after a reconnect and
+    /// at the first stale frame (the host was quiet for longer than the failsafe timeout, so
+    /// the board's failsafe has fired and the STATUS says so before a command clears it); nil
     /// (the default) never. The request is one short frame, written like a heartbeat; the
     /// call does not wait for the reply.
     public var statusPollMilliseconds: Double?
@@ -562,6 +564,10 @@ public final class LinkSession {
                         return .sample(sequence: header.sequence)
                     }
                     counters.staleFrames += 1
+                    // The host was quiet for longer than the failsafe timeout: ask the board what
+                    // its failsafe did, before the next command changes it.
+                    if statusPollMilliseconds != nil, let last = lastStatusPoll,
+                       MonotonicTime.now().milliseconds(since: last) * 1000 > Double(staleMicros) { lastStatusPoll = nil }
                 }
                 // Frames that keep coming (other types, stale ones) do not hold the call past its deadline.
                 if MonotonicTime.now() >= deadline { return .timeout }

@@ -1,9 +1,35 @@
+#if canImport(CAllocationCounter)
+import CAllocationCounter
+#endif
 import Foundation
 import Glibc
+import Neuraxon
 @testable import NeuraxonEmbodiment
 import NeuraxonProtocol
 import NeuraxonTransport
+import Synchronization
 import Testing
+
+/// A network that does nothing, except that its next step holds the tick's thread for as long as
+/// it is asked to (`stall(milliseconds:)`): the host goes quiet while the board runs on.
+private final class StallingNetwork: ControlledNetwork, @unchecked Sendable {
+    private let idle = IdleNetwork()
+    private let stallMillis = Atomic<Int>(0)
+    var inputCount: Int { idle.inputCount }
+    var outputCount: Int { idle.outputCount }
+    var dt: Double { idle.dt }
+
+    func stall(milliseconds: Int) { stallMillis.store(milliseconds, ordering: .releasing) }
+
+    func setInputState(_ index: Int, _ state: Trit) { idle.setInputState(index, state) }
+    func simulateStep() {
+        let ms = stallMillis.exchange(0, ordering: .acquiringAndReleasing)
+        if ms > 0 { usleep(useconds_t(ms * 1000)) }
+    }
+    func outputState(_ index: Int) -> Trit { idle.outputState(index) }
+    func modulate(_ modulator: Neuromodulator, to level: Double) { idle.modulate(modulator, to: level) }
+    func level(of modulator: Neuromodulator) -> Double { idle.level(of: modulator) }
+}
 
 /// Waits up to `milliseconds` for `condition`.
 private func within(_ milliseconds: Double, _ condition: () -> Bool) -> Bool {
@@ -15,8 +41,8 @@ private func within(_ milliseconds: Double, _ condition: () -> Bool) -> Bool {
     return condition()
 }
 
-/// A recorded serial run on the host-built firmware in which the board hangs, fails safe and
-/// comes back.
+/// A recorded serial run on the host-built firmware in which the board fails safe and recovers,
+/// then hangs and comes back.
 private struct HungBoardRun {
     var entries: [RecordingEntry] = []
     var stop: ReadStop?
@@ -25,8 +51,9 @@ private struct HungBoardRun {
 
     static let firmwareID = "6e78736572000010"
 
-    /// Runs a control loop (5 ms sampling, 100 ms failsafe) recording to `path`, hangs the board
-    /// (SIGSTOP) until the loop waits for the link, resumes it (SIGCONT) and, once it
+    /// Runs a control loop (5 ms sampling, 100 ms failsafe) recording to `path`; holds the
+    /// host's tick for 300 ms, so the board's failsafe fires, and lets it recover; hangs the
+    /// board (SIGSTOP) until the loop waits for the link, resumes it (SIGCONT) and, once it
     /// reconnected and streamed for 1.5 s, stops the run as SIGTERM would.
     static func record(to path: String) throws -> HungBoardRun {
         let firmware = try FirmwareProcess(firmwareID: firmwareID)
@@ -42,16 +69,20 @@ private struct HungBoardRun {
         let body = try SerialRobotBody(options: options)
         let mapping = try Mapping(yaml: referenceMappingYAML, device: body.device, inputCount: 5, outputCount: 5)
         let recorder = try Recorder(path: path, header: RecordingHeader(mapping: mapping, network: NetworkIdentity(), dtMillis: 1))
-        let loop = try ControlLoop(body: body, network: IdleNetwork(), mapping: mapping, recorder: recorder, stopRequest: stop)
+        let network = StallingNetwork()
+        let loop = try ControlLoop(body: body, network: network, mapping: mapping, recorder: recorder, stopRequest: stop)
         loop.start()
         // Long enough for a status report and a round trip (probed once a second).
         #expect(within(5000) { loop.status().counters.ticks >= 50 })
         usleep(1_300_000)
+        network.stall(milliseconds: 300)
+        // The board's next scheduled STATUS, a second later, finds it applying commands again.
+        usleep(1_600_000)
         kill(firmware.process.processIdentifier, SIGSTOP)
         #expect(within(3000) { loop.state == .waitingForLink }, "the hung board was not noticed")
         usleep(300_000)
         kill(firmware.process.processIdentifier, SIGCONT)
-        #expect(within(8000) { body.session.counters.reconnects == 1 && loop.state == .running }, "the board did not come back")
+        #expect(within(8000) { body.link.counters.reconnects == 1 && loop.state == .running }, "the board did not come back")
         usleep(1_500_000)
         stop.request(signal: SIGTERM)
         #expect(loop.wait() == .stopped)
@@ -74,15 +105,19 @@ private struct HungBoardRun {
     func expectLinkHistory() {
         let kinds = events.map(\.kind)
         #expect(stop == .complete)
-        #expect(has(inOrder: [.linkLost, .reconnect, .linkRestored, .stop, .end]), "\(kinds)")
-        // The board's own report of its failsafe: it tripped while the host could not reach it,
-        // and it applies commands again after the reconnect.
-        #expect(has(inOrder: [.linkLost, .failsafe, .failsafeCleared, .stop]), "\(kinds)")
+        // The board's own reports of its failsafe (it fired while the host was quiet, and the board
+        // applied commands again), then the hang and the reconnect, the stop, the final STOP.
+        #expect(kinds == [.failsafe, .failsafeCleared, .linkLost, .reconnect, .linkRestored, .stop, .failsafe, .end], "\(kinds)")
         if let failsafe = events.first(where: { $0.kind == .failsafe }) {
-            #expect((failsafe.failsafeTrips ?? 0) >= 1, "the board's failsafe_trips did not rise: \(failsafe)")
-            #expect(failsafe.failsafeState != nil && failsafe.boardUptimeMillis != nil)
+            // The board counted one trip; its state when asked is `timeout`, or already `active`
+            // when the held-up tick's command reached it before the question did.
+            #expect(failsafe.failsafeTrips == 1 && ["timeout", "active"].contains(failsafe.failsafeState), "\(failsafe)")
+            #expect((failsafe.boardUptimeMillis ?? 0) > 1000)
+            // Asked at once when the host saw frames older than the failsafe timeout, not a second later.
+            #expect(failsafe.timestampMicros < 2_600_000, "\(failsafe)")
         }
         #expect(events.first { $0.kind == .failsafeCleared }?.failsafeState == "active")
+        #expect(links.contains { $0.staleFrames > 0 })
         if let reconnect = events.first(where: { $0.kind == .reconnect }) {
             #expect(reconnect.boardID == Self.firmwareID)
             #expect((reconnect.afterMillis ?? 0) > 0 && reconnect.devicePath != nil)
@@ -109,7 +144,7 @@ private struct HungBoardRun {
 
 @Suite("A serial run's recording holds the board's failsafe, reconnects, stops and the link's round trip", .serialized)
 struct LinkRecordingTests {
-    @Test("a board that hangs, fails safe and comes back: failsafe and reconnect events in order in JSON Lines, and in its MCAP export")
+    @Test("a board that fails safe and recovers, then hangs and comes back: failsafe and reconnect events in order in JSON Lines, and in its MCAP export")
     func jsonLines() throws {
         let folder = TemporaryFolder()
         let path = folder.file("run.jsonl")
@@ -147,6 +182,51 @@ struct LinkRecordingTests {
         let run = try HungBoardRun.record(to: folder.file("run.mcap"))
         run.expectLinkHistory()
     }
+
+    #if canImport(CAllocationCounter)
+    @Test("recording the link allocates nothing on the tick's thread: link lines, status reports and round trips included")
+    func recordingTheLinkAllocatesNothing() throws {
+        let firmware = try FirmwareProcess(firmwareID: "6e78736572000011")
+        defer { firmware.quit() }
+        var options = SessionOptions(selector: .path(firmware.path),
+                                     config: LinkConfig(periodMilliseconds: 5, failsafeMilliseconds: 100, sensorMask: 0x7F))
+        options.monitor = nil
+        options.roundTripProbeMilliseconds = 200
+        let body = try SerialRobotBody(options: options)
+        let mapping = try Mapping(yaml: referenceMappingYAML, device: body.device, inputCount: 5, outputCount: 5)
+        let folder = TemporaryFolder()
+        let recorder = try Recorder(path: folder.file("run.jsonl"), header: RecordingHeader(mapping: mapping, network: NetworkIdentity(), dtMillis: 1))
+        body.recordLink(to: recorder, statusPollMilliseconds: 200)
+        var frame = SensorFrame(channelCount: body.device.sensors.count)
+        let command: [Int16] = [100, -100, 45]
+        var frames = 0
+        for _ in 0..<400 where frames < 20 {
+            if body.nextFrame(into: &frame, timeoutMicros: 50_000) == .frame { frames += 1; _ = body.send(command) }
+        }
+        // 2.5 s of firmware time: link lines, status reports every 200 ms and round trips every 200 ms.
+        nx_alloc_counter_start()
+        frames = 0
+        for _ in 0..<5000 where frames < 500 {
+            if body.nextFrame(into: &frame, timeoutMicros: 50_000) == .frame { frames += 1; _ = body.send(command) }
+        }
+        let allocations = nx_alloc_counter_stop()
+        #expect(frames == 500)
+        #expect(allocations == 0, "\(allocations) allocations while recording the link")
+        #expect(body.session.roundTrip.count >= 5)
+        body.stopActuators()
+        try recorder.finish()
+        let reader = try RecordingReader(path: recorder.path)
+        var links = 0, failsafe: [String] = []
+        while let entry = reader.next() {
+            if case let .event(e) = entry {
+                if e.kind == .link { links += 1 }
+                if e.kind == .failsafe || e.kind == .failsafeCleared { failsafe.append(e.kind.rawValue + " " + (e.failsafeState ?? "?")) }
+            }
+        }
+        #expect(links >= 3)
+        #expect(failsafe == ["failsafe stopped"], "the board never failed safe before the final STOP: \(failsafe)")
+    }
+    #endif
 
     @Test("the board's failsafe reports: a safe state or a rise of failsafe_trips engages, `active` clears, both on one report")
     func failsafeTracker() {
