@@ -146,6 +146,8 @@ public final class LinkSession {
     /// call does not wait for the reply.
     public var statusPollMilliseconds: Double?
     private var lastStatusPoll: MonotonicTime?
+    /// Polled STATUS replies not yet received: a request's own reply is the one after them.
+    private var pollsAwaitingStatus = 0
 
     private var port: SerialPort?
     private var monitor: DeviceMonitor?
@@ -542,6 +544,7 @@ public final class LinkSession {
             }
             if let every = statusPollMilliseconds, lastStatusPoll.map({ now.milliseconds(since: $0) >= every }) ?? true {
                 lastStatusPoll = now
+                pollsAwaitingStatus += 1
                 do { try send(.getStatus) } catch {
                     declareLost(error.description)
                     return .linkLost
@@ -659,16 +662,18 @@ public final class LinkSession {
         guard port != nil else { throw .notConnected }
         for _ in 0..<tries {
             if honoursStop && stopRequested { throw .stopped }
-            let before = lastStatusCount
+            // A polled STATUS still on its way is not this request's reply.
+            let before = lastStatusCount + UInt64(pollsAwaitingStatus)
             do { try send(message) } catch { throw .serial(error) }
             let deadline = MonotonicTime.now().adding(milliseconds: options.replyTimeoutMilliseconds)
-            while lastStatusCount == before {
+            while lastStatusCount <= before {
                 if honoursStop && stopRequested { throw .stopped }
                 let header: FrameHeader?
                 do { header = try nextFrame(deadline: deadline, watchStop: honoursStop) } catch { throw .serial(error) }
                 if header == nil && MonotonicTime.now() >= deadline { break }
             }
             if lastStatusCount > before, let s = lastStatus { return s }
+            pollsAwaitingStatus = 0  // replies that never came are not waited for again
         }
         throw .noAcknowledgement(path: devicePath ?? "?", what: what)
     }
@@ -743,6 +748,7 @@ public final class LinkSession {
         counters.reconnects += 1
         lastReconnectError = nil
         lastStatusPoll = nil
+        pollsAwaitingStatus = 0
         recovering = false
         setState(.streaming)
         emit(.reconnected(path: devicePath ?? "?", afterMilliseconds: MonotonicTime.now().milliseconds(since: lostAt)))
@@ -804,6 +810,7 @@ public final class LinkSession {
             if case let .status(s)? = try? decoder.message() {
                 lastStatus = s
                 lastStatusCount += 1
+                if pollsAwaitingStatus > 0 { pollsAwaitingStatus -= 1 }
                 onStatus?(s)
             }
         case .error:

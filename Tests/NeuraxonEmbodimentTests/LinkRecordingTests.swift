@@ -228,6 +228,25 @@ struct LinkRecordingTests {
     }
     #endif
 
+    @Test("a stop asked from inside the program (the view's STOP button) is a `stop` event with signal 0, before the end")
+    func stopFromInside() throws {
+        let body = ScriptedBody(count: 20_000, periodMicros: 1000, paced: true, readings: sweepReadings)
+        let folder = TemporaryFolder()
+        let recorder = try Recorder(path: folder.file("run.jsonl"), header: RecordingHeader(mapping: referenceMapping, network: NetworkIdentity(), dtMillis: 1))
+        let loop = try ControlLoop(body: body, network: IdleNetwork(), mapping: referenceMapping, recorder: recorder)
+        loop.start()
+        #expect(within(3000) { loop.status().counters.ticks > 10 })
+        loop.stopRequest.request()
+        #expect(loop.wait() == .stopped)
+        let reader = try RecordingReader(path: folder.file("run.jsonl"))
+        var events: [RecordingEvent] = []
+        while let entry = reader.next() { if case let .event(e) = entry { events.append(e) } }
+        #expect(events.map(\.kind) == [.stop, .end])
+        #expect(events.first?.signal == 0 && events.first?.tick == events.last?.tick)
+        let info = try RecordingSummary(path: folder.file("run.jsonl")).lines.joined(separator: "\n")
+        #expect(info.contains("events:        stop (asked in the program)"), "\(info)")
+    }
+
     @Test("the board's failsafe reports: a safe state or a rise of failsafe_trips engages, `active` clears, both on one report")
     func failsafeTracker() {
         var t = BoardFailsafeTracker()
