@@ -272,6 +272,7 @@ public final class ControlLoop<B: Body, N: ControlledNetwork>: @unchecked Sendab
         self.countsLateTicks = countsLateTicks
         outputCount = network.outputCount
         lastOutputs = [Int8](repeating: 0, count: network.outputCount)
+        if let recorder, let linked = body as? any LinkRecordingBody { linked.recordLink(to: recorder) }
     }
 
     public var state: LoopState { lock.withLock { _state } }
@@ -355,7 +356,11 @@ public final class ControlLoop<B: Body, N: ControlledNetwork>: @unchecked Sendab
         var linkDown = false
         let reason: EndReason
         while true {
-            if stopRequest.isRequested { reason = .stopped; break }
+            if stopRequest.isRequested {
+                recorder?.record(stopBySignal: stopRequest.signal ?? 0)
+                reason = .stopped
+                break
+            }
             let event = body.nextFrame(into: &frame, timeoutMicros: frameTimeoutMicros)
             if event == .finished { reason = .finished; break }
             if event == .timeout { continue }

@@ -123,6 +123,19 @@ public final class Recorder: @unchecked Sendable {
     /// (a `modulate` event; replay sets it too). Called on the tick thread; allocates nothing.
     public func record(modulator: Neuromodulator, level: Double) { writer.record(event: .modulate, modulator: modulator, level: level) }
 
+    /// Records `event` with its fields (a board's report, a user's control, a `link` record)
+    /// after the ticks recorded so far; its `tick` and `timestampMicros` are set here. Called
+    /// on the tick thread; allocates nothing (the event's strings are only retained).
+    public func record(_ event: RecordingEvent) { writer.record(detailed: event) }
+
+    /// Records that a stop was asked for (a `stop` event): by `signal`, or 0 from inside the
+    /// program. Called on the tick thread; allocates nothing.
+    public func record(stopBySignal signal: Int32) {
+        var event = RecordingEvent(kind: .stop, tick: 0, timestampMicros: 0)
+        event.signal = Int(signal)
+        writer.record(detailed: event)
+    }
+
     /// Writes what is left and the end event, closes the file and stops the writer thread.
     /// Calling it again does nothing.
     /// - Throws: `RecordingError` when a write failed during the run.
@@ -139,6 +152,8 @@ private final class RecordWriter: @unchecked Sendable {
         var eventTimestampMicros: UInt64 = 0
         var eventModulator: Neuromodulator?
         var eventLevel = 0.0
+        /// An event with fields of its own (`Recorder.record(_:)`), else nil.
+        var detailed: RecordingEvent?
         var record: TickRecord
     }
 
@@ -267,6 +282,17 @@ private final class RecordWriter: @unchecked Sendable {
         slots[i].eventLevel = level
         slots[i].eventTick = ticksOffered
         slots[i].eventTimestampMicros = lastTimestampOffered
+        slots[i].detailed = nil
+        publish()
+    }
+
+    func record(detailed event: RecordingEvent) {
+        guard let i = reserve() else { return }
+        slots[i].event = event.kind
+        slots[i].eventModulator = nil
+        slots[i].eventTick = ticksOffered
+        slots[i].eventTimestampMicros = lastTimestampOffered
+        slots[i].detailed = event
         publish()
     }
 
@@ -276,6 +302,7 @@ private final class RecordWriter: @unchecked Sendable {
         if let i = reserve(force: true) {
             slots[i].event = .end
             slots[i].eventModulator = nil
+            slots[i].detailed = nil
             slots[i].eventTick = ticksOffered
             slots[i].eventTimestampMicros = lastTimestampOffered
             publish()
@@ -320,7 +347,12 @@ private final class RecordWriter: @unchecked Sendable {
             }
             for n in t..<h {
                 let slot = slots + (n % capacity)
-                if let event = slot.pointee.event {
+                if var detailed = slot.pointee.detailed, slot.pointee.event != nil {
+                    detailed.tick = slot.pointee.eventTick
+                    detailed.timestampMicros = slot.pointee.eventTimestampMicros
+                    slot.pointee.detailed = nil
+                    sink.add(detailed)
+                } else if let event = slot.pointee.event {
                     sink.add(RecordingEvent(kind: event, tick: slot.pointee.eventTick, timestampMicros: slot.pointee.eventTimestampMicros,
                                             modulator: slot.pointee.eventModulator,
                                             level: slot.pointee.eventModulator == nil ? nil : slot.pointee.eventLevel))

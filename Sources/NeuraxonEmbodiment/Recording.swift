@@ -406,6 +406,13 @@ enum LexicalPath {
 }
 
 /// An event line of a recording.
+///
+/// Events say what happened to the run between ticks: the link going down and coming back,
+/// the board's own reports (its failsafe, a new handshake), what a user asked for (a stop, a
+/// neuromodulator level) and, once a second, the link's counters and round trip (`link`, a
+/// record of its own type in JSON Lines and on its own MCAP topic). Every field beyond `kind`,
+/// `tick` and `timestampMicros` is optional, so recordings written before a field existed read
+/// the same.
 public struct RecordingEvent: Sendable, Equatable {
     public enum Kind: String, Sendable {
         /// The link went down.
@@ -417,6 +424,22 @@ public struct RecordingEvent: Sendable, Equatable {
         /// A neuromodulator was set from outside the run (the browser view's slider) before the
         /// tick numbered `tick`: `modulator` and `level` say which and to what. Replay sets it too.
         case modulate
+        /// The board reported (in a STATUS) that its failsafe holds the actuators at their safe
+        /// values: `failsafeState` is `timeout` or `stopped`, or the board's `failsafeTrips`
+        /// count rose since its previous STATUS. Reported by the board, never inferred.
+        case failsafe
+        /// The board reported (in a STATUS) that it applies commands again (`active`) after a
+        /// `failsafe` event.
+        case failsafeCleared = "failsafe_cleared"
+        /// A new handshake with the same board after the device went away: `boardID`,
+        /// `devicePath` and `afterMillis` (time since the loss) say which, where and when.
+        case reconnect
+        /// A stop was asked for: by `signal` (2 SIGINT, 15 SIGTERM, 1 SIGHUP), or with 0 from
+        /// inside the program (the browser view's STOP button, the code that ran the loop).
+        case stop
+        /// The link's counters and round trip at this moment (`link`), written about once a
+        /// second of firmware time; a `link` record, not an event line, in JSON Lines.
+        case link
     }
     public var kind: Kind
     /// The number of ticks before the event: every tick the recording holds before it, plus any
@@ -427,6 +450,21 @@ public struct RecordingEvent: Sendable, Equatable {
     /// For `modulate`: the neuromodulator and the level (0…1) it was set to; nil otherwise.
     public var modulator: Neuromodulator?
     public var level: Double?
+    /// For `failsafe` and `failsafe_cleared`: the board's failsafe state as its STATUS named it
+    /// (`idle`, `active`, `timeout`, `stopped`, or `unknown N`), its `failsafe_trips` counter
+    /// and its uptime, ms.
+    public var failsafeState: String?
+    public var failsafeTrips: Int?
+    public var boardUptimeMillis: Int?
+    /// For `reconnect`: the board's unique id (hex), the device it answered on, and the time
+    /// from the loss to the new handshake, ms.
+    public var boardID: String?
+    public var devicePath: String?
+    public var afterMillis: Double?
+    /// For `stop`: the signal that asked for it, 0 when asked from inside the program.
+    public var signal: Int?
+    /// For `link`: the link's counters and round trip.
+    public var link: RecordedLinkStatus?
 
     public init(kind: Kind, tick: Int, timestampMicros: UInt64, modulator: Neuromodulator? = nil, level: Double? = nil) {
         self.kind = kind
@@ -437,6 +475,13 @@ public struct RecordingEvent: Sendable, Equatable {
     }
 
     func appendJSON(to out: inout JSONOutput) {
+        if kind == .link {
+            out.raw("{\"type\":\"link\",\"tick\":"); out.int(tick)
+            out.raw(",\"t_us\":"); out.int(timestampMicros)
+            (link ?? RecordedLinkStatus()).appendFields(to: &out)
+            out.raw("}\n")
+            return
+        }
         out.raw("{\"type\":\"event\",\"event\":"); out.string(kind.rawValue)
         out.raw(",\"tick\":"); out.int(tick)
         out.raw(",\"t_us\":"); out.int(timestampMicros)
@@ -444,7 +489,39 @@ public struct RecordingEvent: Sendable, Equatable {
             out.raw(",\"modulator\":"); out.string(modulator.rawValue)
             out.raw(",\"level\":"); out.double(level)
         }
+        appendDetails(to: &out)
         out.raw("}\n")
+    }
+
+    /// The optional fields of the board's reports and the user's controls, each with its
+    /// leading comma.
+    func appendDetails(to out: inout JSONOutput) {
+        if let failsafeState { out.raw(",\"failsafe\":"); out.string(failsafeState) }
+        if let failsafeTrips { out.raw(",\"failsafe_trips\":"); out.int(failsafeTrips) }
+        if let boardUptimeMillis { out.raw(",\"uptime_ms\":"); out.int(boardUptimeMillis) }
+        if let boardID { out.raw(",\"board_id\":"); out.string(boardID) }
+        if let devicePath { out.raw(",\"device\":"); out.string(devicePath) }
+        if let afterMillis { out.raw(",\"after_ms\":"); out.double(afterMillis) }
+        if let signal { out.raw(",\"signal\":"); out.int(signal) }
+    }
+
+    /// Reads the optional fields `appendDetails` writes (absent ones stay nil).
+    mutating func readDetails(_ v: JSONValue) {
+        failsafeState = v["failsafe"]?.string
+        failsafeTrips = v["failsafe_trips"]?.int.map { Int($0) }
+        boardUptimeMillis = v["uptime_ms"]?.int.map { Int($0) }
+        boardID = v["board_id"]?.string
+        devicePath = v["device"]?.string
+        afterMillis = v["after_ms"]?.double
+        signal = v["signal"]?.int.map { Int($0) }
+    }
+
+    /// A `link` record (JSON Lines `"type":"link"`, or a `/neuraxon/link_status` message).
+    static func linkRecord(_ v: JSONValue) -> RecordingEvent? {
+        guard let tick = v["tick"]?.int, let t = v["t_us"]?.int else { return nil }
+        var e = RecordingEvent(kind: .link, tick: Int(tick), timestampMicros: UInt64(clamping: t))
+        e.link = RecordedLinkStatus(json: v)
+        return e
     }
 
     /// Reads `modulator` and `level` of a `modulate` event; nil when they are missing or wrong.
@@ -452,5 +529,94 @@ public struct RecordingEvent: Sendable, Equatable {
         guard let name = value["modulator"]?.string, let m = Neuromodulator(rawValue: name),
               let level = value["level"]?.double, level.isFinite, (0...1).contains(level) else { return nil }
         return (m, level)
+    }
+}
+
+/// The link at one moment, as a `link` record holds it: the serial session's counters (all
+/// running totals since the run connected) and the PING → PONG round trip, ms.
+public struct RecordedLinkStatus: Sendable, Equatable {
+    /// Frames that passed every check, and frames sent (of any type).
+    public var framesReceived: UInt64 = 0
+    public var framesSent: UInt64 = 0
+    /// Bytes read from and written to the port.
+    public var bytesReceived: UInt64 = 0
+    public var bytesSent: UInt64 = 0
+    /// SENSORS frames received and COMMAND frames sent.
+    public var sensorFrames: UInt64 = 0
+    public var commandsSent: UInt64 = 0
+    /// PINGs sent and PONGs received.
+    public var pingsSent: UInt64 = 0
+    public var pongsReceived: UInt64 = 0
+    /// Board frames missing by sequence gap; SENSORS frames dropped as older than the failsafe timeout.
+    public var droppedFrames: UInt64 = 0
+    public var staleFrames: UInt64 = 0
+    /// Frames discarded: bad CRC, bad framing, rejected (version, type, length).
+    public var crcErrors: UInt64 = 0
+    public var malformedFrames: UInt64 = 0
+    public var rejectedFrames: UInt64 = 0
+    /// ERROR frames from the board.
+    public var boardErrors: UInt64 = 0
+    /// Times the link was declared lost, and times the same board answered again.
+    public var linkLosses: UInt64 = 0
+    public var reconnects: UInt64 = 0
+    /// Round trips measured so far on the run.
+    public var roundTripCount: Int = 0
+    /// The latest round trip, ms; nil before the first.
+    public var roundTripLastMillis: Double?
+    /// Median and 99th percentile of the latest round trips (up to `RecordedLinkStatus.roundTripWindow`), ms.
+    public var roundTripP50Millis: Double?
+    public var roundTripP99Millis: Double?
+
+    /// How many of the latest round trips the percentiles cover.
+    public static let roundTripWindow = 128
+
+    public init() {}
+
+    /// The fields in JSON, each with its leading comma.
+    func appendFields(to out: inout JSONOutput) {
+        out.raw(",\"counters\":{\"frames_received\":"); out.int(framesReceived)
+        out.raw(",\"frames_sent\":"); out.int(framesSent)
+        out.raw(",\"bytes_received\":"); out.int(bytesReceived)
+        out.raw(",\"bytes_sent\":"); out.int(bytesSent)
+        out.raw(",\"sensor_frames\":"); out.int(sensorFrames)
+        out.raw(",\"commands_sent\":"); out.int(commandsSent)
+        out.raw(",\"pings_sent\":"); out.int(pingsSent)
+        out.raw(",\"pongs_received\":"); out.int(pongsReceived)
+        out.raw(",\"dropped_frames\":"); out.int(droppedFrames)
+        out.raw(",\"stale_frames\":"); out.int(staleFrames)
+        out.raw(",\"crc_errors\":"); out.int(crcErrors)
+        out.raw(",\"malformed_frames\":"); out.int(malformedFrames)
+        out.raw(",\"rejected_frames\":"); out.int(rejectedFrames)
+        out.raw(",\"board_errors\":"); out.int(boardErrors)
+        out.raw(",\"link_losses\":"); out.int(linkLosses)
+        out.raw(",\"reconnects\":"); out.int(reconnects)
+        out.raw("},\"round_trip\":{\"count\":"); out.int(roundTripCount)
+        out.raw(",\"last_ms\":"); optional(roundTripLastMillis, &out)
+        out.raw(",\"p50_ms\":"); optional(roundTripP50Millis, &out)
+        out.raw(",\"p99_ms\":"); optional(roundTripP99Millis, &out)
+        out.raw("}")
+    }
+
+    private func optional(_ x: Double?, _ out: inout JSONOutput) {
+        if let x { out.double(x) } else { out.raw("null") }
+    }
+
+    init(json v: JSONValue) {
+        let c = v["counters"]
+        func n(_ key: String) -> UInt64 { UInt64(clamping: c?[key]?.int ?? 0) }
+        framesReceived = n("frames_received"); framesSent = n("frames_sent")
+        bytesReceived = n("bytes_received"); bytesSent = n("bytes_sent")
+        sensorFrames = n("sensor_frames"); commandsSent = n("commands_sent")
+        pingsSent = n("pings_sent"); pongsReceived = n("pongs_received")
+        droppedFrames = n("dropped_frames"); staleFrames = n("stale_frames")
+        crcErrors = n("crc_errors"); malformedFrames = n("malformed_frames"); rejectedFrames = n("rejected_frames")
+        boardErrors = n("board_errors"); linkLosses = n("link_losses"); reconnects = n("reconnects")
+        let r = v["round_trip"]
+        // `null` (no round trip yet) reads as NaN: nil here.
+        func ms(_ key: String) -> Double? { r?[key]?.double.flatMap { $0.isNaN ? nil : $0 } }
+        roundTripCount = Int(r?["count"]?.int ?? 0)
+        roundTripLastMillis = ms("last_ms")
+        roundTripP50Millis = ms("p50_ms")
+        roundTripP99Millis = ms("p99_ms")
     }
 }

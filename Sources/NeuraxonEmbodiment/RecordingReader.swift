@@ -164,6 +164,7 @@ public final class RecordingReader {
                 return nil
             }
             var event = RecordingEvent(kind: kind, tick: Int(tick), timestampMicros: UInt64(clamping: t))
+            event.readDetails(value)
             if kind == .modulate {
                 guard let (m, level) = RecordingEvent.modulation(value) else {
                     stop = .damaged(line: lineNumber, byteOffset: offset, reason: "a modulate event needs `modulator` and a `level` from 0 to 1")
@@ -183,6 +184,12 @@ public final class RecordingReader {
                 }
             }
             return .event(event)
+        case "link":
+            guard let link = RecordingEvent.linkRecord(value) else {
+                stop = .damaged(line: lineNumber, byteOffset: offset, reason: "a link record needs `tick` and `t_us`")
+                return nil
+            }
+            return .event(link)
         default:
             stop = .damaged(line: lineNumber, byteOffset: offset, reason: "a record of unknown type")
             return nil

@@ -17,6 +17,15 @@ public struct RecordingSummary: Sendable {
     /// How many ticks the recording says it holds (its `end` record's count, read at the file's
     /// end if reading stopped before it); nil when it has none.
     public var recordedTicks: Int?
+    /// How many events of each kind the recording holds (`link` records included, `end` not).
+    public var eventCounts: [RecordingEvent.Kind: Int] = [:]
+    /// The signal of each `stop` event, in order (0: asked from inside the program).
+    public var stopSignals: [Int] = []
+    /// The last `link` record's counters and round trip; nil when the recording has none.
+    public var lastLink: RecordedLinkStatus?
+
+    /// The event kinds replay takes over into the run it repeats.
+    public static let replayedEventKinds: Set<RecordingEvent.Kind> = [.linkLost, .linkRestored, .modulate, .end]
 
     /// Reads the whole recording at `path`.
     public init(path: String) throws(RecordingError) {
@@ -29,7 +38,9 @@ public struct RecordingSummary: Sendable {
             switch entry {
             case let .event(e):
                 if e.kind == .linkLost { linkLosses += 1 }
-                if e.kind == .end { recordedTicks = e.tick }
+                if e.kind == .end { recordedTicks = e.tick } else { eventCounts[e.kind, default: 0] += 1 }
+                if e.kind == .stop { stopSignals.append(e.signal ?? 0) }
+                if e.kind == .link { lastLink = e.link }
             case let .tick(t):
                 ticks += 1
                 steps += t.steps
@@ -62,11 +73,48 @@ public struct RecordingSummary: Sendable {
             "latency:       p50 \(rounded(latencyP50Micros, 0)) µs, p99 \(rounded(latencyP99Micros, 0)) µs (sensor frame received → command sent)",
             "counters:      overruns \(counters.overruns), late \(counters.lateTicks), reading errors \(counters.readingErrors), clock resets \(counters.clockResets), dropped frames \(counters.droppedFrames), record drops \(counters.recordDrops), link losses \(linkLosses)",
         ]
+        out.append(contentsOf: eventLines)
         for (k, h) in outputHistogram.enumerated() {
             out.append("output \(k):      -1 × \(h[0]), 0 × \(h[1]), +1 × \(h[2])")
         }
         out.append("end:           \(stop)")
         return out
+    }
+
+    /// The events, the link's last record and what replay leaves out, as lines (none for a
+    /// recording without events).
+    var eventLines: [String] {
+        var out: [String] = []
+        let order: [RecordingEvent.Kind] = [.linkLost, .linkRestored, .reconnect, .failsafe, .failsafeCleared, .modulate, .stop]
+        let listed = order.compactMap { kind -> String? in
+            guard let n = eventCounts[kind], n > 0 else { return nil }
+            if kind == .stop {
+                return stopSignals.map { $0 == 0 ? "stop (asked in the program)" : "stop (\(Self.signalName($0)))" }.joined(separator: ", ")
+            }
+            return "\(n) \(kind.rawValue.replacingOccurrences(of: "_", with: " "))"
+        }
+        let others = eventCounts.filter { !order.contains($0.key) && $0.key != .link }.map { "\($0.value) \($0.key.rawValue)" }.sorted()
+        if !(listed + others).isEmpty { out.append("events:        " + (listed + others).joined(separator: ", ")) }
+        if let link = lastLink {
+            func ms(_ x: Double?) -> String { x.map { "\(rounded($0, 2)) ms" } ?? "-" }
+            out.append("link:          \(eventCounts[.link] ?? 0) records; round trip p50 \(ms(link.roundTripP50Millis)), p99 \(ms(link.roundTripP99Millis)), last \(ms(link.roundTripLastMillis)) (\(link.roundTripCount) round trips)")
+            out.append("  counters:    frames \(link.framesReceived) received, \(link.framesSent) sent; crc errors \(link.crcErrors), malformed \(link.malformedFrames), rejected \(link.rejectedFrames), dropped \(link.droppedFrames), stale \(link.staleFrames), board errors \(link.boardErrors), losses \(link.linkLosses), reconnects \(link.reconnects)")
+        }
+        let shownOnly = eventCounts.keys.filter { !Self.replayedEventKinds.contains($0) }.map(\.rawValue).sorted()
+        if !shownOnly.isEmpty {
+            out.append("replay:        does not re-apply \(shownOnly.joined(separator: ", ")) (reports of the board and the link, and the stop, belong to the recorded run)")
+        }
+        return out
+    }
+
+    /// `SIGINT` for 2, … (the signals a run stops on), else `signal N`.
+    static func signalName(_ signal: Int) -> String {
+        switch signal {
+        case 1: "SIGHUP"
+        case 2: "SIGINT"
+        case 15: "SIGTERM"
+        default: "signal \(signal)"
+        }
     }
 
     private func rounded(_ x: Double, _ digits: Int) -> String {

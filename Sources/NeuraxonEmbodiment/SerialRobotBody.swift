@@ -46,6 +46,13 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
     /// Woken by every event, so `waitForEvents` returns when it happens.
     private let eventsWake = WakePipe()
 
+    // Recording the link (`recordLink(to:statusPollMilliseconds:)`); the session's thread's own.
+    private var recorder: Recorder?
+    /// Firmware time at or after which the next `link` record is due, µs.
+    private var nextLinkRecordMicros: UInt64 = 0
+    private var roundTrips = RecentRoundTrips(capacity: RecordedLinkStatus.roundTripWindow)
+    private var failsafe = BoardFailsafeTracker()
+
     /// Connects to the board `options.selector` names and configures it.
     /// - Throws: `LinkError` naming the device, what went wrong and what to do.
     public convenience init(options: SessionOptions) throws(LinkError) {
@@ -99,6 +106,7 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
             }
             frame.count = count
             publish()
+            if recorder != nil, clock.timestampMicros >= nextLinkRecordMicros { recordLinkStatus() }
             return .frame
         case .timeout:
             return .timeout
@@ -131,6 +139,77 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
         }
         publish()
         eventsWake.wake()
+    }
+
+    // MARK: Recording the link
+
+    /// Records the link into `recorder` from now on, from the thread that runs the body (the
+    /// tick thread, between ticks): the board's failsafe engaging and clearing (`failsafe`,
+    /// `failsafe_cleared`, as the board's STATUS reports it, asked for every
+    /// `statusPollMilliseconds`; nil asks only when the session does, at the final STOP), each
+    /// reconnect (`reconnect`, with the board's id), and a `link` record with the session's
+    /// counters and round trip at the first frame and then once per second of firmware time.
+    /// Call before the run starts. Nothing here allocates per tick: a `link` record copies
+    /// counters and a few numbers into the recorder's ring.
+    public func recordLink(to recorder: Recorder, statusPollMilliseconds: Double? = 1000) {
+        self.recorder = recorder
+        nextLinkRecordMicros = 0
+        session.onRoundTrip = { [weak self] milliseconds in self?.roundTrips.add(milliseconds) }
+        session.onStatus = { [weak self] status in self?.noteStatus(status) }
+        session.statusPollMilliseconds = statusPollMilliseconds
+    }
+
+    private func recordLinkStatus() {
+        guard let recorder else { return }
+        nextLinkRecordMicros = clock.timestampMicros &+ 1_000_000
+        let c = session.counters
+        var link = RecordedLinkStatus()
+        link.framesReceived = c.framesReceived
+        link.framesSent = c.framesSent
+        link.bytesReceived = c.bytesReceived
+        link.bytesSent = c.bytesSent
+        link.sensorFrames = c.sensorFrames
+        link.commandsSent = c.commandsSent
+        link.pingsSent = c.pingsSent
+        link.pongsReceived = c.pongsReceived
+        link.droppedFrames = c.droppedFrames
+        link.staleFrames = c.staleFrames
+        link.crcErrors = c.crcErrors
+        link.malformedFrames = c.malformedFrames
+        link.rejectedFrames = c.rejectedFrames
+        link.boardErrors = c.boardErrors
+        link.linkLosses = c.linkLosses
+        link.reconnects = c.reconnects
+        link.roundTripCount = roundTrips.total
+        link.roundTripLastMillis = roundTrips.last
+        link.roundTripP50Millis = roundTrips.percentile(50)
+        link.roundTripP99Millis = roundTrips.percentile(99)
+        var event = RecordingEvent(kind: .link, tick: 0, timestampMicros: 0)
+        event.link = link
+        recorder.record(event)
+    }
+
+    private func noteStatus(_ status: BoardStatus) {
+        guard let recorder else { return }
+        let (engaged, cleared) = failsafe.take(status)
+        func report(_ kind: RecordingEvent.Kind) {
+            var event = RecordingEvent(kind: kind, tick: 0, timestampMicros: 0)
+            event.failsafeState = status.failsafeState?.description ?? "unknown \(status.failsafe)"
+            event.failsafeTrips = Int(status.failsafeTrips)
+            event.boardUptimeMillis = Int(status.uptimeMilliseconds)
+            recorder.record(event)
+        }
+        if engaged { report(.failsafe) }
+        if cleared { report(.failsafeCleared) }
+    }
+
+    private func recordReconnect(path: String, afterMilliseconds: Double) {
+        guard let recorder else { return }
+        var event = RecordingEvent(kind: .reconnect, tick: 0, timestampMicros: 0)
+        event.boardID = session.board?.uniqueIDHex ?? board.uniqueIDHex
+        event.devicePath = path
+        event.afterMillis = afterMilliseconds
+        recorder.record(event)
     }
 
     // MARK: Watching from other threads
@@ -180,6 +259,7 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
     }
 
     private func note(_ event: LinkEvent) {
+        if case let .reconnected(path, milliseconds) = event { recordReconnect(path: path, afterMilliseconds: milliseconds) }
         let state = session.state
         let counters = session.counters
         let text = event.description
@@ -192,6 +272,83 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
         }
         if case .state = event { return }
         eventsWake.wake()
+    }
+}
+
+/// Follows the board's failsafe through its STATUS reports: whether the actuators are held at
+/// their safe values by the failsafe, as far as the board has said.
+///
+/// A STATUS engages it when its state is `timeout` or `stopped`, or when its `failsafe_trips`
+/// counter differs from the previous STATUS's (a trip between two reports, or a board that
+/// restarted); it clears when a later STATUS says `active`. Both can happen on one STATUS (the
+/// failsafe tripped and commands took over again between two reports).
+struct BoardFailsafeTracker {
+    private var trips: UInt32?
+    /// Whether the last STATUS left the failsafe engaged.
+    private(set) var engaged = false
+
+    /// Takes one STATUS; says whether it engaged the failsafe and whether it cleared it.
+    mutating func take(_ status: BoardStatus) -> (engaged: Bool, cleared: Bool) {
+        let tripped = trips.map { $0 != status.failsafeTrips } ?? false
+        trips = status.failsafeTrips
+        let state = status.failsafeState
+        var result = (engaged: false, cleared: false)
+        if !engaged && (state == .timeout || state == .stopped || tripped) {
+            engaged = true
+            result.engaged = true
+        }
+        if engaged && state == .active {
+            engaged = false
+            result.cleared = true
+        }
+        return result
+    }
+}
+
+/// The latest round trips, for percentiles without allocating: a fixed ring and the same
+/// samples kept sorted, both made at `init`. Adding one is O(capacity); a percentile is O(1).
+struct RecentRoundTrips {
+    private var ring: [Double]
+    private var sorted: [Double]
+    private var count = 0
+    private var next = 0
+    /// Round trips added in total.
+    private(set) var total = 0
+    /// The latest round trip, ms.
+    private(set) var last: Double?
+
+    init(capacity: Int) {
+        // Two buffers of their own: sharing one would make the first `add` copy it.
+        ring = [Double](repeating: 0, count: max(1, capacity))
+        sorted = [Double](repeating: 0, count: max(1, capacity))
+    }
+
+    /// Adds one round trip of `milliseconds`, dropping the oldest when full.
+    mutating func add(_ milliseconds: Double) {
+        let capacity = ring.count
+        if count == capacity {
+            // Take the oldest out of the sorted samples.
+            let old = ring[next]
+            var k = 0
+            while k < count && sorted[k] != old { k += 1 }
+            while k < count - 1 { sorted[k] = sorted[k + 1]; k += 1 }
+            count -= 1
+        }
+        ring[next] = milliseconds
+        next = (next + 1) % capacity
+        var k = count
+        while k > 0 && sorted[k - 1] > milliseconds { sorted[k] = sorted[k - 1]; k -= 1 }
+        sorted[k] = milliseconds
+        count += 1
+        total += 1
+        last = milliseconds
+    }
+
+    /// The `p`-th percentile (0...100) of the samples held, ms (nearest rank), or nil with none.
+    func percentile(_ p: Double) -> Double? {
+        guard count > 0 else { return nil }
+        let rank = Int((p / 100 * Double(count)).rounded(.up)) - 1
+        return sorted[max(0, min(count - 1, rank))]
     }
 }
 

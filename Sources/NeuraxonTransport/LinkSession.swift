@@ -133,6 +133,21 @@ public final class LinkSession {
     public private(set) var lastReconnectError: LinkError?
     /// Called on every event (state changes, loss, reconnect, board errors).
     public var onEvent: ((LinkEvent) -> Void)?
+    /// Called with every STATUS the board sends (asked for by `statusPollMilliseconds`,
+    /// `status()` or `stop()`), on the session's thread, when it arrives.
+    public var onStatus: ((BoardStatus) -> Void)?
+    /// Called with every round trip `roundTrip` records, ms, on the session's thread.
+    public var onRoundTrip: ((Double) -> Void)?
+    /// While streaming, `nextSensors` asks the board for its STATUS (GET_STATUS, answered to
+    /// `onStatus`) this often, ms: the first at once, and again at once after a reconnect and
+    /// at the first stale frame (the host was quiet for longer than the failsafe timeout, so
+    /// the board's failsafe has fired and the STATUS says so before a command clears it); nil
+    /// (the default) never. The request is one short frame, written like a heartbeat; the
+    /// call does not wait for the reply.
+    public var statusPollMilliseconds: Double?
+    private var lastStatusPoll: MonotonicTime?
+    /// Polled STATUS replies not yet received: a request's own reply is the one after them.
+    private var pollsAwaitingStatus = 0
 
     private var port: SerialPort?
     private var monitor: DeviceMonitor?
@@ -527,7 +542,16 @@ public final class LinkSession {
                     return .linkLost
                 }
             }
+            if let every = statusPollMilliseconds, lastStatusPoll.map({ now.milliseconds(since: $0) >= every }) ?? true {
+                lastStatusPoll = now
+                pollsAwaitingStatus += 1
+                do { try send(.getStatus) } catch {
+                    declareLost(error.description)
+                    return .linkLost
+                }
+            }
             var wake = min(deadline, lastReceive.adding(milliseconds: options.linkLossMilliseconds))
+            if let every = statusPollMilliseconds, let last = lastStatusPoll { wake = min(wake, last.adding(milliseconds: every)) }
             wake = min(wake, lastSend.adding(milliseconds: heartbeat))
             wake = min(wake, lastProbe.adding(milliseconds: options.roundTripProbeMilliseconds))
             let header: FrameHeader?
@@ -543,6 +567,10 @@ public final class LinkSession {
                         return .sample(sequence: header.sequence)
                     }
                     counters.staleFrames += 1
+                    // The host was quiet for longer than the failsafe timeout: ask the board what
+                    // its failsafe did, before the next command changes it.
+                    if statusPollMilliseconds != nil, let last = lastStatusPoll,
+                       MonotonicTime.now().milliseconds(since: last) * 1000 > Double(staleMicros) { lastStatusPoll = nil }
                 }
                 // Frames that keep coming (other types, stale ones) do not hold the call past its deadline.
                 if MonotonicTime.now() >= deadline { return .timeout }
@@ -634,16 +662,18 @@ public final class LinkSession {
         guard port != nil else { throw .notConnected }
         for _ in 0..<tries {
             if honoursStop && stopRequested { throw .stopped }
-            let before = lastStatusCount
+            // A polled STATUS still on its way is not this request's reply.
+            let before = lastStatusCount + UInt64(pollsAwaitingStatus)
             do { try send(message) } catch { throw .serial(error) }
             let deadline = MonotonicTime.now().adding(milliseconds: options.replyTimeoutMilliseconds)
-            while lastStatusCount == before {
+            while lastStatusCount <= before {
                 if honoursStop && stopRequested { throw .stopped }
                 let header: FrameHeader?
                 do { header = try nextFrame(deadline: deadline, watchStop: honoursStop) } catch { throw .serial(error) }
                 if header == nil && MonotonicTime.now() >= deadline { break }
             }
             if lastStatusCount > before, let s = lastStatus { return s }
+            pollsAwaitingStatus = 0  // replies that never came are not waited for again
         }
         throw .noAcknowledgement(path: devicePath ?? "?", what: what)
     }
@@ -717,6 +747,8 @@ public final class LinkSession {
     private func reconnected() {
         counters.reconnects += 1
         lastReconnectError = nil
+        lastStatusPoll = nil
+        pollsAwaitingStatus = 0
         recovering = false
         setState(.streaming)
         emit(.reconnected(path: devicePath ?? "?", afterMilliseconds: MonotonicTime.now().milliseconds(since: lostAt)))
@@ -769,12 +801,17 @@ public final class LinkSession {
                 let micros = nowMicros &- token
                 // Sent on this connection (not before it opened, which wraps to a huge value).
                 let sentOnThisLink = token &- connectionStartMicros < 1 << 31
-                if sentOnThisLink && micros < 10_000_000 { roundTrip.record(Double(micros) / 1000) }
+                if sentOnThisLink && micros < 10_000_000 {
+                    roundTrip.record(Double(micros) / 1000)
+                    onRoundTrip?(Double(micros) / 1000)
+                }
             }
         case .status:
             if case let .status(s)? = try? decoder.message() {
                 lastStatus = s
                 lastStatusCount += 1
+                if pollsAwaitingStatus > 0 { pollsAwaitingStatus -= 1 }
+                onStatus?(s)
             }
         case .error:
             counters.boardErrors += 1

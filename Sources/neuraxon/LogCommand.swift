@@ -53,6 +53,19 @@ struct LogInfo: ParsableCommand {
                          "link_losses": s.linkLosses],
             "outputs": s.outputHistogram.map { ["minus": $0[0], "zero": $0[1], "plus": $0[2]] },
             "end": "\(s.stop)",
+            "events": Dictionary(uniqueKeysWithValues: s.eventCounts.filter { $0.key != .link }.map { ($0.key.rawValue, $0.value) }),
+            "stop_signals": s.stopSignals,
+            "link_records": s.eventCounts[.link] ?? 0,
+            "link": s.lastLink.map { l -> Any in
+                func ms(_ x: Double?) -> Any { x.map { NSNumber(value: $0) } ?? NSNull() }
+                return ["round_trip_ms": ["count": l.roundTripCount, "last": ms(l.roundTripLastMillis),
+                                          "p50": ms(l.roundTripP50Millis), "p99": ms(l.roundTripP99Millis)],
+                        "frames_received": l.framesReceived, "frames_sent": l.framesSent, "crc_errors": l.crcErrors,
+                        "malformed_frames": l.malformedFrames, "rejected_frames": l.rejectedFrames, "dropped_frames": l.droppedFrames,
+                        "stale_frames": l.staleFrames, "board_errors": l.boardErrors, "link_losses": l.linkLosses,
+                        "reconnects": l.reconnects] as [String: Any]
+            } ?? NSNull(),
+            "not_replayed": s.eventCounts.keys.filter { !RecordingSummary.replayedEventKinds.contains($0) }.map(\.rawValue).sorted(),
         ]
     }
 }

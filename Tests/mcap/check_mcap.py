@@ -9,9 +9,10 @@ through its summary and indexes (the indexed reader) and front to back with ever
 (the stream reader), and asserts that:
 - the summary is there and its statistics, channel counts, chunk indexes, message indexes,
   attachment and metadata indexes are valid and agree with the file;
-- the schemas and channels are those Docs/LOG-FORMAT.md lists, JSON Schema and JSON encoded;
-- every tick and event of RUN.jsonl comes back, in order, with log time = t_us * 1000, and every
-  field equal (with --other-run, start_time, host_ns, sent_ns, latency_us and the network
+- the schemas and channels are those Docs/LOG-FORMAT.md lists, JSON Schema and JSON encoded, and
+  every event and link status message has the fields its schema lists (and no others);
+- every tick, event and link record of RUN.jsonl comes back, in order, with log time = t_us * 1000,
+  and every field equal (with --other-run, start_time, host_ns, sent_ns, latency_us and the network
   file's name are not compared: two runs of one simulation differ only there);
 - the header is in the `neuraxon.recording` metadata and the mapping (and the network file,
   when the recording names one) are attached.
@@ -33,7 +34,7 @@ SCHEMAS = {
     "/neuraxon/sensors": "neuraxon.Sensors", "/neuraxon/inputs": "neuraxon.InputTrits",
     "/neuraxon/outputs": "neuraxon.OutputTrits", "/neuraxon/setpoints": "neuraxon.Setpoints",
     "/neuraxon/modulators": "neuraxon.Neuromodulators", "/neuraxon/link": "neuraxon.Link",
-    "/neuraxon/events": "neuraxon.Event", "/sim/pose": "foxglove.PoseInFrame",
+    "/neuraxon/events": "neuraxon.Event", "/neuraxon/link_status": "neuraxon.LinkStatus", "/sim/pose": "foxglove.PoseInFrame",
     "/tf": "foxglove.FrameTransform", "/sim/world": "foxglove.SceneUpdate",
 }
 MODULATORS = ["dopamine", "serotonin", "acetylcholine", "norepinephrine"]
@@ -60,7 +61,23 @@ def read_jsonl(path):
     with open(path) as f:
         header = json.loads(next(f))
         records = [json.loads(line) for line in f if line.endswith("\n")]
-    return header, [r for r in records if r["type"] == "tick"], [r for r in records if r["type"] == "event"]
+    return (header, [r for r in records if r["type"] == "tick"], [r for r in records if r["type"] == "event"],
+            [r for r in records if r["type"] == "link"])
+
+
+def check_against_schema(topic, schema, message):
+    """The message has every required field of its schema, no field the schema does not list,
+    a listed value where the schema enumerates them, and nested objects likewise."""
+    properties = schema.get("properties", {})
+    for key in schema.get("required", []):
+        check(key in message, f"{topic}: a message lacks `{key}`")
+    for key, value in message.items():
+        check(key in properties, f"{topic}: `{key}` is not in the schema")
+        field = properties[key]
+        if "enum" in field:
+            check(value in field["enum"], f"{topic}: `{key}` = {value!r} is not one of {field['enum']}")
+        if field.get("type") == "object" and "properties" in field:
+            check_against_schema(topic, field, value)
 
 
 def main():
@@ -68,7 +85,7 @@ def main():
     ignore_wall = "--other-run" in sys.argv
     check(len(args) == 2, "usage: check_mcap.py RUN.mcap RUN.jsonl [--other-run]")
     mcap_path, jsonl_path = args
-    header, ticks, events = read_jsonl(jsonl_path)
+    header, ticks, events, links = read_jsonl(jsonl_path)
     simulated = "world" in header
 
     with open(mcap_path, "rb") as f:
@@ -80,7 +97,8 @@ def main():
 
         # Schemas and channels as documented.
         topics = {c.topic: c for c in summary.channels.values()}
-        expected_topics = set(TICK_TOPICS + ["/neuraxon/events"]) | ({"/tf", "/sim/pose", "/sim/world"} if simulated else set())
+        json_schemas = {}
+        expected_topics = set(TICK_TOPICS + ["/neuraxon/events", "/neuraxon/link_status"]) | ({"/tf", "/sim/pose", "/sim/world"} if simulated else set())
         check(set(topics) == expected_topics, f"topics {sorted(topics)} are not {sorted(expected_topics)}")
         for topic, channel in topics.items():
             schema = summary.schemas[channel.schema_id]
@@ -89,11 +107,12 @@ def main():
             check(schema.name == SCHEMAS[topic], f"{topic}'s schema is {schema.name}, not {SCHEMAS[topic]}")
             json_schema = json.loads(schema.data)
             check(json_schema.get("type") == "object", f"{topic}'s JSON Schema is not an object schema")
+            json_schemas[topic] = json_schema
         print(f"ok: {len(topics)} channels with their JSON Schemas")
 
         # Statistics against the recording.
         per_tick = len(TICK_TOPICS) + (2 if simulated else 0)
-        expected_messages = len(ticks) * per_tick + len(events) + (1 if simulated else 0)
+        expected_messages = len(ticks) * per_tick + len(events) + len(links) + (1 if simulated else 0)
         check(stats.message_count == expected_messages, f"statistics count {stats.message_count} messages, expected {expected_messages}")
         check(stats.channel_count == len(topics) and stats.schema_count == len(summary.schemas), "statistics count the wrong channels or schemas")
         check(stats.chunk_count == len(summary.chunk_indexes), "statistics count the wrong chunks")
@@ -102,11 +121,12 @@ def main():
         for topic in TICK_TOPICS:
             check(stats.channel_message_counts.get(topics[topic].id) == len(ticks), f"{topic}: {stats.channel_message_counts.get(topics[topic].id)} messages, {len(ticks)} ticks")
         check(stats.channel_message_counts.get(topics["/neuraxon/events"].id, 0) == len(events), "the events' count differs")
+        check(stats.channel_message_counts.get(topics["/neuraxon/link_status"].id, 0) == len(links), "the link records' count differs")
         if ticks:
-            first = min([t["t_us"] for t in ticks] + [e["t_us"] for e in events]) * 1000
+            first = min([t["t_us"] for t in ticks] + [e["t_us"] for e in events + links]) * 1000
             if simulated:
                 first = 0  # the world's scene update
-            last = max([t["t_us"] for t in ticks] + [e["t_us"] for e in events]) * 1000
+            last = max([t["t_us"] for t in ticks] + [e["t_us"] for e in events + links]) * 1000
             check(stats.message_start_time == first and stats.message_end_time == last,
                   f"statistics span {stats.message_start_time}…{stats.message_end_time}, expected {first}…{last}")
         print(f"ok: statistics: {stats.message_count} messages in {stats.chunk_count} chunks")
@@ -197,6 +217,18 @@ def main():
             check(stamp["sec"] * 10**9 + stamp["nsec"] == t["t_us"] * 1000, f"tick {t['tick']}: pose timestamp differs")
     got_events = [d for _, d in by_topic["/neuraxon/events"]]
     check(got_events == [{k: v for k, v in e.items() if k != "type"} for e in events], "events differ")
+    check([m.log_time for m, _ in by_topic["/neuraxon/events"]] == [e["t_us"] * 1000 for e in events], "events: log times are not t_us * 1000")
+    for event in got_events:
+        check_against_schema("/neuraxon/events", json_schemas["/neuraxon/events"], event)
+    got_links = [d for _, d in by_topic["/neuraxon/link_status"]]
+    check(got_links == [{k: v for k, v in r.items() if k != "type"} for r in links], "link status messages differ")
+    check([m.log_time for m, _ in by_topic["/neuraxon/link_status"]] == [r["t_us"] * 1000 for r in links],
+          "link status: log times are not t_us * 1000")
+    for link in got_links:
+        check_against_schema("/neuraxon/link_status", json_schemas["/neuraxon/link_status"], link)
+        check(set(link["counters"]) == set(json_schemas["/neuraxon/link_status"]["properties"]["counters"]["properties"]),
+              "link status: the counters are not those of the schema")
+    print(f"ok: {len(links)} link status messages equal the recording")
     if simulated:
         world = by_topic["/sim/world"]
         check(len(world) == 1 and {e["id"] for e in world[0][1]["entities"]} == {"world", "robot"}, "the world's scene update is missing or incomplete")

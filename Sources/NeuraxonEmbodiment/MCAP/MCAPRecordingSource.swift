@@ -108,7 +108,8 @@ final class MCAPRecordingSource {
     private func take(_ m: MCAPMessage) {
         messagesRead += 1
         guard let topic = topics[m.channel] else { return damaged("a message on channel \(m.channel), which was never declared") }
-        guard RecordingTopics.tickTopics.contains(topic) || topic == RecordingTopics.events || topic == RecordingTopics.pose else { return }
+        guard RecordingTopics.tickTopics.contains(topic) || topic == RecordingTopics.events || topic == RecordingTopics.pose
+                || topic == RecordingTopics.linkStatus else { return }
         let value: JSONValue
         do {
             value = try m.data.withUnsafeBufferPointer { (p) throws(JSONLineParser.Failure) in try JSONLineParser.parse(p) }
@@ -129,12 +130,19 @@ final class MCAPRecordingSource {
                   let tick = value["tick"]?.int, let t = value["t_us"]?.int else { return damaged("a bad event message") }
             if let p = pending { finishPending(p); pending = nil }
             var event = RecordingEvent(kind: kind, tick: Int(tick), timestampMicros: UInt64(clamping: t))
+            event.readDetails(value)
             if kind == .modulate {
                 guard let (m, level) = RecordingEvent.modulation(value) else { return damaged("a bad modulate event") }
                 event.modulator = m
                 event.level = level
             }
             queue.append(.event(event))
+            return
+        }
+        if topic == RecordingTopics.linkStatus {
+            guard let link = RecordingEvent.linkRecord(value) else { return damaged("a bad link status message") }
+            if let p = pending { finishPending(p); pending = nil }
+            queue.append(.event(link))
             return
         }
         guard let tick = value["tick"]?.int.map(Int.init) else { return damaged("\(topic) has no `tick`") }

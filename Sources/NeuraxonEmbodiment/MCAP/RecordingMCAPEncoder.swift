@@ -130,11 +130,20 @@ struct RecordingMCAPEncoder {
     }
 
     mutating func add(_ e: RecordingEvent) {
+        if e.kind == .link {
+            message(RecordingTopics.linkStatus, e.timestampMicros &* 1000) { o in
+                o.raw("{\"tick\":"); o.int(e.tick); o.raw(",\"t_us\":"); o.int(e.timestampMicros)
+                (e.link ?? RecordedLinkStatus()).appendFields(to: &o)
+                o.raw("}")
+            }
+            return
+        }
         message(RecordingTopics.events, e.timestampMicros &* 1000) { o in
             o.raw("{\"event\":"); o.string(e.kind.rawValue); o.raw(",\"tick\":"); o.int(e.tick); o.raw(",\"t_us\":"); o.int(e.timestampMicros)
             if let m = e.modulator, let level = e.level {
                 o.raw(",\"modulator\":"); o.string(m.rawValue); o.raw(",\"level\":"); o.double(level)
             }
+            e.appendDetails(to: &o)
             o.raw("}")
         }
     }

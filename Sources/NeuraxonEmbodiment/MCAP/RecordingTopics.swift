@@ -7,7 +7,8 @@ import NeuraxonSimulation
 ///
 /// Each tick becomes one message on each of the six `/neuraxon/…` tick topics, all carrying the
 /// tick's number, written together and never split across chunks, so the tick record can be
-/// put back together exactly from them. Events go on `/neuraxon/events`. A simulated run also
+/// put back together exactly from them. Events go on `/neuraxon/events`, the link's counters
+/// and round trip (about once a second) on `/neuraxon/link_status`. A simulated run also
 /// has the robot's pose (`/sim/pose`, `/tf`) each tick and its world (`/sim/world`) once.
 enum RecordingTopics {
     static let sensors = "/neuraxon/sensors"
@@ -17,6 +18,8 @@ enum RecordingTopics {
     static let modulators = "/neuraxon/modulators"
     static let link = "/neuraxon/link"
     static let events = "/neuraxon/events"
+    /// The link's counters and round trip, about once a second (`link` records).
+    static let linkStatus = "/neuraxon/link_status"
     static let pose = "/sim/pose"
     static let transform = "/tf"
     static let world = "/sim/world"
@@ -53,7 +56,19 @@ enum RecordingTopics {
                 ("counters", object([("overruns", integer), ("late", integer), ("reading_errors", integer),
                                      ("clock_resets", integer), ("dropped", integer), ("record_drops", integer)])),
             ])),
-            (events, "neuraxon.Event", #"{"type":"object","properties":{"event":{"type":"string","enum":["link_lost","link_restored","end","modulate"]},"tick":{"type":"integer"},"t_us":{"type":"integer"},"modulator":{"type":"string","enum":["dopamine","serotonin","acetylcholine","norepinephrine"],"description":"modulate only"},"level":{"type":"number","minimum":0,"maximum":1,"description":"modulate only"}},"required":["event","tick","t_us"]}"#),
+            (events, "neuraxon.Event", #"{"type":"object","properties":{"event":{"type":"string","enum":["link_lost","link_restored","end","modulate","failsafe","failsafe_cleared","reconnect","stop"]},"tick":{"type":"integer"},"t_us":{"type":"integer"},"modulator":{"type":"string","enum":["dopamine","serotonin","acetylcholine","norepinephrine"],"description":"modulate only"},"level":{"type":"number","minimum":0,"maximum":1,"description":"modulate only"},"failsafe":{"type":"string","description":"failsafe and failsafe_cleared: the board's failsafe state as its STATUS named it (idle, active, timeout, stopped)"},"failsafe_trips":{"type":"integer","description":"failsafe and failsafe_cleared: the board's failsafe_trips counter"},"uptime_ms":{"type":"integer","description":"failsafe and failsafe_cleared: the board's uptime, ms"},"board_id":{"type":"string","description":"reconnect: the board's unique id, hex"},"device":{"type":"string","description":"reconnect: the device the board answered on"},"after_ms":{"type":"number","description":"reconnect: time from the loss to the new handshake, ms"},"signal":{"type":"integer","description":"stop: the signal that asked for it (2 SIGINT, 15 SIGTERM, 1 SIGHUP), 0 from inside the program (the view's STOP button)"}},"required":["event","tick","t_us"]}"#),
+            (linkStatus, "neuraxon.LinkStatus", object([
+                ("tick", integer), ("t_us", integer),
+                ("counters", object(["frames_received", "frames_sent", "bytes_received", "bytes_sent", "sensor_frames", "commands_sent",
+                                     "pings_sent", "pongs_received", "dropped_frames", "stale_frames", "crc_errors", "malformed_frames",
+                                     "rejected_frames", "board_errors", "link_losses", "reconnects"].map { ($0, integer) })),
+                ("round_trip", object([
+                    ("count", integer),
+                    ("last_ms", #"{"type":["number","null"],"description":"the latest PING to PONG round trip, ms; null before the first"}"#),
+                    ("p50_ms", #"{"type":["number","null"],"description":"median of the latest 128 round trips, ms"}"#),
+                    ("p99_ms", #"{"type":["number","null"],"description":"99th percentile of the latest 128 round trips, ms"}"#),
+                ])),
+            ])),
         ]
         if simulated {
             out.append((pose, "foxglove.PoseInFrame", object([("timestamp", time), ("frame_id", string), ("pose", poseSchema)])))

@@ -203,7 +203,7 @@ public struct ReportData: Sendable {
         while let entry = reader.next() {
             switch entry {
             case let .event(e):
-                if e.kind == .end { recordedTicks = e.tick } else { events.append(e) }
+                if e.kind == .end { recordedTicks = e.tick } else if e.kind != .link { events.append(e) }
             case let .tick(t):
                 if ticks > 0, ticks % groupSize == 0, ticks / groupSize == self.maxPoints { halve() }
                 let group = ticks / groupSize
