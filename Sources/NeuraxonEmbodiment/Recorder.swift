@@ -123,6 +123,11 @@ public final class Recorder: @unchecked Sendable {
     /// (a `modulate` event; replay sets it too). Called on the tick thread; allocates nothing.
     public func record(modulator: Neuromodulator, level: Double) { writer.record(event: .modulate, modulator: modulator, level: level) }
 
+    /// Records that input neuron `input` was clamped at `state` (nil: released) from outside the
+    /// run, before the next tick (a `clamp` event; replay does it too). Called on the tick
+    /// thread; allocates nothing.
+    public func record(clamp input: Int, to state: Trit?) { writer.record(event: .clamp, clamp: (input, state)) }
+
     /// Writes what is left and the end event, closes the file and stops the writer thread.
     /// Calling it again does nothing.
     /// - Throws: `RecordingError` when a write failed during the run.
@@ -139,6 +144,7 @@ private final class RecordWriter: @unchecked Sendable {
         var eventTimestampMicros: UInt64 = 0
         var eventModulator: Neuromodulator?
         var eventLevel = 0.0
+        var eventClamp: (input: Int, state: Trit?)?
         var record: TickRecord
     }
 
@@ -260,9 +266,11 @@ private final class RecordWriter: @unchecked Sendable {
         return true
     }
 
-    func record(event: RecordingEvent.Kind, modulator: Neuromodulator? = nil, level: Double = 0) {
+    func record(event: RecordingEvent.Kind, modulator: Neuromodulator? = nil, level: Double = 0,
+                clamp: (input: Int, state: Trit?)? = nil) {
         guard let i = reserve() else { return }
         slots[i].event = event
+        slots[i].eventClamp = clamp
         slots[i].eventModulator = modulator
         slots[i].eventLevel = level
         slots[i].eventTick = ticksOffered
@@ -276,6 +284,7 @@ private final class RecordWriter: @unchecked Sendable {
         if let i = reserve(force: true) {
             slots[i].event = .end
             slots[i].eventModulator = nil
+            slots[i].eventClamp = nil
             slots[i].eventTick = ticksOffered
             slots[i].eventTimestampMicros = lastTimestampOffered
             publish()
@@ -321,9 +330,11 @@ private final class RecordWriter: @unchecked Sendable {
             for n in t..<h {
                 let slot = slots + (n % capacity)
                 if let event = slot.pointee.event {
-                    sink.add(RecordingEvent(kind: event, tick: slot.pointee.eventTick, timestampMicros: slot.pointee.eventTimestampMicros,
-                                            modulator: slot.pointee.eventModulator,
-                                            level: slot.pointee.eventModulator == nil ? nil : slot.pointee.eventLevel))
+                    var e = RecordingEvent(kind: event, tick: slot.pointee.eventTick, timestampMicros: slot.pointee.eventTimestampMicros,
+                                           modulator: slot.pointee.eventModulator,
+                                           level: slot.pointee.eventModulator == nil ? nil : slot.pointee.eventLevel)
+                    if let clamp = slot.pointee.eventClamp { e.input = clamp.input; e.clampedState = clamp.state }
+                    sink.add(e)
                 } else {
                     sink.add(slot.pointee.record)
                 }

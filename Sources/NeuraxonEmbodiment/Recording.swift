@@ -417,6 +417,10 @@ public struct RecordingEvent: Sendable, Equatable {
         /// A neuromodulator was set from outside the run (the browser view's slider) before the
         /// tick numbered `tick`: `modulator` and `level` say which and to what. Replay sets it too.
         case modulate
+        /// An input neuron was clamped or released from outside the run (the browser view)
+        /// before the tick numbered `tick`: `input` says which (among the inputs, 0 first) and
+        /// `clampedState` to what (nil: released, the encoders drive it again). Replay does it too.
+        case clamp
     }
     public var kind: Kind
     /// The number of ticks before the event: every tick the recording holds before it, plus any
@@ -427,6 +431,10 @@ public struct RecordingEvent: Sendable, Equatable {
     /// For `modulate`: the neuromodulator and the level (0…1) it was set to; nil otherwise.
     public var modulator: Neuromodulator?
     public var level: Double?
+    /// For `clamp`: the input neuron (among the inputs, 0 first) and the state it is held at
+    /// from this tick on, or nil when it was released; nil otherwise.
+    public var input: Int?
+    public var clampedState: Trit?
 
     public init(kind: Kind, tick: Int, timestampMicros: UInt64, modulator: Neuromodulator? = nil, level: Double? = nil) {
         self.kind = kind
@@ -444,7 +452,26 @@ public struct RecordingEvent: Sendable, Equatable {
             out.raw(",\"modulator\":"); out.string(modulator.rawValue)
             out.raw(",\"level\":"); out.double(level)
         }
+        appendClamp(to: &out)
         out.raw("}\n")
+    }
+
+    /// The fields of a `clamp` event (`,"input":3,"state":-1|0|1|"released"`), nothing for
+    /// other kinds; the same in JSON Lines and MCAP.
+    func appendClamp(to out: inout JSONOutput) {
+        guard kind == .clamp, let input else { return }
+        out.raw(",\"input\":"); out.int(input)
+        out.raw(",\"state\":")
+        if let clampedState { out.int(Int(clampedState.rawValue)) } else { out.string("released") }
+    }
+
+    /// Reads `input` and `state` of a `clamp` event: the input and its state (nil: released);
+    /// nil when they are missing or wrong.
+    static func clamping(_ value: JSONValue) -> (input: Int, state: Trit?)? {
+        guard let input = value["input"]?.int, (0...Int64(Int32.max)).contains(input) else { return nil }
+        if value["state"]?.string == "released" { return (Int(input), nil) }
+        guard let state = value["state"]?.int, let trit = Trit(rawValue: Int8(clamping: state)), (-1...1).contains(state) else { return nil }
+        return (Int(input), trit)
     }
 
     /// Reads `modulator` and `level` of a `modulate` event; nil when they are missing or wrong.

@@ -135,6 +135,7 @@ struct RecordingMCAPEncoder {
             if let m = e.modulator, let level = e.level {
                 o.raw(",\"modulator\":"); o.string(m.rawValue); o.raw(",\"level\":"); o.double(level)
             }
+            e.appendClamp(to: &o)
             o.raw("}")
         }
     }
