@@ -32,6 +32,10 @@ public struct SessionOptions: Sendable {
     public var heartbeatMilliseconds: Double?
     /// A PING goes out at least this often to keep round-trip statistics current.
     public var roundTripProbeMilliseconds: Double = 1000
+    /// While streaming, a GET_STATUS goes out this often so that `LinkSession.lastStatus` (the
+    /// board's failsafe state and counters) stays current, as the browser view's link panel
+    /// shows it; nil asks for STATUS only when connecting and stopping.
+    public var statusProbeMilliseconds: Double?
     /// Drop SENSORS frames older than the failsafe timeout when read, counting them in
     /// `LinkCounters.staleFrames` (see `LinkSession`). The age estimate needs a board clock that
     /// runs at real time within 1 %: turn this off for a board on a virtual or emulated clock
@@ -146,6 +150,7 @@ public final class LinkSession {
     private var lastReceive = MonotonicTime.now()
     private var lastSend = MonotonicTime.now()
     private var lastProbe = MonotonicTime.now()
+    private var lastStatusProbe = MonotonicTime.now()
     private var lostAt = MonotonicTime.now()
     private var nextReconnectAttempt = MonotonicTime.now()
     private var foreignVersion: UInt8?
@@ -527,7 +532,15 @@ public final class LinkSession {
                     return .linkLost
                 }
             }
+            if let every = options.statusProbeMilliseconds, now.milliseconds(since: lastStatusProbe) >= every {
+                do { try send(.getStatus) } catch {
+                    declareLost(error.description)
+                    return .linkLost
+                }
+                lastStatusProbe = now
+            }
             var wake = min(deadline, lastReceive.adding(milliseconds: options.linkLossMilliseconds))
+            if let every = options.statusProbeMilliseconds { wake = min(wake, lastStatusProbe.adding(milliseconds: every)) }
             wake = min(wake, lastSend.adding(milliseconds: heartbeat))
             wake = min(wake, lastProbe.adding(milliseconds: options.roundTripProbeMilliseconds))
             let header: FrameHeader?

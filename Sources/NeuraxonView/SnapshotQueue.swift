@@ -184,6 +184,8 @@ public final class SnapshotQueue: @unchecked Sendable {
 public enum LiveControl: Sendable, Equatable {
     /// Set a neuromodulator to a level in [0, 1].
     case modulate(Neuromodulator, Double)
+    /// Hold input neuron `index` (among the inputs) at a state, or release it (nil).
+    case clamp(Int, Trit?)
 }
 
 /// A bounded queue of live controls from the server to the tick thread. Fixed storage; a
@@ -239,6 +241,15 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
     public let controlsEnabled: Bool
     private let network: NeuraxonNetwork?
     private let robot: SimulatedRobot?
+    /// Input neurons of the run (a clamp names one of them).
+    public let inputCount: Int
+    /// The network's synapses, copied at most once per `synapseIntervalNanos` (nil without a
+    /// `NeuraxonNetwork`).
+    public let synapses: SynapseBoard?
+    /// The shortest wall-clock time between two copies of every synapse, ns.
+    public let synapseIntervalNanos: UInt64 = 1_000_000_000
+    private var lastSynapseCopy: UInt64 = 0   // the tick thread's own
+    private var synapsesCopied = false        // the tick thread's own
     /// Controls applied so far (the tick thread's own; read after the run).
     public private(set) var appliedControls = 0
     /// The shortest wall-clock time between two copies of every neuron's state, ns.
@@ -247,12 +258,26 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
 
     /// Whether the neurons are due for a copy (the tick thread).
     @inline(__always) private func neuronsDue() -> Bool {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        let now = UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+        let now = Self.nowNanos()
         guard now &- lastNeuronCopy >= neuronIntervalNanos else { return false }
         lastNeuronCopy = now
         return true
+    }
+
+    /// Whether the synapses are due for a copy: on the first tick, then once per
+    /// `synapseIntervalNanos` (the tick thread).
+    @inline(__always) private func synapsesDue() -> Bool {
+        let now = Self.nowNanos()
+        guard !synapsesCopied || now &- lastSynapseCopy >= synapseIntervalNanos else { return false }
+        synapsesCopied = true
+        lastSynapseCopy = now
+        return true
+    }
+
+    @inline(__always) private static func nowNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
     /// - Parameters:
@@ -264,6 +289,9 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
         self.network = network
         self.robot = robot
         self.controlsEnabled = controlsEnabled
+        inputCount = mapping.inputCount
+        // Room for the synapses the network starts with and as many again grown during the run.
+        synapses = network.map { SynapseBoard(capacity: max(4096, 2 * $0.synapseCount)) }
         snapshots = SnapshotQueue(capacity: capacity) {
             ViewSnapshot(sensors: mapping.device.sensors.count, values: mapping.encoders.count,
                          inputs: mapping.inputCount, outputs: mapping.outputCount,
@@ -279,6 +307,9 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
             case let .modulate(modulator, level):
                 core.network.modulate(modulator, to: level)
                 recorder?.record(modulator: modulator, level: level)
+            case let .clamp(input, state):
+                guard core.clamp(input: input, to: state) else { continue }
+                recorder?.record(clamp: input, to: state)
             }
             appliedControls += 1
         }
@@ -344,6 +375,9 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
                 }
             }
             s.counters = core.counters
+        }
+        if let network, let synapses, synapsesDue() {
+            synapses.publish(from: network, tick: core.counters.ticks - 1)
         }
     }
 }
