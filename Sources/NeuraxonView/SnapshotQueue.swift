@@ -250,6 +250,9 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
     public let synapseIntervalNanos: UInt64 = 1_000_000_000
     private var lastSynapseCopy: UInt64 = 0   // the tick thread's own
     private var synapsesCopied = false        // the tick thread's own
+    /// The tick after which the synapses were last copied, −1 before the first copy (the tick
+    /// thread's own; read after the run or from an observer on the same thread).
+    public private(set) var lastSynapseCopyTick = -1
     /// Controls applied so far (the tick thread's own; read after the run).
     public private(set) var appliedControls = 0
     /// The shortest wall-clock time between two copies of every neuron's state, ns.
@@ -378,6 +381,7 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
         }
         if let network, let synapses, synapsesDue() {
             synapses.publish(from: network, tick: core.counters.ticks - 1)
+            lastSynapseCopyTick = core.counters.ticks - 1
         }
     }
 }
