@@ -247,7 +247,9 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
     /// `NeuraxonNetwork`).
     public let synapses: SynapseBoard?
     /// The shortest wall-clock time between two copies of every synapse, ns.
-    public let synapseIntervalNanos: UInt64 = 1_000_000_000
+    public let synapseIntervalNanos: UInt64
+    /// Copies of the synapses made so far (the tick thread's own; read after the run).
+    public private(set) var synapseCopies = 0
     private var lastSynapseCopy: UInt64 = 0   // the tick thread's own
     private var synapsesCopied = false        // the tick thread's own
     /// The tick after which the synapses were last copied, −1 before the first copy (the tick
@@ -287,8 +289,11 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
     ///   - network: the running network, for every neuron's state and potential.
     ///   - robot: the simulated robot, for its pose.
     ///   - capacity: snapshot slots (at 200 ticks a second, 64 hold about 0.3 s).
+    ///   - synapseIntervalNanos: the shortest wall-clock time between two copies of every
+    ///     synapse for the page, ns (1 s: weights change slowly, and a copy is O(synapses)).
     public init(mapping: Mapping, network: NeuraxonNetwork?, robot: SimulatedRobot?, capacity: Int = 64,
-                controlsEnabled: Bool = true) {
+                controlsEnabled: Bool = true, synapseIntervalNanos: UInt64 = 1_000_000_000) {
+        self.synapseIntervalNanos = synapseIntervalNanos
         self.network = network
         self.robot = robot
         self.controlsEnabled = controlsEnabled
@@ -382,6 +387,7 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
         if let network, let synapses, synapsesDue() {
             synapses.publish(from: network, tick: core.counters.ticks - 1)
             lastSynapseCopyTick = core.counters.ticks - 1
+            synapseCopies += 1
         }
     }
 }
