@@ -101,7 +101,7 @@ final class BrowserViewTests: XCTestCase {
     func testLiveSimulationInTheBrowser() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let run = try LiveSimulation(folder: folder)
+        let run = try LiveSimulation(folder: folder, witnessSynapses: true)
         defer { run.finish() }
         let browser = try Chromium()
         defer { browser.close() }
@@ -109,7 +109,12 @@ final class BrowserViewTests: XCTestCase {
         try browser.waitUntil("window.neuraxonView !== undefined && neuraxonView.connected && neuraxonView.ticksReceived > 20 && neuraxonView.drawnPose !== null", timeout: 60)
 
         XCTAssertEqual(try browser.evaluate("neuraxonView.neuronsDrawn") as? Int, run.network.neuronCount)
-        XCTAssertEqual(try browser.evaluate("neuraxonView.synapsesDrawn") as? Int, run.startSynapseCount)
+        // The synapses drawn are the start's until the first refresh arrives, then those of the
+        // tick they were copied at (structural plasticity changes the count).
+        let drawnSynapses = try XCTUnwrap(try browser.evaluate("JSON.stringify([neuraxonView.synapsesDrawn, neuraxonView.synapsesTick])") as? String)
+        let pair = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(drawnSynapses.utf8)) as? [Any])
+        let expected = try (pair[1] as? Int).map { try XCTUnwrap(run.witness?.synapses(atTick: $0)).count } ?? run.startSynapseCount
+        XCTAssertEqual(pair[0] as? Int, expected)
         XCTAssertGreaterThan(run.startSynapseCount, 0)
 
         // The robot as drawn, with the tick it was drawn for.
@@ -122,6 +127,9 @@ final class BrowserViewTests: XCTestCase {
         let level = 0.77
         _ = try browser.evaluate("(() => { const s = document.getElementById('mod-dopamine'); s.value = \(level); s.dispatchEvent(new Event('input')); return true })()")
         try browser.waitUntil("neuraxonView.lastTick.modulators[0] > 0.5", timeout: 30)
+        // Clamp input 0 at +1 with its button (released → +1) as a person would.
+        _ = try browser.evaluate("(() => { document.getElementById('clamp-input-0').click(); return true })()")
+        try browser.waitUntil("neuraxonView.lastTick.inputs[0] === '+' && neuraxonView.clamps[0] === 1", timeout: 30)
         Thread.sleep(forTimeInterval: 1)
         let shot = try browser.screenshot()
         try shot.write(to: URL(fileURLWithPath: screenshotFolder() + "/live-sim.png"))
@@ -136,7 +144,15 @@ final class BrowserViewTests: XCTestCase {
         XCTAssertEqual(drawnPose[0], recorded.x, accuracy: 1e-4)
         XCTAssertEqual(drawnPose[1], recorded.y, accuracy: 1e-4)
         XCTAssertEqual(drawnPose[2], recorded.heading, accuracy: 1e-4)
-        XCTAssertEqual(run.tap.appliedControls, 1)
+        XCTAssertEqual(run.tap.appliedControls, 2)
+        let clampReader = try RecordingReader(path: run.recordingPath)
+        var clamps: [RecordingEvent] = []
+        while let entry = clampReader.next() { if case let .event(e) = entry, e.kind == .clamp { clamps.append(e) } }
+        XCTAssertEqual(clamps.map(\.input), [0])
+        XCTAssertEqual(clamps.map(\.clampedState), [.excitatory])
+        let held = ticks.filter { $0.tick >= (clamps.first?.tick ?? .max) }
+        XCTAssertFalse(held.isEmpty)
+        XCTAssertTrue(held.allSatisfy { $0.inputs[0] == .excitatory }, "input 0 was not held at +1 after the clamp")
         let dopamine = ticks.map { $0.modulators[Neuromodulator.dopamine.index] }
         let first = try XCTUnwrap(dopamine.firstIndex { abs($0 - level) < 0.02 }, "no recorded tick has dopamine \(level)")
         XCTAssertGreaterThan(first, 0)
