@@ -53,7 +53,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Browser view")
     var view: ViewArguments
 
-    @Flag(name: .customLong("view-control"), help: "Let the view's page change the robot's behaviour (neuromodulator sliders); without it the page can only watch and STOP.")
+    @Flag(name: .customLong("view-control"), help: "Let the view's page change the robot's behaviour (neuromodulator sliders, input clamps); without it the page can only watch and STOP.")
     var viewControl = false
 
     func validate() throws {
