@@ -151,6 +151,9 @@ public final class LinkSession {
     private var lastSend = MonotonicTime.now()
     private var lastProbe = MonotonicTime.now()
     private var lastStatusProbe = MonotonicTime.now()
+    /// STATUS probes sent while streaming and not answered yet: the board answers in order, so
+    /// the next STATUS answers them, not a later GET_STATUS or STOP.
+    private var unansweredStatusProbes = 0
     private var lostAt = MonotonicTime.now()
     private var nextReconnectAttempt = MonotonicTime.now()
     private var foreignVersion: UInt8?
@@ -285,6 +288,7 @@ public final class LinkSession {
         clockOffset = BoardClockOffset()
         let now = MonotonicTime.now()
         connectionStartMicros = UInt32(truncatingIfNeeded: now.nanoseconds / 1000)
+        unansweredStatusProbes = 0
         attempt = Attempt(path: path, giveUp: now.adding(milliseconds: options.handshakeTimeoutMilliseconds),
                           before: counters, nextSend: now, version: options.protocolVersion)
     }
@@ -532,15 +536,23 @@ public final class LinkSession {
                     return .linkLost
                 }
             }
-            if let every = options.statusProbeMilliseconds, now.milliseconds(since: lastStatusProbe) >= every {
-                do { try send(.getStatus) } catch {
-                    declareLost(error.description)
-                    return .linkLost
+            if let every = options.statusProbeMilliseconds {
+                let since = now.milliseconds(since: lastStatusProbe)
+                // A probe unanswered for three periods was lost (a reconnect, a damaged frame).
+                if unansweredStatusProbes > 0 && since >= 3 * every { unansweredStatusProbes = 0 }
+                if unansweredStatusProbes == 0 && since >= every {
+                    do { try send(.getStatus) } catch {
+                        declareLost(error.description)
+                        return .linkLost
+                    }
+                    unansweredStatusProbes = 1
+                    lastStatusProbe = now
                 }
-                lastStatusProbe = now
             }
             var wake = min(deadline, lastReceive.adding(milliseconds: options.linkLossMilliseconds))
-            if let every = options.statusProbeMilliseconds { wake = min(wake, lastStatusProbe.adding(milliseconds: every)) }
+            if let every = options.statusProbeMilliseconds {
+                wake = min(wake, lastStatusProbe.adding(milliseconds: unansweredStatusProbes == 0 ? every : 3 * every))
+            }
             wake = min(wake, lastSend.adding(milliseconds: heartbeat))
             wake = min(wake, lastProbe.adding(milliseconds: options.roundTripProbeMilliseconds))
             let header: FrameHeader?
@@ -787,7 +799,7 @@ public final class LinkSession {
         case .status:
             if case let .status(s)? = try? decoder.message() {
                 lastStatus = s
-                lastStatusCount += 1
+                if unansweredStatusProbes > 0 { unansweredStatusProbes -= 1 } else { lastStatusCount += 1 }
             }
         case .error:
             counters.boardErrors += 1

@@ -79,5 +79,11 @@ final class RobotLinkPanelTests: XCTestCase {
         // Without --view-control a clamp changes nothing.
         let reply = try XCTUnwrap(feed.handle(.clamp(0, .excitatory)))
         XCTAssertTrue(reply.contains("--view-control"), reply)
+
+        // The clean stop still gets the board's answer to STOP, not a late answer to a probe.
+        stop.request()
+        _ = loop.wait()
+        body.stopActuators()
+        XCTAssertEqual(body.finalStatus?.failsafe, FailsafeState.stopped.rawValue)
     }
 }
