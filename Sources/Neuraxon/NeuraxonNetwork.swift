@@ -326,6 +326,15 @@ public final class NeuraxonNetwork {
     /// Every synapse in list order.
     public func synapses() -> [Synapse] { liveSynapseIndices.map(synapse(at:)) }
 
+    /// Calls `body` with each synapse's ends and weights, in list order, allocating nothing (for
+    /// copying them on a real-time thread).
+    public func forEachSynapse(_ body: (_ pre: Int, _ post: Int, _ wFast: Double, _ wSlow: Double, _ wMeta: Double,
+                                        _ isSilent: Bool, _ isModulatory: Bool) -> Void) {
+        for k in 0..<storedSynapseCount where integrity[k] != Self.tombstone {
+            body(Int(synPre[k]), Int(synPost[k]), wFast[k], wSlow[k], wMeta[k], silent[k], modulatory[k])
+        }
+    }
+
     /// The random generator's state, for saving.
     public var randomState: PythonRandom { PythonRandom(rawWords: rngWords.array) }
 

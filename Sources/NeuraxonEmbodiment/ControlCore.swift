@@ -245,6 +245,10 @@ public final class ControlCore<Network: ControlledNetwork> {
     private var lastTimestamp: UInt64 = 0
     private var pendingMicros: UInt64 = 0
     private var clockStarted = false
+    /// Input neurons held from outside the run (the browser view), by index among the inputs:
+    /// the state held, or nil where the encoders drive the input.
+    private var clamped: [Trit?]
+    private var clampedCount = 0
 
     /// Builds the pipeline.
     /// - Throws: `MappingError` when the mapping was validated for other network sizes.
@@ -266,6 +270,18 @@ public final class ControlCore<Network: ControlledNetwork> {
         encoders = mapping.encoders.map(EncoderState.init)
         decoders = mapping.decoders.map { DecoderState($0, actuator: mapping.device.actuators[$0.channelIndex]) }
         rewardHeld = [Bool](repeating: false, count: mapping.rewards.count)
+        clamped = [Trit?](repeating: nil, count: network.inputCount)
+    }
+
+    /// Holds input neuron `input` (among the inputs, 0 first) at `state` from the next frame on,
+    /// whatever its encoder says; nil releases it. Allocates nothing.
+    /// - Returns: false (and changes nothing) when there is no such input.
+    @discardableResult
+    public func clamp(input: Int, to state: Trit?) -> Bool {
+        guard clamped.indices.contains(input) else { return false }
+        if (clamped[input] == nil) != (state == nil) { clampedCount += state == nil ? -1 : 1 }
+        clamped[input] = state
+        return true
     }
 
     /// The state carried to the next frame (see `ControlCoreState`).
@@ -317,6 +333,9 @@ public final class ControlCore<Network: ControlledNetwork> {
 
         applyRewards(frame)
         encode(frame)
+        if clampedCount > 0 {
+            for i in 0..<clamped.count { if let held = clamped[i] { inputs[i] = held } }
+        }
 
         inputs.withUnsafeBufferPointer { held in
             for _ in 0..<steps {

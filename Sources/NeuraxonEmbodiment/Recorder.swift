@@ -136,6 +136,16 @@ public final class Recorder: @unchecked Sendable {
         writer.record(detailed: event)
     }
 
+    /// Records that input neuron `input` was clamped at `state` (nil: released) from outside the
+    /// run, before the next tick (a `clamp` event; replay does it too). Called on the tick
+    /// thread; allocates nothing.
+    public func record(clamp input: Int, to state: Trit?) {
+        var event = RecordingEvent(kind: .clamp, tick: 0, timestampMicros: 0)
+        event.input = input
+        event.clampedState = state
+        writer.record(detailed: event)
+    }
+
     /// Writes what is left and the end event, closes the file and stops the writer thread.
     /// Calling it again does nothing.
     /// - Throws: `RecordingError` when a write failed during the run.

@@ -440,6 +440,10 @@ public struct RecordingEvent: Sendable, Equatable {
         /// The link's counters and round trip at this moment (`link`), written about once a
         /// second of firmware time; a `link` record, not an event line, in JSON Lines.
         case link
+        /// An input neuron was clamped or released from outside the run (the browser view)
+        /// before the tick numbered `tick`: `input` says which (among the inputs, 0 first) and
+        /// `clampedState` to what (nil: released, the encoders drive it again). Replay does it too.
+        case clamp
     }
     public var kind: Kind
     /// The number of ticks before the event: every tick the recording holds before it, plus any
@@ -465,6 +469,10 @@ public struct RecordingEvent: Sendable, Equatable {
     public var signal: Int?
     /// For `link`: the link's counters and round trip.
     public var link: RecordedLinkStatus?
+    /// For `clamp`: the input neuron (among the inputs, 0 first) and the state it is held at
+    /// from this tick on, or nil when it was released; nil otherwise.
+    public var input: Int?
+    public var clampedState: Trit?
 
     public init(kind: Kind, tick: Int, timestampMicros: UInt64, modulator: Neuromodulator? = nil, level: Double? = nil) {
         self.kind = kind
@@ -503,6 +511,7 @@ public struct RecordingEvent: Sendable, Equatable {
         if let devicePath { out.raw(",\"device\":"); out.string(devicePath) }
         if let afterMillis { out.raw(",\"after_ms\":"); out.double(afterMillis) }
         if let signal { out.raw(",\"signal\":"); out.int(signal) }
+        appendClamp(to: &out)
     }
 
     /// Reads the optional fields `appendDetails` writes (absent ones stay nil).
@@ -522,6 +531,24 @@ public struct RecordingEvent: Sendable, Equatable {
         var e = RecordingEvent(kind: .link, tick: Int(tick), timestampMicros: UInt64(clamping: t))
         e.link = RecordedLinkStatus(json: v)
         return e
+    }
+
+    /// The fields of a `clamp` event (`,"input":3,"state":-1|0|1|"released"`), nothing for
+    /// other kinds; the same in JSON Lines and MCAP.
+    func appendClamp(to out: inout JSONOutput) {
+        guard kind == .clamp, let input else { return }
+        out.raw(",\"input\":"); out.int(input)
+        out.raw(",\"state\":")
+        if let clampedState { out.int(Int(clampedState.rawValue)) } else { out.string("released") }
+    }
+
+    /// Reads `input` and `state` of a `clamp` event: the input and its state (nil: released);
+    /// nil when they are missing or wrong.
+    static func clamping(_ value: JSONValue) -> (input: Int, state: Trit?)? {
+        guard let input = value["input"]?.int, (0...Int64(Int32.max)).contains(input) else { return nil }
+        if value["state"]?.string == "released" { return (Int(input), nil) }
+        guard let state = value["state"]?.int, let trit = Trit(rawValue: Int8(clamping: state)), (-1...1).contains(state) else { return nil }
+        return (Int(input), trit)
     }
 
     /// Reads `modulator` and `level` of a `modulate` event; nil when they are missing or wrong.

@@ -173,6 +173,14 @@ public final class RecordingReader {
                 event.modulator = m
                 event.level = level
             }
+            if kind == .clamp {
+                guard let (input, state) = RecordingEvent.clamping(value) else {
+                    stop = .damaged(line: lineNumber, byteOffset: offset, reason: "a clamp event needs an `input` index and a `state` of -1, 0, 1 or \"released\"")
+                    return nil
+                }
+                event.input = input
+                event.clampedState = state
+            }
             if kind == .end {
                 stop = .complete
                 if let (_, after) = Self.nextLine(fd: fd, buffer: &buffer, start: &start, fileOffset: &fileOffset, atEOF: &atEOF) {

@@ -232,6 +232,10 @@ public enum Replay {
                         // Set from outside the run before the next tick: set it again.
                         network.modulate(m, to: level)
                         recorder?.record(modulator: m, level: level)
+                    } else if e.kind == .clamp, let input = e.input {
+                        // An input held (or released) from outside the run: hold it again.
+                        core.clamp(input: input, to: e.clampedState)
+                        recorder?.record(clamp: input, to: e.clampedState)
                     }
                     continue
                 case let .tick(t):

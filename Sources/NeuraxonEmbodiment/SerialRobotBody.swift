@@ -41,6 +41,7 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
     private var pendingEvents: [String] = []   // guarded by lock
     private var _finalStatus: BoardStatus?     // guarded by lock
     private var _isStopped = false             // guarded by lock
+    private var roundTripCopy = RoundTripStatistics()   // guarded by lock
     /// A pipe whose read end becomes readable when an event is queued or the body stops, so
     /// a watching thread wakes at once (see `waitForEvents(timeoutMilliseconds:)`).
     /// Woken by every event, so `waitForEvents` returns when it happens.
@@ -252,10 +253,20 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
     private func publish() {
         let state = session.state
         let counters = session.counters
+        let failsafe = session.lastStatus?.failsafe
         lock.withLock {
             snapshot.state = state
             snapshot.counters = counters
+            snapshot.failsafe = failsafe
+            if roundTripCopy.count != session.roundTrip.count { roundTripCopy.copy(from: session.roundTrip) }
         }
+    }
+
+    /// Copies the session's PING → PONG round trips as of the last frame into `target`
+    /// (another thread's own statistics; allocates nothing, so the tick thread is never held
+    /// up by more than a copy).
+    public func copyRoundTrip(into target: inout RoundTripStatistics) {
+        lock.withLock { target.copy(from: roundTripCopy) }
     }
 
     private func note(_ event: LinkEvent) {
@@ -392,6 +403,8 @@ struct SerialFrameClock {
 public struct SerialLinkSnapshot: Sendable, Equatable {
     public var state: LinkState
     public var counters: LinkCounters
+    /// The failsafe state byte of the board's last STATUS (see `FailsafeState`), nil before one.
+    public var failsafe: UInt8? = nil
 }
 
 extension DeviceInfo {

@@ -32,6 +32,11 @@ public struct SessionOptions: Sendable {
     public var heartbeatMilliseconds: Double?
     /// A PING goes out at least this often to keep round-trip statistics current.
     public var roundTripProbeMilliseconds: Double = 1000
+    /// While streaming, a GET_STATUS goes out this often, ms, so that `LinkSession.lastStatus`
+    /// (the board's failsafe state and counters) stays current, as the browser view's link
+    /// panel shows it and a recording records it; nil asks for STATUS only when connecting and
+    /// stopping. The session starts with this value (`LinkSession.statusPollMilliseconds`).
+    public var statusPollMilliseconds: Double?
     /// Drop SENSORS frames older than the failsafe timeout when read, counting them in
     /// `LinkCounters.staleFrames` (see `LinkSession`). The age estimate needs a board clock that
     /// runs at real time within 1 %: turn this off for a board on a virtual or emulated clock
@@ -142,8 +147,8 @@ public final class LinkSession {
     /// `onStatus`) this often, ms: the first at once, and again at once after a reconnect and
     /// at the first stale frame (the host was quiet for longer than the failsafe timeout, so
     /// the board's failsafe has fired and the STATUS says so before a command clears it); nil
-    /// (the default) never. The request is one short frame, written like a heartbeat; the
-    /// call does not wait for the reply.
+    /// never. Starts as `SessionOptions.statusPollMilliseconds`. The request is one short frame,
+    /// written like a heartbeat; the call does not wait for the reply.
     public var statusPollMilliseconds: Double?
     private var lastStatusPoll: MonotonicTime?
     /// Polled STATUS replies not yet received: a request's own reply is the one after them.
@@ -232,6 +237,7 @@ public final class LinkSession {
 
     public init(options: SessionOptions) {
         self.options = options
+        statusPollMilliseconds = options.statusPollMilliseconds
         lineBaudRate = options.serial.baudRate
         rx = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
     }
@@ -544,6 +550,9 @@ public final class LinkSession {
             }
             if let every = statusPollMilliseconds, lastStatusPoll.map({ now.milliseconds(since: $0) >= every }) ?? true {
                 lastStatusPoll = now
+                // Three polls unanswered: the board answers in order within milliseconds, so
+                // the earlier ones were lost (a damaged frame) and are not waited for.
+                if pollsAwaitingStatus >= 3 { pollsAwaitingStatus = 0 }
                 pollsAwaitingStatus += 1
                 do { try send(.getStatus) } catch {
                     declareLost(error.description)

@@ -133,6 +133,20 @@ public struct RoundTripStatistics: Sendable {
 
     public init() { ring = [Double](repeating: 0, count: Self.capacity) }
 
+    /// Becomes a copy of `other`, element by element: allocates nothing (both hold
+    /// `capacity` samples), so a real-time thread can keep a copy for another thread to read.
+    public mutating func copy(from other: RoundTripStatistics) {
+        ring.withUnsafeMutableBufferPointer { to in
+            other.ring.withUnsafeBufferPointer { from in
+                for k in 0..<min(to.count, from.count) { to[k] = from[k] }
+            }
+        }
+        next = other.next
+        count = other.count
+        minimum = other.minimum
+        maximum = other.maximum
+    }
+
     /// Records one round trip of `milliseconds`. Does not allocate.
     public mutating func record(_ milliseconds: Double) {
         ring[next] = milliseconds

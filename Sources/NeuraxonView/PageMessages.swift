@@ -19,6 +19,10 @@ public enum PageCommand: Sendable, Equatable {
     case seek(Int)
     /// Playground: hold input neuron `index` (among the inputs) at `state` (−1, 0 or 1).
     case input(Int, Trit)
+    /// Live run: hold input neuron `index` (among the inputs) at `state` (−1, 0 or 1) from the
+    /// next tick on, whatever its encoder says (`clamp`), or give it back to its encoder (nil,
+    /// `release`).
+    case clamp(Int, Trit?)
     /// Playground: build a network from `preset` with `seed` (0 or more) and `params`
     /// (parameter file names to values as text, checked like `net create --param`).
     case build(String, UInt64, [String: String])
@@ -93,6 +97,12 @@ public enum PageCommand: Sendable, Equatable {
         case "input":
             try only(["index", "state"])
             return .input(try integer("index", 0...99), Trit(rawValue: Int8(try integer("state", -1...1)))!)
+        case "clamp":
+            try only(["index", "state"])
+            return .clamp(try integer("index", 0...9999), Trit(rawValue: Int8(try integer("state", -1...1)))!)
+        case "release":
+            try only(["index"])
+            return .clamp(try integer("index", 0...9999), nil)
         case "build":
             try only(["preset", "seed", "params"])
             guard let preset = fields.preset, preset.utf8.count <= 40 else { throw PageMessageError("`preset` must be a preset's name") }
@@ -101,7 +111,7 @@ public enum PageCommand: Sendable, Equatable {
             return .build(preset, UInt64(try integer("seed", 0...Int(Int32.max))), params)
         case "save": try only([]); return .save
         default:
-            throw PageMessageError("unknown message type `\(type.prefix(40))`: expected modulate, stop, play, pause, step, speed, seek, input, build or save")
+            throw PageMessageError("unknown message type `\(type.prefix(40))`: expected modulate, clamp, release, stop, play, pause, step, speed, seek, input, build or save")
         }
     }
 }

@@ -104,6 +104,8 @@ public final class PlaygroundFeed: ViewFeed, @unchecked Sendable {
                 return position()
             case .speed, .seek:
                 return Notice.error("speed and seek apply to a recording; the playground runs, pauses and steps")
+            case .clamp:
+                return Notice.error("clamp and release apply to a live run; the playground holds inputs with `input`")
             }
         }
     }

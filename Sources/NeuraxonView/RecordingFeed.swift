@@ -90,7 +90,7 @@ public final class RecordingFeed: ViewFeed, @unchecked Sendable {
         case .stop:
             playing = false
             return Notice.info("a recording has nothing to stop: playback paused")
-        case .modulate, .input:
+        case .modulate, .input, .clamp:
             return Notice.error("a recording cannot be steered: its neuromodulators are what was recorded")
         case .build, .save:
             return Notice.error("build and save apply to the playground (neuraxon view --playground)")

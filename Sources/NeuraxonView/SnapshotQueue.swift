@@ -184,6 +184,8 @@ public final class SnapshotQueue: @unchecked Sendable {
 public enum LiveControl: Sendable, Equatable {
     /// Set a neuromodulator to a level in [0, 1].
     case modulate(Neuromodulator, Double)
+    /// Hold input neuron `index` (among the inputs) at a state, or release it (nil).
+    case clamp(Int, Trit?)
 }
 
 /// A bounded queue of live controls from the server to the tick thread. Fixed storage; a
@@ -239,6 +241,20 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
     public let controlsEnabled: Bool
     private let network: NeuraxonNetwork?
     private let robot: SimulatedRobot?
+    /// Input neurons of the run (a clamp names one of them).
+    public let inputCount: Int
+    /// The network's synapses, copied at most once per `synapseIntervalNanos` (nil without a
+    /// `NeuraxonNetwork`).
+    public let synapses: SynapseBoard?
+    /// The shortest wall-clock time between two copies of every synapse, ns.
+    public let synapseIntervalNanos: UInt64
+    /// Copies of the synapses made so far (the tick thread's own; read after the run).
+    public private(set) var synapseCopies = 0
+    private var lastSynapseCopy: UInt64 = 0   // the tick thread's own
+    private var synapsesCopied = false        // the tick thread's own
+    /// The tick after which the synapses were last copied, −1 before the first copy (the tick
+    /// thread's own; read after the run or from an observer on the same thread).
+    public private(set) var lastSynapseCopyTick = -1
     /// Controls applied so far (the tick thread's own; read after the run).
     public private(set) var appliedControls = 0
     /// The shortest wall-clock time between two copies of every neuron's state, ns.
@@ -247,23 +263,43 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
 
     /// Whether the neurons are due for a copy (the tick thread).
     @inline(__always) private func neuronsDue() -> Bool {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        let now = UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+        let now = Self.nowNanos()
         guard now &- lastNeuronCopy >= neuronIntervalNanos else { return false }
         lastNeuronCopy = now
         return true
+    }
+
+    /// Whether the synapses are due for a copy: on the first tick, then once per
+    /// `synapseIntervalNanos` (the tick thread).
+    @inline(__always) private func synapsesDue() -> Bool {
+        let now = Self.nowNanos()
+        guard !synapsesCopied || now &- lastSynapseCopy >= synapseIntervalNanos else { return false }
+        synapsesCopied = true
+        lastSynapseCopy = now
+        return true
+    }
+
+    @inline(__always) private static func nowNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
     /// - Parameters:
     ///   - network: the running network, for every neuron's state and potential.
     ///   - robot: the simulated robot, for its pose.
     ///   - capacity: snapshot slots (at 200 ticks a second, 64 hold about 0.3 s).
+    ///   - synapseIntervalNanos: the shortest wall-clock time between two copies of every
+    ///     synapse for the page, ns (1 s: weights change slowly, and a copy is O(synapses)).
     public init(mapping: Mapping, network: NeuraxonNetwork?, robot: SimulatedRobot?, capacity: Int = 64,
-                controlsEnabled: Bool = true) {
+                controlsEnabled: Bool = true, synapseIntervalNanos: UInt64 = 1_000_000_000) {
+        self.synapseIntervalNanos = synapseIntervalNanos
         self.network = network
         self.robot = robot
         self.controlsEnabled = controlsEnabled
+        inputCount = mapping.inputCount
+        // Room for the synapses the network starts with and as many again grown during the run.
+        synapses = network.map { SynapseBoard(capacity: max(4096, 2 * $0.synapseCount)) }
         snapshots = SnapshotQueue(capacity: capacity) {
             ViewSnapshot(sensors: mapping.device.sensors.count, values: mapping.encoders.count,
                          inputs: mapping.inputCount, outputs: mapping.outputCount,
@@ -279,6 +315,9 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
             case let .modulate(modulator, level):
                 core.network.modulate(modulator, to: level)
                 recorder?.record(modulator: modulator, level: level)
+            case let .clamp(input, state):
+                guard core.clamp(input: input, to: state) else { continue }
+                recorder?.record(clamp: input, to: state)
             }
             appliedControls += 1
         }
@@ -344,6 +383,11 @@ public final class ViewTap: TickObserver, @unchecked Sendable {
                 }
             }
             s.counters = core.counters
+        }
+        if let network, let synapses, synapsesDue() {
+            synapses.publish(from: network, tick: core.counters.ticks - 1)
+            lastSynapseCopyTick = core.counters.ticks - 1
+            synapseCopies += 1
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Neuraxon
 import NeuraxonEmbodiment
 import NeuraxonSimulation
+import NeuraxonProtocol
 import NeuraxonTransport
 
 /// What the server shows: the scene every page gets first, the tick messages it sends at
@@ -129,19 +130,69 @@ public enum Scene {
     }
 }
 
+/// A robot's link as the link panel shows it: the session's state and counters, the board's
+/// failsafe state from its last STATUS, and the PING → PONG round trip (p50, p99, ms). Read by
+/// the view's sender, never by the tick thread, and worked out again at most once a second.
+public final class LinkPanel: @unchecked Sendable {
+    private let body: SerialRobotBody
+    private var roundTrip = RoundTripStatistics()   // the sender's own copy
+    private var json = ""
+    private var madeAt: UInt64 = 0
+    /// The shortest time between two readings of the link, ns.
+    public let intervalNanos: UInt64 = 1_000_000_000
+
+    public init(body: SerialRobotBody) { self.body = body }
+
+    /// The panel as the `link` object of a ticks message (Docs/VIEW.md, "Messages").
+    func currentJSON() -> String {
+        let now = DispatchTime.now().uptimeNanoseconds
+        if !json.isEmpty && now &- madeAt < intervalNanos { return json }
+        madeAt = now
+        let link = body.link
+        body.copyRoundTrip(into: &roundTrip)
+        var j = JSONText()
+        j.raw("{\"state\":"); j.string(link.state.description)
+        j.raw(",\"failsafe\":")
+        if let f = link.failsafe { j.string(FailsafeState(rawValue: f)?.description ?? "unknown (\(f))") } else { j.raw("null") }
+        j.raw(",\"round_trip_ms\":{\"count\":"); j.int(roundTrip.count)
+        if let p50 = roundTrip.percentile(50), let p99 = roundTrip.percentile(99) {
+            j.raw(",\"p50\":"); j.number(p50, digits: 4); j.raw(",\"p99\":"); j.number(p99, digits: 4)
+        }
+        let c = link.counters
+        j.raw("},\"counters\":{")
+        let counters: [(String, UInt64)] = [
+            ("frames_received", c.framesReceived), ("frames_sent", c.framesSent), ("sensor_frames", c.sensorFrames),
+            ("commands_sent", c.commandsSent), ("pings_sent", c.pingsSent), ("pongs_received", c.pongsReceived),
+            ("dropped_frames", c.droppedFrames), ("stale_frames", c.staleFrames), ("crc_errors", c.crcErrors),
+            ("malformed_frames", c.malformedFrames), ("rejected_frames", c.rejectedFrames), ("board_errors", c.boardErrors),
+            ("link_losses", c.linkLosses), ("reconnects", c.reconnects),
+        ]
+        for (k, (name, value)) in counters.enumerated() {
+            if k > 0 { j.raw(",") }
+            j.string(name); j.raw(":"); j.int(value)
+        }
+        j.raw("}}")
+        json = j.text
+        return json
+    }
+}
+
 /// A running loop's view: ticks from a `ViewTap`, live controls to it, STOP to the run.
 public final class LiveFeed: ViewFeed, @unchecked Sendable {
     public let tap: ViewTap
     public let sceneJSON: String
     private let stopRequest: StopRequest
+    /// A robot run's link, for the link panel (nil for a simulated run).
+    private let link: LinkPanel?
     /// Snapshots sent in one message at most (the newest; older ones are dropped).
     private let batch = 64
     private var lastDropped = 0
 
-    public init(tap: ViewTap, scene: String, stopRequest: StopRequest) {
+    public init(tap: ViewTap, scene: String, stopRequest: StopRequest, link: LinkPanel? = nil) {
         self.tap = tap
         self.sceneJSON = scene
         self.stopRequest = stopRequest
+        self.link = link
     }
 
     public func frame(watching: Bool) -> String? {
@@ -158,8 +209,12 @@ public final class LiveFeed: ViewFeed, @unchecked Sendable {
         }) { n += 1 }
         j.raw("],\"view_dropped\":"); j.int(tap.snapshots.dropped)
         j.raw(",\"stopping\":"); j.raw(stopRequest.isRequested ? "true" : "false")
+        if let link { j.raw(",\"link\":"); j.raw(link.currentJSON()) }
         j.raw("}")
-        return n > 0 || stopRequest.isRequested ? j.text : nil
+        let ticks = n > 0 || stopRequest.isRequested ? j.text : nil
+        // The synapses, when the tap copied them since the last frame (about once a second).
+        guard let synapses = tap.synapses?.takeMessage() else { return ticks }
+        return ticks.map { $0 + "\u{1e}" + synapses } ?? synapses
     }
 
     public func handle(_ command: PageCommand) -> String? {
@@ -172,6 +227,17 @@ public final class LiveFeed: ViewFeed, @unchecked Sendable {
                 return Notice.error("controls that change the robot's behaviour are off; start the run with --view-control to allow them")
             }
             guard tap.controls.offer(.modulate(m, level)) else {
+                return Notice.error("too many controls waiting for the run; try again")
+            }
+            return nil
+        case let .clamp(index, state):
+            guard tap.controlsEnabled else {
+                return Notice.error("controls that change the robot's behaviour are off; start the run with --view-control to allow them")
+            }
+            guard index < tap.inputCount else {
+                return Notice.error("input \(index) does not exist: this run has inputs 0…\(tap.inputCount - 1)")
+            }
+            guard tap.controls.offer(.clamp(index, state)) else {
                 return Notice.error("too many controls waiting for the run; try again")
             }
             return nil

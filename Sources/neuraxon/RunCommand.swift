@@ -53,7 +53,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Browser view")
     var view: ViewArguments
 
-    @Flag(name: .customLong("view-control"), help: "Let the view's page change the robot's behaviour (neuromodulator sliders); without it the page can only watch and STOP.")
+    @Flag(name: .customLong("view-control"), help: "Let the view's page change the robot's behaviour (neuromodulator sliders, input clamps); without it the page can only watch and STOP.")
     var viewControl = false
 
     func validate() throws {
@@ -84,6 +84,8 @@ struct RunCommand: ParsableCommand {
         let selector = try link.selector()
         var options = link.sessionOptions(selector: selector, stopRequest: stop.request)
         options.reconnect = !noReconnect
+        // The view's link panel shows the board's failsafe state: ask for STATUS once a second.
+        if view.view { options.statusPollMilliseconds = 1000 }
         printError("connecting to \(selector)…")
         let body: SerialRobotBody
         do { body = try SerialRobotBody(options: options) } catch {
@@ -115,7 +117,7 @@ struct RunCommand: ParsableCommand {
                 try view.start(LiveFeed(tap: $0, scene: Scene.json(
                     mode: "robot", controls: viewControl, title: "run \(network) on \(body.device.name)", device: map.device,
                     valueNames: map.encoders.map(\.channel), inputCount: net.inputCount, outputCount: net.outputCount,
-                    network: net, world: nil), stopRequest: stop.request))
+                    network: net, world: nil), stopRequest: stop.request, link: LinkPanel(body: body)))
             }
         } catch {
             body.stopActuators()

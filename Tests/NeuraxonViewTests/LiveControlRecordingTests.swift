@@ -10,18 +10,22 @@ import XCTest
 /// slider moved then (deterministic, unlike a browser).
 final class SliderAtTick: TickObserver, @unchecked Sendable {
     let tap: ViewTap
-    let tick: Int
-    let control: LiveControl
+    let controls: [Int: LiveControl]
     private var ticks = 0
 
     init(_ tap: ViewTap, at tick: Int, _ control: LiveControl) {
         self.tap = tap
-        self.tick = tick
-        self.control = control
+        controls = [tick: control]
+    }
+
+    /// Several controls, each offered before its tick.
+    init(_ tap: ViewTap, _ controls: [Int: LiveControl]) {
+        self.tap = tap
+        self.controls = controls
     }
 
     func beforeTick<N: ControlledNetwork>(_ core: ControlCore<N>, recorder: Recorder?) {
-        if ticks == tick { _ = tap.controls.offer(control) }
+        if let control = controls[ticks] { _ = tap.controls.offer(control) }
         ticks += 1
         tap.beforeTick(core, recorder: recorder)
     }
@@ -81,6 +85,71 @@ final class LiveControlRecordingTests: XCTestCase {
         let network = try preset.network(seed: 4)
         let mapping = try Mapping(yaml: preset.mappingYAML, device: DeviceInfo(simulated: robot),
                                   inputCount: network.inputCount, outputCount: network.outputCount)
+        let diverged = try Replay.run(reader: try RecordingReader(path: folder + "/stripped.jsonl"), network: network, mapping: mapping)
+        XCTAssertGreaterThan(diverged.divergentTicks, 0)
+    }
+
+    /// An input clamped from the page is held from the next tick on until released; both are
+    /// recorded as `clamp` events before the tick they acted on, and a replay (JSON Lines or
+    /// MCAP) holds and releases it at the same ticks: every tick matches. Without the events
+    /// the same recording diverges.
+    func testAClampedInputIsRecordedAndReplayed() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let preset = RobotPreset.named("seek")!
+        func setUp() throws -> (SimulatedRobot, NeuraxonNetwork, Mapping) {
+            let robot = try SimulatedRobot(world: try World.named(preset.world), seed: 4)
+            let network = try preset.network(seed: 4)
+            let mapping = try Mapping(yaml: preset.mappingYAML, device: DeviceInfo(simulated: robot),
+                                      inputCount: network.inputCount, outputCount: network.outputCount)
+            return (robot, network, mapping)
+        }
+        for name in ["run.jsonl", "run.mcap"] {
+            let (robot, network, mapping) = try setUp()
+            let path = folder + "/" + name
+            let recorder = try Recorder(path: path, header: RecordingHeader(mapping: mapping, network: NetworkIdentity(seed: 4), dtMillis: network.dt),
+                                        waitWhenFull: true)
+            let tap = ViewTap(mapping: mapping, network: network, robot: robot)
+            // Input 0 held at +1 from tick 200, input 1 at −1 from tick 250, input 0 released at 900;
+            // an input that does not exist changes nothing.
+            let page = SliderAtTick(tap, [200: .clamp(0, .excitatory), 250: .clamp(1, .inhibitory), 900: .clamp(0, nil),
+                                          950: .clamp(mapping.inputCount, .excitatory)])
+            _ = try SimulationRun.run(robot: robot, network: network, mapping: mapping, durationSeconds: 10, recorder: recorder, observer: page)
+            XCTAssertEqual(tap.appliedControls, 3, name)
+
+            let reader = try RecordingReader(path: path)
+            var events: [RecordingEvent] = []
+            var inputs: [Int: [Trit]] = [:]
+            while let entry = reader.next() {
+                switch entry {
+                case let .event(e) where e.kind == .clamp: events.append(e)
+                case let .tick(t): inputs[t.tick] = t.inputs
+                default: break
+                }
+            }
+            XCTAssertEqual(events.map(\.tick), [200, 250, 900], name)
+            XCTAssertEqual(events.map(\.input), [0, 1, 0], name)
+            XCTAssertEqual(events.map(\.clampedState), [.excitatory, .inhibitory, nil], name)
+            // Held from its tick to the release, whatever the encoders said.
+            for tick in 250..<900 {
+                let held = try XCTUnwrap(inputs[tick])
+                XCTAssertEqual(held[0], .excitatory, "\(name) tick \(tick)")
+                XCTAssertEqual(held[1], .inhibitory, "\(name) tick \(tick)")
+            }
+            // Released: input 0 follows its encoder again (it is not +1 on every tick after).
+            XCTAssertTrue((901..<2001).contains { inputs[$0]?.first != .excitatory }, name)
+
+            let (_, fresh, freshMapping) = try setUp()
+            let replayed = try Replay.run(reader: try RecordingReader(path: path), network: fresh, mapping: freshMapping)
+            XCTAssertEqual(replayed.divergentTicks, 0, "\(name): \(replayed.firstDivergence.map { "\($0)" } ?? "")")
+            XCTAssertEqual(replayed.ticks, 2001, name)
+        }
+
+        let lines = try String(contentsOfFile: folder + "/run.jsonl", encoding: .utf8).split(separator: "\n")
+        let stripped = lines.filter { !$0.contains("\"event\":\"clamp\"") }
+        XCTAssertEqual(stripped.count, lines.count - 3)
+        try (stripped.joined(separator: "\n") + "\n").write(toFile: folder + "/stripped.jsonl", atomically: true, encoding: .utf8)
+        let (_, network, mapping) = try setUp()
         let diverged = try Replay.run(reader: try RecordingReader(path: folder + "/stripped.jsonl"), network: network, mapping: mapping)
         XCTAssertGreaterThan(diverged.divergentTicks, 0)
     }

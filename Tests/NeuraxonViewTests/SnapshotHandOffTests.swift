@@ -41,14 +41,15 @@ final class CountingObserver: TickObserver, @unchecked Sendable {
 
 final class SnapshotHandOffTests: XCTestCase {
     /// The tick thread hands every tick to the view without allocating, while the server side
-    /// drains and encodes snapshots as fast as it can and the page's controls arrive.
+    /// drains and encodes snapshots (and the synapses, copied here every millisecond) as fast as
+    /// it can and the page's controls (levels, clamps and releases) arrive.
     func testTheTickThreadAllocatesNothingForTheView() throws {
         let preset = RobotPreset.named("seek")!
         let robot = try SimulatedRobot(world: try World.named(preset.world), seed: 3)
         let network = try preset.network(seed: 3)
         let mapping = try Mapping(yaml: preset.mappingYAML, device: DeviceInfo(simulated: robot),
                                   inputCount: network.inputCount, outputCount: network.outputCount)
-        let tap = ViewTap(mapping: mapping, network: network, robot: robot, capacity: 8)
+        let tap = ViewTap(mapping: mapping, network: network, robot: robot, capacity: 8, synapseIntervalNanos: 1_000_000)
         let feed = LiveFeed(tap: tap, scene: "{}", stopRequest: StopRequest())
         let counting = CountingObserver(tap, warmUp: 100)
         let done = Atomic<Bool>(false)
@@ -63,6 +64,8 @@ final class SnapshotHandOffTests: XCTestCase {
             while !done.load(ordering: .relaxed) {
                 level = level >= 1 ? 0 : level + 0.1
                 if feed.handle(.modulate(.dopamine, level)) == nil { offered.add(1, ordering: .relaxed) }
+                let clamp: Trit? = level < 0.3 ? nil : level < 0.6 ? .excitatory : .inhibitory
+                if feed.handle(.clamp(Int(level * 10) % mapping.inputCount, clamp)) == nil { offered.add(1, ordering: .relaxed) }
                 usleep(500)
             }
         }
@@ -78,8 +81,9 @@ final class SnapshotHandOffTests: XCTestCase {
         XCTAssertGreaterThan(counting.countedTicks, 1500)
         XCTAssertGreaterThan(messages.load(ordering: .relaxed), 10, "the consumer read almost nothing: the test proved little")
         XCTAssertGreaterThan(tap.appliedControls, 10, "almost no control reached the tick thread: the test proved little")
+        XCTAssertGreaterThan(tap.synapseCopies, 10, "the synapses were hardly copied: the test proved little")
         XCTAssertEqual(counting.allocations, 0, "\(counting.allocations) allocations on the tick thread for the view over \(counting.countedTicks) ticks")
-        print("view hand-off: \(counting.allocations) allocations on the tick thread over \(counting.countedTicks) ticks, \(messages.load(ordering: .relaxed)) messages encoded meanwhile, \(tap.appliedControls) controls applied, \(tap.snapshots.dropped) snapshots dropped")
+        print("view hand-off: \(counting.allocations) allocations on the tick thread over \(counting.countedTicks) ticks, \(messages.load(ordering: .relaxed)) messages encoded meanwhile, \(tap.appliedControls) controls applied, \(tap.synapseCopies) synapse copies, \(tap.snapshots.dropped) snapshots dropped")
     }
 
     /// A consumer that falls behind loses the oldest snapshots; the producer never waits and

@@ -116,6 +116,10 @@ final class ViewSecurityTests: XCTestCase {
             "{\"type\":\"step\",\"count\":0}", "{\"type\":\"step\",\"count\":1.5}", "{\"type\":\"step\",\"count\":100000}",
             "{\"type\":\"speed\",\"value\":0}", "{\"type\":\"speed\",\"value\":1e308}",
             "{\"type\":\"seek\",\"tick\":-1}", "{\"type\":\"stop\",\"now\":true}",
+            "{\"type\":\"clamp\",\"index\":0}", "{\"type\":\"clamp\",\"index\":0,\"state\":2}",
+            "{\"type\":\"clamp\",\"index\":-1,\"state\":1}", "{\"type\":\"clamp\",\"index\":0.5,\"state\":1}",
+            "{\"type\":\"clamp\",\"index\":0,\"state\":\"released\"}", "{\"type\":\"release\",\"index\":0,\"state\":1}",
+            "{\"type\":\"release\"}",
             "{\"type\":\"modulate\",\"modulator\":\"dopamine\",\"level\":0.5,\"pad\":\"\(String(repeating: "x", count: 1100))\"}",
         ]
         for text in refused {
@@ -124,6 +128,14 @@ final class ViewSecurityTests: XCTestCase {
         XCTAssertEqual(try PageCommand.parse("{\"type\":\"modulate\",\"modulator\":\"dopamine\",\"level\":0.25}"), .modulate(.dopamine, 0.25))
         XCTAssertEqual(try PageCommand.parse("{\"type\":\"step\"}"), .step(1))
         XCTAssertEqual(try PageCommand.parse("{\"type\":\"seek\",\"tick\":12}"), .seek(12))
+        XCTAssertEqual(try PageCommand.parse("{\"type\":\"clamp\",\"index\":2,\"state\":-1}"), .clamp(2, .inhibitory))
+        XCTAssertEqual(try PageCommand.parse("{\"type\":\"release\",\"index\":2}"), .clamp(2, nil))
+        // An input the run does not have is refused by the run's feed, naming its inputs.
+        let mapping = try RobotPreset.named("seek")!.mapping()
+        let live = LiveFeed(tap: ViewTap(mapping: mapping, network: nil, robot: nil), scene: "{}", stopRequest: StopRequest())
+        let reply = try XCTUnwrap(live.handle(.clamp(mapping.inputCount, .excitatory)))
+        XCTAssertTrue(reply.contains("inputs 0…\(mapping.inputCount - 1)"), reply)
+        XCTAssertNil(live.handle(.clamp(0, .excitatory)))
 
         // Over the WebSocket: each refused message gets an error, none reaches the feed.
         let feed = CountingFeed()
@@ -228,6 +240,8 @@ final class ViewSecurityTests: XCTestCase {
         let feed = LiveFeed(tap: tap, scene: "{}", stopRequest: stop)
         let reply = try XCTUnwrap(feed.handle(.modulate(.dopamine, 0.9)))
         XCTAssertTrue(reply.contains("--view-control"), reply)
+        let clamp = try XCTUnwrap(feed.handle(.clamp(0, .excitatory)))
+        XCTAssertTrue(clamp.contains("--view-control"), clamp)
         XCTAssertFalse(stop.isRequested)
         _ = feed.handle(.stop)
         XCTAssertTrue(stop.isRequested)

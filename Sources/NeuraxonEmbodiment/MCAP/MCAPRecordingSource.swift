@@ -136,6 +136,11 @@ final class MCAPRecordingSource {
                 event.modulator = m
                 event.level = level
             }
+            if kind == .clamp {
+                guard let (input, state) = RecordingEvent.clamping(value) else { return damaged("a bad clamp event") }
+                event.input = input
+                event.clampedState = state
+            }
             queue.append(.event(event))
             return
         }

@@ -8,6 +8,7 @@ import { OrbitControls } from "/three/examples/jsm/controls/OrbitControls.js";
 const view = window.neuraxonView = {
   connected: false, scene: null, lastNeurons: null, ticksReceived: 0, lastTick: null, neuronsDrawn: 0, synapsesDrawn: 0,
   drawnPose: null, frames: 0, errors: [], infos: [], fps: 0,
+  synapseUpdates: 0, synapsesTick: null, synapsesTotal: null, synapseColours: null, clamps: [], link: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -30,6 +31,7 @@ function handle(m) {
     if (m.type === "scene") setScene(m);
     else if (m.type === "ticks") { for (const t of m.ticks) addTick(t); if (m.stopping) $("status").textContent = "stopping"; updateLink(m); }
     else if (m.type === "position") updatePosition(m);
+    else if (m.type === "synapses") updateSynapses(m);
     else if (m.type === "error") { view.errors.push(m.message); $("status").textContent = m.message; }
     else if (m.type === "info") { view.infos.push(m.message); $("status").textContent = m.message; }
   }
@@ -65,6 +67,7 @@ function setScene(s) {
   if (s.mode === "playground") buildPlayground(s);
   if (s.mode === "recording") $("seek").max = Math.max(0, (s.tick_count || 1) - 1);
   $("stop").hidden = s.mode === "recording" || s.mode === "playground";
+  buildClamps(s);
 }
 
 function rolesOf(n) {
@@ -109,12 +112,14 @@ function buildSynapses(n) {
   const segments = syn.length > 5000 ? 2 : 6;
   const p = new Float32Array(syn.length * segments * 6), c = new Float32Array(syn.length * segments * 6);
   let k = 0;
+  const colours = { positive: 0, negative: 0, silent: 0, modulatory: 0 };   // what was drawn, by colour
   const a = new THREE.Vector3(), b = new THREE.Vector3(), mid = new THREE.Vector3(), q = new THREE.Vector3(), prev = new THREE.Vector3();
   for (const s of syn) {
     a.copy(positions[s[0]]); b.copy(positions[s[1]]);
     mid.copy(a).add(b).multiplyScalar(0.35);
     const w = s[which], silent = s[5] === 1, modulatory = s[6] === 1;
     let col = silent ? [0.3, 0.3, 0.3] : modulatory ? [0.7, 0.4, 1.0] : w >= 0 ? [0.2, 0.9, 0.4] : [1.0, 0.3, 0.25];
+    colours[silent ? "silent" : modulatory ? "modulatory" : w >= 0 ? "positive" : "negative"]++;
     const strength = silent ? 0.4 : Math.min(1, 0.25 + Math.abs(w));
     prev.copy(a);
     for (let j = 1; j <= segments; j++) {
@@ -130,8 +135,21 @@ function buildSynapses(n) {
   g.setAttribute("position", new THREE.BufferAttribute(p, 3));
   g.setAttribute("color", new THREE.BufferAttribute(c, 3));
   synapseLines = new THREE.LineSegments(g, new THREE.LineBasicMaterial({ vertexColors: THREE.VertexColors, transparent: true, opacity: 0.55 }));
+  if (neuronPoints) synapseLines.rotation.y = neuronPoints.rotation.y;
   scene3d.add(synapseLines);
   view.synapsesDrawn = syn.length;
+  view.synapseColours = colours;
+}
+
+// The synapses as the run has them now (sent about once a second): plasticity changes the
+// weights, structural plasticity forms and prunes synapses.
+function updateSynapses(m) {
+  if (!view.scene || !view.scene.network) return;
+  view.scene.network.synapses = m.synapses;
+  view.synapsesTick = m.tick;
+  view.synapsesTotal = m.total;
+  view.synapseUpdates++;
+  buildSynapses(view.scene.network);
 }
 $("weight").addEventListener("change", () => { if (view.scene && view.scene.network) buildSynapses(view.scene.network); });
 
@@ -228,11 +246,22 @@ function updateLink(m) {
   const t = view.lastTick;
   if (!t) return;
   const rows = Object.entries(t.counters).map(([k, v]) => `<tr><td>${k.replace(/_/g, " ")}</td><td>${v}</td></tr>`);
-  if (view.lastNeurons) rows.push(`<tr><td>synapses now</td><td>${view.lastNeurons.synapse_count} (drawn: ${view.synapsesDrawn} at start)</td></tr>`);
+  if (view.lastNeurons) {
+    const at = view.synapsesTick == null ? "at start" : `at tick ${view.synapsesTick}`;
+    rows.push(`<tr><td>synapses now</td><td>${view.lastNeurons.synapse_count} (drawn: ${view.synapsesDrawn} ${at})</td></tr>`);
+  }
   rows.push(`<tr><td>latency</td><td>${t.latency_us.toFixed(0)} µs</td></tr>`);
   if (m.view_dropped !== undefined) rows.push(`<tr><td>view dropped</td><td>${m.view_dropped}</td></tr>`);
-  if (m.round_trip_ms !== undefined) rows.push(`<tr><td>round trip</td><td>${m.round_trip_ms} ms</td></tr>`);
-  if (m.failsafe !== undefined) rows.push(`<tr><td>failsafe</td><td>${m.failsafe}</td></tr>`);
+  if (m.link) {
+    // A robot's link: the board's failsafe state, PING → PONG round trip, the session's counters.
+    view.link = m.link;
+    const l = m.link;
+    rows.push(`<tr><td>link</td><td>${l.state}</td></tr>`);
+    rows.push(`<tr><td>failsafe</td><td>${l.failsafe === null ? "no STATUS yet" : l.failsafe}</td></tr>`);
+    const rt = l.round_trip_ms;
+    rows.push(`<tr><td>round trip</td><td>${rt.count ? `p50 ${rt.p50.toFixed(2)} ms, p99 ${rt.p99.toFixed(2)} ms (${rt.count})` : "not measured yet"}</td></tr>`);
+    for (const [k, v] of Object.entries(l.counters)) rows.push(`<tr><td>${k.replace(/_/g, " ")}</td><td>${v}</td></tr>`);
+  }
   $("link").innerHTML = rows.join("");
 }
 
@@ -371,6 +400,36 @@ $("pg-build").addEventListener("click", () => {
 function showInputs(t) {
   for (let i = 0; i < t.inputs.length; i++) { const b = $(`pg-input-${i}`); if (b) b.textContent = `${i}: ${t.inputs[i]}`; }
 }
+
+// ---------- clamping inputs on a live run ----------
+// Each input's button cycles released → +1 → 0 → −1 → released; the run holds it from its next tick.
+const CLAMP_NEXT = { released: 1, "1": 0, "0": -1, "-1": "released" };
+function buildClamps(s) {
+  const host = $("clamp-inputs");
+  host.innerHTML = "";
+  view.clamps = [];
+  const live = s.mode === "live" || s.mode === "robot";
+  $("clamps").hidden = !live || !s.network;
+  if ($("clamps").hidden) return;
+  for (let i = 0; i < s.input_count; i++) {
+    view.clamps.push("released");
+    const b = document.createElement("button");
+    b.id = `clamp-input-${i}`;
+    b.textContent = `${i}`;
+    b.disabled = !s.controls;
+    b.title = s.controls ? "clamp this input" : "controls that change behaviour are off for this run";
+    b.addEventListener("click", () => clampInput(i, CLAMP_NEXT[String(view.clamps[i])]));
+    host.appendChild(b);
+  }
+}
+function clampInput(i, state) {
+  view.clamps[i] = state;
+  send(state === "released" ? { type: "release", index: i } : { type: "clamp", index: i, state });
+  const b = $(`clamp-input-${i}`);
+  b.textContent = state === "released" ? `${i}` : `${i}: ${state > 0 ? "+" : state < 0 ? "−" : "0"}`;
+  b.classList.toggle("held", state !== "released");
+}
+view.clampInput = clampInput;
 
 // ---------- recording playback ----------
 $("play").addEventListener("click", () => send({ type: "play" }));
