@@ -47,4 +47,17 @@ public struct LinkCounters: Equatable, Sendable {
     public var failsafeStops: UInt64 = 0
 
     public init() {}
+
+    /// A serial link's counters by the names a recording's `link` records, `log info --json`
+    /// and the browser view's link panel give them, in the order they are written: the one
+    /// list each of them writes and reads through.
+    public static let serialCounters: [(name: String, counter: WritableKeyPath<LinkCounters, UInt64>)] = [
+        ("frames_received", \.framesReceived), ("frames_sent", \.framesSent),
+        ("bytes_received", \.bytesReceived), ("bytes_sent", \.bytesSent),
+        ("sensor_frames", \.sensorFrames), ("commands_sent", \.commandsSent),
+        ("pings_sent", \.pingsSent), ("pongs_received", \.pongsReceived),
+        ("dropped_frames", \.droppedFrames), ("stale_frames", \.staleFrames),
+        ("crc_errors", \.crcErrors), ("malformed_frames", \.malformedFrames), ("rejected_frames", \.rejectedFrames),
+        ("board_errors", \.boardErrors), ("link_losses", \.linkLosses), ("reconnects", \.reconnects),
+    ]
 }

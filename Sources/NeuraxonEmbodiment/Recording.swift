@@ -562,30 +562,8 @@ public struct RecordingEvent: Sendable, Equatable {
 /// The link at one moment, as a `link` record holds it: the serial session's counters (all
 /// running totals since the run connected) and the PING → PONG round trip, ms.
 public struct RecordedLinkStatus: Sendable, Equatable {
-    /// Frames that passed every check, and frames sent (of any type).
-    public var framesReceived: UInt64 = 0
-    public var framesSent: UInt64 = 0
-    /// Bytes read from and written to the port.
-    public var bytesReceived: UInt64 = 0
-    public var bytesSent: UInt64 = 0
-    /// SENSORS frames received and COMMAND frames sent.
-    public var sensorFrames: UInt64 = 0
-    public var commandsSent: UInt64 = 0
-    /// PINGs sent and PONGs received.
-    public var pingsSent: UInt64 = 0
-    public var pongsReceived: UInt64 = 0
-    /// Board frames missing by sequence gap; SENSORS frames dropped as older than the failsafe timeout.
-    public var droppedFrames: UInt64 = 0
-    public var staleFrames: UInt64 = 0
-    /// Frames discarded: bad CRC, bad framing, rejected (version, type, length).
-    public var crcErrors: UInt64 = 0
-    public var malformedFrames: UInt64 = 0
-    public var rejectedFrames: UInt64 = 0
-    /// ERROR frames from the board.
-    public var boardErrors: UInt64 = 0
-    /// Times the link was declared lost, and times the same board answered again.
-    public var linkLosses: UInt64 = 0
-    public var reconnects: UInt64 = 0
+    /// The session's counters (`LinkCounters.serialCounters`; the simulated link's stay 0).
+    public var counters = LinkCounters()
     /// Round trips measured so far on the run.
     public var roundTripCount: Int = 0
     /// The latest round trip, ms; nil before the first.
@@ -601,22 +579,11 @@ public struct RecordedLinkStatus: Sendable, Equatable {
 
     /// The fields in JSON, each with its leading comma.
     func appendFields(to out: inout JSONOutput) {
-        out.raw(",\"counters\":{\"frames_received\":"); out.int(framesReceived)
-        out.raw(",\"frames_sent\":"); out.int(framesSent)
-        out.raw(",\"bytes_received\":"); out.int(bytesReceived)
-        out.raw(",\"bytes_sent\":"); out.int(bytesSent)
-        out.raw(",\"sensor_frames\":"); out.int(sensorFrames)
-        out.raw(",\"commands_sent\":"); out.int(commandsSent)
-        out.raw(",\"pings_sent\":"); out.int(pingsSent)
-        out.raw(",\"pongs_received\":"); out.int(pongsReceived)
-        out.raw(",\"dropped_frames\":"); out.int(droppedFrames)
-        out.raw(",\"stale_frames\":"); out.int(staleFrames)
-        out.raw(",\"crc_errors\":"); out.int(crcErrors)
-        out.raw(",\"malformed_frames\":"); out.int(malformedFrames)
-        out.raw(",\"rejected_frames\":"); out.int(rejectedFrames)
-        out.raw(",\"board_errors\":"); out.int(boardErrors)
-        out.raw(",\"link_losses\":"); out.int(linkLosses)
-        out.raw(",\"reconnects\":"); out.int(reconnects)
+        out.raw(",\"counters\":{")
+        for (k, field) in LinkCounters.serialCounters.enumerated() {
+            if k > 0 { out.raw(",") }
+            out.string(field.name); out.raw(":"); out.int(counters[keyPath: field.counter])
+        }
         out.raw("},\"round_trip\":{\"count\":"); out.int(roundTripCount)
         out.raw(",\"last_ms\":"); optional(roundTripLastMillis, &out)
         out.raw(",\"p50_ms\":"); optional(roundTripP50Millis, &out)
@@ -630,14 +597,7 @@ public struct RecordedLinkStatus: Sendable, Equatable {
 
     init(json v: JSONValue) {
         let c = v["counters"]
-        func n(_ key: String) -> UInt64 { UInt64(clamping: c?[key]?.int ?? 0) }
-        framesReceived = n("frames_received"); framesSent = n("frames_sent")
-        bytesReceived = n("bytes_received"); bytesSent = n("bytes_sent")
-        sensorFrames = n("sensor_frames"); commandsSent = n("commands_sent")
-        pingsSent = n("pings_sent"); pongsReceived = n("pongs_received")
-        droppedFrames = n("dropped_frames"); staleFrames = n("stale_frames")
-        crcErrors = n("crc_errors"); malformedFrames = n("malformed_frames"); rejectedFrames = n("rejected_frames")
-        boardErrors = n("board_errors"); linkLosses = n("link_losses"); reconnects = n("reconnects")
+        for field in LinkCounters.serialCounters { counters[keyPath: field.counter] = UInt64(clamping: c?[field.name]?.int ?? 0) }
         let r = v["round_trip"]
         // `null` (no round trip yet) reads as NaN: nil here.
         func ms(_ key: String) -> Double? { r?[key]?.double.flatMap { $0.isNaN ? nil : $0 } }

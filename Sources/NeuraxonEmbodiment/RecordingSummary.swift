@@ -98,7 +98,8 @@ public struct RecordingSummary: Sendable {
         if let link = lastLink {
             func ms(_ x: Double?) -> String { x.map { "\(rounded($0, 2)) ms" } ?? "-" }
             out.append("link:          \(eventCounts[.link] ?? 0) records; round trip p50 \(ms(link.roundTripP50Millis)), p99 \(ms(link.roundTripP99Millis)), last \(ms(link.roundTripLastMillis)) (\(link.roundTripCount) round trips)")
-            out.append("  counters:    frames \(link.framesReceived) received, \(link.framesSent) sent; crc errors \(link.crcErrors), malformed \(link.malformedFrames), rejected \(link.rejectedFrames), dropped \(link.droppedFrames), stale \(link.staleFrames), board errors \(link.boardErrors), losses \(link.linkLosses), reconnects \(link.reconnects)")
+            let c = link.counters
+            out.append("  counters:    frames \(c.framesReceived) received, \(c.framesSent) sent; crc errors \(c.crcErrors), malformed \(c.malformedFrames), rejected \(c.rejectedFrames), dropped \(c.droppedFrames), stale \(c.staleFrames), board errors \(c.boardErrors), losses \(c.linkLosses), reconnects \(c.reconnects)")
         }
         let shownOnly = eventCounts.keys.filter { !Self.replayedEventKinds.contains($0) }.map(\.rawValue).sorted()
         if !shownOnly.isEmpty {

@@ -163,24 +163,8 @@ public final class SerialRobotBody: Body, @unchecked Sendable {
     private func recordLinkStatus() {
         guard let recorder else { return }
         nextLinkRecordMicros = clock.timestampMicros &+ 1_000_000
-        let c = session.counters
         var link = RecordedLinkStatus()
-        link.framesReceived = c.framesReceived
-        link.framesSent = c.framesSent
-        link.bytesReceived = c.bytesReceived
-        link.bytesSent = c.bytesSent
-        link.sensorFrames = c.sensorFrames
-        link.commandsSent = c.commandsSent
-        link.pingsSent = c.pingsSent
-        link.pongsReceived = c.pongsReceived
-        link.droppedFrames = c.droppedFrames
-        link.staleFrames = c.staleFrames
-        link.crcErrors = c.crcErrors
-        link.malformedFrames = c.malformedFrames
-        link.rejectedFrames = c.rejectedFrames
-        link.boardErrors = c.boardErrors
-        link.linkLosses = c.linkLosses
-        link.reconnects = c.reconnects
+        link.counters = session.counters
         link.roundTripCount = roundTrips.total
         link.roundTripLastMillis = roundTrips.last
         link.roundTripP50Millis = roundTrips.percentile(50)

@@ -160,16 +160,9 @@ public final class LinkPanel: @unchecked Sendable {
         }
         let c = link.counters
         j.raw("},\"counters\":{")
-        let counters: [(String, UInt64)] = [
-            ("frames_received", c.framesReceived), ("frames_sent", c.framesSent), ("sensor_frames", c.sensorFrames),
-            ("commands_sent", c.commandsSent), ("pings_sent", c.pingsSent), ("pongs_received", c.pongsReceived),
-            ("dropped_frames", c.droppedFrames), ("stale_frames", c.staleFrames), ("crc_errors", c.crcErrors),
-            ("malformed_frames", c.malformedFrames), ("rejected_frames", c.rejectedFrames), ("board_errors", c.boardErrors),
-            ("link_losses", c.linkLosses), ("reconnects", c.reconnects),
-        ]
-        for (k, (name, value)) in counters.enumerated() {
+        for (k, field) in LinkCounters.serialCounters.enumerated() {
             if k > 0 { j.raw(",") }
-            j.string(name); j.raw(":"); j.int(value)
+            j.string(field.name); j.raw(":"); j.int(c[keyPath: field.counter])
         }
         j.raw("}}")
         json = j.text

@@ -58,12 +58,10 @@ struct LogInfo: ParsableCommand {
             "link_records": s.eventCounts[.link] ?? 0,
             "link": s.lastLink.map { l -> Any in
                 func ms(_ x: Double?) -> Any { x.map { NSNumber(value: $0) } ?? NSNull() }
-                return ["round_trip_ms": ["count": l.roundTripCount, "last": ms(l.roundTripLastMillis),
-                                          "p50": ms(l.roundTripP50Millis), "p99": ms(l.roundTripP99Millis)],
-                        "frames_received": l.framesReceived, "frames_sent": l.framesSent, "crc_errors": l.crcErrors,
-                        "malformed_frames": l.malformedFrames, "rejected_frames": l.rejectedFrames, "dropped_frames": l.droppedFrames,
-                        "stale_frames": l.staleFrames, "board_errors": l.boardErrors, "link_losses": l.linkLosses,
-                        "reconnects": l.reconnects] as [String: Any]
+                var object: [String: Any] = ["round_trip_ms": ["count": l.roundTripCount, "last": ms(l.roundTripLastMillis),
+                                                               "p50": ms(l.roundTripP50Millis), "p99": ms(l.roundTripP99Millis)]]
+                for field in LinkCounters.serialCounters { object[field.name] = l.counters[keyPath: field.counter] }
+                return object
             } ?? NSNull(),
             "not_replayed": s.eventCounts.keys.filter { !RecordingSummary.replayedEventKinds.contains($0) }.map(\.rawValue).sorted(),
         ]
