@@ -33,6 +33,8 @@ public enum FamilyBench {
         public var contactSeconds: Double
         /// Mean time stuck per run (`RunMetrics.timeStuck`), seconds.
         public var stuckSeconds: Double
+        /// Mean time going nowhere per run (`RunMetrics.timeGoingNowhere`), seconds.
+        public var nowhereSeconds: Double
         /// Mean net displacement from the start, metres.
         public var displacement: Double
         /// Mean share of the reachable free cells visited (`RunMetrics.coverage`), 0…1.
@@ -47,6 +49,8 @@ public enum FamilyBench {
 
         /// Mean time stuck as a share of the run.
         public var stuckShare: Double { stuckSeconds / seconds }
+        /// Mean time going nowhere as a share of the run.
+        public var nowhereShare: Double { nowhereSeconds / seconds }
     }
 
     /// Runs `controller` of `preset` on worlds 1…`worlds` of `family` for `seconds` simulated
@@ -74,6 +78,7 @@ public enum FamilyBench {
             preset: preset.name, controller: controller, family: family, worlds: count, seconds: seconds,
             collisionsPerMinute: Double(runs.reduce(0) { $0 + $1.collisions }) / (n * seconds / 60),
             contactSeconds: mean(\.timeInContact), stuckSeconds: mean(\.timeStuck),
+            nowhereSeconds: mean(\.timeGoingNowhere),
             displacement: mean(\.netDisplacement), coverage: mean(\.coverage),
             progress: lit ? mean { $0.progressTowardLight ?? 0 } : nil,
             progressShare: lit ? mean { ($0.progressTowardLight ?? 0) / max($0.startDistanceToLight ?? 1, 1e-9) } : nil,
@@ -91,8 +96,8 @@ public enum FamilyBench {
 
     /// The table's heading, two lines.
     public static let header = """
-        preset  controller  family        worlds  coll/min  contact s  stuck s  stuck %  displ m  coverage  progress m  progress %  reached
-        ------  ----------  ------------  ------  --------  ---------  -------  -------  -------  --------  ----------  ----------  -------
+        preset  controller  family        worlds  coll/min  contact s  stuck s  stuck %  nowhere s  nowhere %  displ m  coverage  progress m  progress %  reached
+        ------  ----------  ------------  ------  --------  ---------  -------  -------  ---------  ---------  -------  --------  ----------  ----------  -------
         """
 
     /// One line of the table.
@@ -102,8 +107,9 @@ public enum FamilyBench {
             String(format: "%10.2f  %9.0f%%  %6.0f%%", p, 100 * (r.progressShare ?? 0), 100 * (r.reachedShare ?? 0))
         } ?? pad("", 9) + "–" + pad("", 11) + "–" + pad("", 8) + "–"
         return pad(r.preset, 6) + "  " + pad(r.controller.rawValue, 10) + "  " + pad(r.family.rawValue, 12)
-            + String(format: "  %6d  %8.2f  %9.1f  %7.1f  %6.0f%%  %7.2f  %7.0f%%  ", r.worlds, r.collisionsPerMinute,
-                     r.contactSeconds, r.stuckSeconds, 100 * r.stuckShare, r.displacement, 100 * r.coverage) + light
+            + String(format: "  %6d  %8.2f  %9.1f  %7.1f  %6.0f%%  %9.1f  %8.0f%%  %7.2f  %7.0f%%  ", r.worlds, r.collisionsPerMinute,
+                     r.contactSeconds, r.stuckSeconds, 100 * r.stuckShare, r.nowhereSeconds, 100 * r.nowhereShare,
+                     r.displacement, 100 * r.coverage) + light
     }
 }
 
@@ -122,6 +128,9 @@ public struct PresetStandard: Sendable, Equatable {
     /// Smallest mean progress toward the light as a share of the start distance (families with
     /// a light; seek only), or nil.
     public var minProgressShare: Double?
+    /// Largest share of the run spent going nowhere (`RunMetrics.timeGoingNowhere`), or nil
+    /// where no bound is held.
+    public var maxNowhereShare: Double?
 
     /// The problems of `row` against this standard, worded for a reader; empty when it passes.
     public func failures(_ row: FamilyBench.Row) -> [String] {
@@ -132,6 +141,9 @@ public struct PresetStandard: Sendable, Equatable {
         }
         if row.stuckShare > maxStuckShare {
             problems.append(String(format: "%@: stuck %.0f%% of the time, more than %.0f%%", place, 100 * row.stuckShare, 100 * maxStuckShare))
+        }
+        if let maxNowhereShare, row.nowhereShare > maxNowhereShare {
+            problems.append(String(format: "%@: going nowhere %.0f%% of the time, more than %.0f%%", place, 100 * row.nowhereShare, 100 * maxNowhereShare))
         }
         if row.coverage < minCoverage {
             problems.append(String(format: "%@: coverage %.1f%%, less than %.1f%%", place, 100 * row.coverage, 100 * minCoverage))

@@ -32,6 +32,20 @@ import Testing
         #expect(missed >= 4)
     }
 
+    @Test func aStandardWithAGoingNowhereBoundNamesARowThatMissesIt() throws {
+        var row = try FamilyBench.measure(.avoid, .preset, family: .arena, worlds: 1, seconds: 12)
+        #expect(FamilyBench.describe(row).contains(String(format: "%9.1f", row.nowhereSeconds)))
+        var standard = PresetStandard.of(.avoid, on: .arena)
+        standard.maxNowhereShare = 0.1
+        row.collisionsPerMinute = 0
+        row.stuckSeconds = 0
+        row.coverage = 0.5
+        row.nowhereSeconds = 6  // half the run
+        #expect(standard.failures(row) == ["avoid on arena: going nowhere 50% of the time, more than 10%"])
+        standard.maxNowhereShare = nil
+        #expect(standard.failures(row).isEmpty)
+    }
+
     @Test func theSameWorldsGiveTheSameTableOnAnyNumberOfThreads() throws {
         let a = try FamilyBench.measure(.seek, .preset, family: .doorways, worlds: 3, seconds: 5, workers: 1)
         let b = try FamilyBench.measure(.seek, .preset, family: .doorways, worlds: 3, seconds: 5, workers: 3)
