@@ -169,7 +169,7 @@ public struct PresetStandard: Sendable, Equatable {
     /// 0.06 / 0.20 (light-behind), 0 / 0 (arena); stuck 0 % everywhere; coverage 20 / 16 %,
     /// 14 / 7 %, 15 / 10 %, 13 / 7 %, 10 / 5 %. The coverage bounds are for runs of 30 s or more.
     /// Going nowhere 2 / 0 % in clutter and 0 % in doorways, light-behind and arena (a random
-    /// network: 20–60 %); in corridors 24 / 20 %, the narrow corridors where it turns on the
+    /// network: 41–77 %); in corridors 24 / 20 %, the narrow corridors where it turns on the
     /// spot, so no bound is held there.
     static let avoid: [WorldFamily: PresetStandard] = [
         .corridor: PresetStandard(maxCollisionsPerMinute: 0.5, maxStuckShare: 0.05, minCoverage: 0.12),
@@ -185,8 +185,8 @@ public struct PresetStandard: Sendable, Equatable {
     /// (corridor), 34 / 30 % (doorways), 52 / 50 % (light-behind); progress 66 / 70 %, 34 / 24 %,
     /// 59 / 65 % of the start distance; collisions per minute 0.34 / 0.60, 0.06 / 0, 0.82 / 1.8,
     /// and 12.7 / 13.0 in clutter, 4.7 / 0 in arena; stuck 0 % everywhere. No bound on going
-    /// nowhere: resting at the light counts as going nowhere (16 / 0 % in corridors), and where
-    /// there is no light it circles, searching (29 / 33 % in clutter, 15 / 5 % in the arena).
+    /// nowhere: resting at the light counts as going nowhere (29 / 20 % in corridors), and where
+    /// there is no light it circles, searching (55 / 58 % in clutter, 18 / 12 % in the arena).
     static let seek: [WorldFamily: PresetStandard] = [
         .corridor: PresetStandard(maxCollisionsPerMinute: 1.5, maxStuckShare: 0.05, minCoverage: 0.05,
                                   minReachedShare: 0.5, minProgressShare: 0.5),

@@ -69,12 +69,12 @@ public struct RunMetrics: Sendable, Equatable {
     /// within `StuckRule.radius` and its heading within `StuckRule.turn`, seconds. A stretch
     /// counts whole once it lasts the window.
     public var timeStuck: Double = 0
-    /// Time going nowhere: the time spent in stretches of at least `NowhereRule.window` during
-    /// which a motor was commanded (a non-zero duty) at every step and yet the body's centre
-    /// stayed within `NowhereRule.radius` of where the stretch began, however far it turned or
-    /// wandered inside that circle, seconds. A stretch counts whole once it lasts the window.
-    /// Long stuck stretches count here too; turning on the spot, or circling or shuttling within
-    /// the radius, counts only here.
+    /// Time going nowhere, seconds: the time a motor was commanded (a non-zero duty) within
+    /// stretches of at least `NowhereRule.window` during which the body's centre stayed within
+    /// `NowhereRule.radius` of where the stretch began, however far it turned or wandered inside
+    /// that circle, and the motors never rested (all off) for `NowhereRule.rest` or more. A
+    /// stretch counts whole once it lasts the window. Long stuck stretches count here too;
+    /// turning on the spot, or circling or shuttling within the radius, counts only here.
     public var timeGoingNowhere: Double = 0
     /// Time each motor was commanded (a non-zero duty) while its wheel was stalled: turning at
     /// less than `TractionModel.stallRatio` of the speed its motor drives it at, seconds.
@@ -111,6 +111,9 @@ public enum StuckRule {
 public enum NowhereRule {
     /// The shortest stretch that counts, microseconds (10 s).
     public static let windowMicros: UInt64 = 10_000_000
+    /// The shortest rest (every motor off at every step) that ends a stretch, microseconds
+    /// (1 s); a wheel reversing, both passing through 0 at once, does not.
+    public static let restMicros: UInt64 = 1_000_000
     /// How far the centre may get from where the stretch began, metres (0.25 m, about two body
     /// diameters).
     public static let radius: Double = 0.25

@@ -99,10 +99,13 @@ struct SimulationEngine {
     private var stillSinceMicros: UInt64 = 0
     private var stillTurn: Double = 0
     private var stuckNow = false
-    /// Where and when the current stretch within `NowhereRule.radius` began, and whether it
+    /// Where and when the current stretch within `NowhereRule.radius` began, its time with a
+    /// motor commanded so far (µs), how long the motors have now been off (µs), and whether it
     /// already counts.
     private var nowhereAnchor: Vector2
     private var nowhereSinceMicros: UInt64 = 0
+    private var nowhereDrivenMicros: UInt64 = 0
+    private var nowhereRestMicros: UInt64 = 0
     private var nowhereNow = false
 
     // Commands in flight: a ring of fixed capacity.
@@ -512,17 +515,21 @@ struct SimulationEngine {
     /// Extends or ends the current stretch near one spot (`NowhereRule`) after a step, and counts
     /// the time going nowhere; `commanded` says whether a motor has a non-zero duty.
     private mutating func updateNowhere(commanded: Bool) {
-        if commanded && (pose.position - nowhereAnchor).length < NowhereRule.radius {
-            if nowhereNow {
-                metrics.timeGoingNowhere += dt
-            } else if timeMicros - nowhereSinceMicros >= NowhereRule.windowMicros {
-                metrics.timeGoingNowhere += Double(timeMicros - nowhereSinceMicros) * 1e-6
-                nowhereNow = true
-            }
-        } else {
+        nowhereRestMicros = commanded ? 0 : nowhereRestMicros + stepMicros
+        guard (pose.position - nowhereAnchor).length < NowhereRule.radius && nowhereRestMicros < NowhereRule.restMicros else {
             nowhereAnchor = pose.position
             nowhereSinceMicros = timeMicros
+            nowhereDrivenMicros = 0
             nowhereNow = false
+            return
+        }
+        guard commanded else { return }
+        nowhereDrivenMicros += stepMicros
+        if nowhereNow {
+            metrics.timeGoingNowhere += dt
+        } else if timeMicros - nowhereSinceMicros >= NowhereRule.windowMicros {
+            metrics.timeGoingNowhere += Double(nowhereDrivenMicros) * 1e-6
+            nowhereNow = true
         }
     }
 

@@ -90,16 +90,24 @@ struct RunMetricsTests {
         drive(resting, 0, 0, seconds: 30)
         #expect(resting.metrics.timeGoingNowhere == 0)
 
-        // Stretches of 9 s broken by a rest (motors off) or by driving off: none counts.
+        // Stretches of 9 s broken by a rest of 1 s (motors off) or by driving off: none counts.
         let broken = try SimulatedRobot(world: openWorld(), seed: 1)
         for _ in 0..<3 {
             drive(broken, 500, -500, seconds: 9)
-            drive(broken, 0, 0, seconds: 0.5)
+            drive(broken, 0, 0, seconds: 1)
         }
         drive(broken, 500, -500, seconds: 9)
         drive(broken, 1000, 1000, seconds: 1.5)  // 0.4 m straight on
         drive(broken, 500, -500, seconds: 9)
         #expect(broken.metrics.timeGoingNowhere == 0)
+
+        // A pause shorter than a second (a wheel reversing) does not end a stretch; only the time
+        // driven counts: 9 s + 9 s of turning on the spot with 0.5 s off between.
+        let paused = try SimulatedRobot(world: openWorld(), seed: 1)
+        drive(paused, 500, -500, seconds: 9)
+        drive(paused, 0, 0, seconds: 0.5)
+        drive(paused, -500, 500, seconds: 9)
+        #expect(paused.metrics.timeGoingNowhere > 17.9 && paused.metrics.timeGoingNowhere < 18.001)
 
         // Pinned against a wall for 12 s: stuck and going nowhere.
         let pinned = try SimulatedRobot(world: openWorld(width: 1, height: 1, start: Pose(x: 0.5, y: 0.93, heading: .pi / 2)), seed: 1)
