@@ -10,9 +10,9 @@ import Neuraxon
 /// |---|---|---|
 /// | 0, 1 | range left, right: seen | signed around 700 mV with 200 mV hysteresis: +1 once above 900 mV (an obstacle within about 0.34 m), −1 again below 500 mV (beyond about 0.63 m) |
 /// | 2, 3 | range left, right: close | threshold: +1 above 1400 mV (within about 0.21 m), 0 below (`avoid`: above 1100 mV, within about 0.27 m, and 0 again below 950 mV, beyond about 0.32 m) |
-/// | 4–6, 7–9 | light left, right | population: +1 above 300, 700, 1500 mV |
+/// | 4–6, 7–9 | light left, right | population: +1 above 300, 700, 1500 mV (`avoid`: 4 and 7 are range left, right: wall, +1 above 600 mV, within about 0.52 m, 0 again below 550 mV, beyond about 0.57 m; 5, 6, 8, 9 unused) |
 /// | 10 | bumper | digital |
-/// | 11–25 | hidden (`seek`: 11–13; `avoid`: 14–23) | |
+/// | 11–25 | hidden (`seek`: 11–13; `avoid`: 14–24) | |
 /// | 26, 27 | left wheel push, pull | motor_left u = (s₂₆ − s₂₇)/2 (range ±1000 ‰; `avoid`: ±900 ‰) |
 /// | 28, 29 | right wheel push, pull | motor_right u = (s₂₈ − s₂₉)/2 |
 ///
@@ -86,9 +86,12 @@ public struct RobotPreset: Sendable {
         /// `turnLeftEcho`); turning right (`turnRight`); the left side clear (`leftClear`, which
         /// with `seenLeft` starts the tonic pair at once whatever the sensors see); something
         /// close or touching (`near`); pivoting in place to the left (`pivotLeft`) or right
-        /// (`pivotRight`).
+        /// (`pivotRight`); walls on both sides, neither close (`corridor`).
         public static let tonic = 14, tonicEcho = 15, clear = 16, turnLeft = 17, turnLeftEcho = 18, turnRight = 19
-        public static let leftClear = 20, near = 21, pivotLeft = 22, pivotRight = 23
+        public static let leftClear = 20, near = 21, pivotLeft = 22, pivotRight = 23, corridor = 24
+        /// Input neurons only `avoid` maps (in place of the light sensors, which it does not
+        /// use): a wall within about 0.52 m on the left or right.
+        public static let wallLeft = 4, wallRight = 7
         public static let leftPush = 26, leftPull = 27, rightPush = 28, rightPull = 29
     }
 
@@ -160,7 +163,10 @@ public struct RobotPreset: Sendable {
     /// end even when the other side then sees something, so it does not dither in a corner.
     /// The wheels follow the network through a slow leaky integrator (τ = 140 ms), so each turn
     /// runs on for a moment after the beams are clear: an obstacle that slipped between the two
-    /// beams while the robot turned is left behind instead of met head-on.
+    /// beams while the robot turned is left behind instead of met head-on. In a corridor too
+    /// narrow for either side ever to read clear (under about 0.55 m), a wall on each side
+    /// within about 0.52 m and neither close ends the turn: it drives straight on, at half speed,
+    /// until a side comes close or clears, and the next turn is chosen afresh.
     ///
     /// As summed currents S (a neuron fires +1 when g·S > 0.75 and −1 when g·S < −1.25, with
     /// g = 1.12 at rest and up to 1.16 after a bump raises norepinephrine; every weight below
@@ -173,10 +179,18 @@ public struct RobotPreset: Sendable {
     /// - `clear`: −0.45·seen_left − 0.55·seen_right − 1.0·bumper: +1 only when both sides are
     ///   clear and nothing touches (±0.1 with one side seeing, −1.0 with both: never −1);
     /// - `turnLeft`: +0.6·seen_right − 0.3·seen_left, +1.7 from `turnLeftEcho`, +2.0 from the
-    ///   bumper; `turnLeftEcho`: +1.0 from `turnLeft`, −0.9 from `clear`, +0.1·seen_left. The
-    ///   pair holds itself on until both sides are clear;
-    /// - `turnRight`: +1.0 from `tonic`, −0.8 from `clear`, −0.8 from `turnLeft`: on while
-    ///   something is seen and the robot is not turning left;
+    ///   bumper; `turnLeftEcho`: +1.0 from `turnLeft`, −0.9 from `clear`, +0.1·seen_left, −0.8
+    ///   from `corridor`. The pair holds itself on until both sides are clear or the robot is in
+    ///   a corridor;
+    /// - `turnRight`: +1.0 from `tonic`, −0.8 from `clear`, −0.8 from `turnLeft`, −0.8 from
+    ///   `corridor`: on while something is seen and the robot is neither turning left nor in a
+    ///   corridor;
+    /// - `corridor`: +0.4 from each wall neuron, −0.7 from each close neuron and from `clear`,
+    ///   +0.15 from `tonic`: +1 only with a wall on both sides, neither close and not both
+    ///   clear (0.95; 0.55 with one wall, 0.25 with both and one close or with both clear,
+    ///   −0.15 with one wall and that side close); its −0.8 on `turnLeftEcho` releases the
+    ///   turn-left memory, and on `turnRight` stops the right turn, so both wheels run at
+    ///   u = +0.5;
     /// - `near`: +1.0 from each close neuron and the bumper, −0.1 from `tonic`;
     /// - `pivotLeft`: +0.6 from `turnLeft` and from `near`, −0.1 from `tonic` (on only with
     ///   both); `pivotRight`: the same with `turnRight`;
@@ -211,6 +225,10 @@ public struct RobotPreset: Sendable {
             wire(N.tonic, N.rightPush, 1.2), wire(N.turnRight, N.rightPush, -1.8), wire(N.seenRight, N.rightPush, 0.3),
             wire(N.clear, N.rightPull, -1.0), wire(N.seenLeft, N.rightPull, 0.25), wire(N.seenRight, N.rightPull, 0.25),
             wire(N.pivotRight, N.rightPull, 1.0),
+            wire(N.wallLeft, N.corridor, 0.4), wire(N.wallRight, N.corridor, 0.4),
+            wire(N.closeLeft, N.corridor, -0.7), wire(N.closeRight, N.corridor, -0.7),
+            wire(N.clear, N.corridor, -0.7), wire(N.tonic, N.corridor, 0.15),
+            wire(N.corridor, N.turnLeftEcho, -0.8), wire(N.corridor, N.turnRight, -0.8),
         ]
     }()
 
@@ -272,8 +290,8 @@ let avoidMappingYAML = """
       - {channel: range_right, neuron: 1, mode: signed, set_point: 700, dead_band: 0, hysteresis: 200}
       - {channel: range_left, neuron: 2, mode: threshold, threshold: 1100, hysteresis: 150}    # close: within about 0.27 m
       - {channel: range_right, neuron: 3, mode: threshold, threshold: 1100, hysteresis: 150}
-      - {channel: light_left, neurons: [4, 5, 6], thresholds: [300, 700, 1500], hysteresis: 30}
-      - {channel: light_right, neurons: [7, 8, 9], thresholds: [300, 700, 1500], hysteresis: 30}
+      - {channel: range_left, neuron: 4, mode: threshold, threshold: 600, hysteresis: 50}      # wall: within about 0.52 m
+      - {channel: range_right, neuron: 7, mode: threshold, threshold: 600, hysteresis: 50}
       - {channel: bumper, neuron: 10}
     actuators:
       - {channel: motor_left, push: 0, pull: 1, tau: 140, range: [-900, 900]}      # output neurons 26, 27; 900: a wide left arc

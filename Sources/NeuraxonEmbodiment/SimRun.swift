@@ -117,8 +117,9 @@ public struct SimulationSummary: Codable, Sendable, Equatable {
     public static let format = "neuraxon-sim-summary"
     public var format = SimulationSummary.format
     /// 2 added the traction, contact, displacement, light-progress, stuck and coverage fields;
-    /// a version 1 file reads with them `nil`.
-    public var version = 2
+    /// a version 1 file reads with them `nil`. 3 added `time_going_nowhere_s`; a version 1 or 2
+    /// file reads with it `nil`.
+    public var version = 3
     public var world: String
     public var start: Int
     public var seed: UInt64
@@ -155,6 +156,8 @@ public struct SimulationSummary: Codable, Sendable, Equatable {
     public var progressTowardLight: Double?
     /// Seconds stuck (`StuckRule`).
     public var timeStuck: Double?
+    /// Seconds going nowhere (`NowhereRule`).
+    public var timeGoingNowhere: Double?
     /// Seconds each motor was commanded while its wheel was stalled (`TractionModel`).
     public var stalledLeft: Double?
     public var stalledRight: Double?
@@ -188,6 +191,7 @@ public struct SimulationSummary: Codable, Sendable, Equatable {
         case closestDistanceToLight = "closest_distance_to_light_m"
         case progressTowardLight = "progress_toward_light_m"
         case timeStuck = "time_stuck_s"
+        case timeGoingNowhere = "time_going_nowhere_s"
         case stalledLeft = "stalled_left_s"
         case stalledRight = "stalled_right_s"
         case slipLeft = "slip_left_m"
@@ -226,6 +230,7 @@ public struct SimulationSummary: Codable, Sendable, Equatable {
         closestDistanceToLight = m.closestDistanceToLight
         progressTowardLight = m.progressTowardLight
         timeStuck = m.timeStuck
+        timeGoingNowhere = m.timeGoingNowhere
         stalledLeft = m.stalledLeft
         stalledRight = m.stalledRight
         slipLeft = m.slipLeft
@@ -266,6 +271,7 @@ public struct SimulationSummary: Codable, Sendable, Equatable {
         try c.encode(closestDistanceToLight, forKey: .closestDistanceToLight)
         try c.encode(progressTowardLight, forKey: .progressTowardLight)
         try c.encode(timeStuck, forKey: .timeStuck)
+        try c.encode(timeGoingNowhere, forKey: .timeGoingNowhere)
         try c.encode(stalledLeft, forKey: .stalledLeft)
         try c.encode(stalledRight, forKey: .stalledRight)
         try c.encode(slipLeft, forKey: .slipLeft)

@@ -69,6 +69,13 @@ public struct RunMetrics: Sendable, Equatable {
     /// within `StuckRule.radius` and its heading within `StuckRule.turn`, seconds. A stretch
     /// counts whole once it lasts the window.
     public var timeStuck: Double = 0
+    /// Time going nowhere, seconds: the time a motor was commanded (a non-zero duty) within
+    /// stretches of at least `NowhereRule.window` during which the body's centre stayed within
+    /// `NowhereRule.radius` of where the stretch began, however far it turned or wandered inside
+    /// that circle, and the motors never rested (all off) for `NowhereRule.rest` or more. A
+    /// stretch counts whole once it lasts the window. Long stuck stretches count here too;
+    /// turning on the spot, or circling or shuttling within the radius, counts only here.
+    public var timeGoingNowhere: Double = 0
     /// Time each motor was commanded (a non-zero duty) while its wheel was stalled: turning at
     /// less than `TractionModel.stallRatio` of the speed its motor drives it at, seconds.
     public var stalledLeft: Double = 0
@@ -97,6 +104,19 @@ public enum StuckRule {
     public static let radius: Double = 0.01
     /// How far the heading may turn within the stretch, radians (0.1 rad, about 6°).
     public static let turn: Double = 0.1
+}
+
+/// When a run counts as going nowhere (see `RunMetrics.timeGoingNowhere`): driven, but not
+/// getting away from one spot, whether still or turning.
+public enum NowhereRule {
+    /// The shortest stretch that counts, microseconds (10 s).
+    public static let windowMicros: UInt64 = 10_000_000
+    /// The shortest rest (every motor off at every step) that ends a stretch, microseconds
+    /// (1 s); a wheel reversing, both passing through 0 at once, does not.
+    public static let restMicros: UInt64 = 1_000_000
+    /// How far the centre may get from where the stretch began, metres (0.25 m, about two body
+    /// diameters).
+    public static let radius: Double = 0.25
 }
 
 /// The wheels' traction (Docs/SIMULATION.md, "Traction"): each motor drives its wheel at the

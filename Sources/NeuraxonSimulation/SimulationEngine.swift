@@ -99,6 +99,14 @@ struct SimulationEngine {
     private var stillSinceMicros: UInt64 = 0
     private var stillTurn: Double = 0
     private var stuckNow = false
+    /// Where and when the current stretch within `NowhereRule.radius` began, its time with a
+    /// motor commanded so far (µs), how long the motors have now been off (µs), and whether it
+    /// already counts.
+    private var nowhereAnchor: Vector2
+    private var nowhereSinceMicros: UInt64 = 0
+    private var nowhereDrivenMicros: UInt64 = 0
+    private var nowhereRestMicros: UInt64 = 0
+    private var nowhereNow = false
 
     // Commands in flight: a ring of fixed capacity.
     private let queueCapacity: Int
@@ -171,6 +179,7 @@ struct SimulationEngine {
         wheelRadius = world.robot.wheelRadius
         startPosition = start.position
         stillAnchor = start.position
+        nowhereAnchor = start.position
         let grid = FreeSpaceGrid(world: world, geometry: geometry,
                                  cell: CoverageGrid.cellSize(width: world.arenaWidth, height: world.arenaHeight),
                                  clearance: world.robot.bodyRadius)
@@ -465,7 +474,10 @@ struct SimulationEngine {
         metrics.netDisplacement = (pose.position - startPosition).length
         if inContact { metrics.timeInContact += dt }
         visitCell()
-        updateStuck(turn: turn)
+        var commanded = false
+        for a in 0..<actuatorCount where motorSide[a] >= 0 && setpoints[a] != 0 { commanded = true }
+        updateStuck(turn: turn, commanded: commanded)
+        updateNowhere(commanded: commanded)
         let lights = world.lights
         if !lights.isEmpty {
             let d = nearestLightDistance()
@@ -480,11 +492,10 @@ struct SimulationEngine {
     }
 
     /// Extends or ends the current still stretch (`StuckRule`) after a step that turned the
-    /// body by `turn` radians, and counts stuck time.
-    private mutating func updateStuck(turn: Double) {
+    /// body by `turn` radians, and counts stuck time; `commanded` says whether a motor has a
+    /// non-zero duty.
+    private mutating func updateStuck(turn: Double, commanded: Bool) {
         stillTurn += turn
-        var commanded = false
-        for a in 0..<actuatorCount where motorSide[a] >= 0 && setpoints[a] != 0 { commanded = true }
         if commanded && (pose.position - stillAnchor).length < StuckRule.radius && abs(stillTurn) < StuckRule.turn {
             let still = timeMicros - stillSinceMicros
             if stuckNow {
@@ -498,6 +509,27 @@ struct SimulationEngine {
             stillSinceMicros = timeMicros
             stillTurn = 0
             stuckNow = false
+        }
+    }
+
+    /// Extends or ends the current stretch near one spot (`NowhereRule`) after a step, and counts
+    /// the time going nowhere; `commanded` says whether a motor has a non-zero duty.
+    private mutating func updateNowhere(commanded: Bool) {
+        nowhereRestMicros = commanded ? 0 : nowhereRestMicros + stepMicros
+        guard (pose.position - nowhereAnchor).length < NowhereRule.radius && nowhereRestMicros < NowhereRule.restMicros else {
+            nowhereAnchor = pose.position
+            nowhereSinceMicros = timeMicros
+            nowhereDrivenMicros = 0
+            nowhereNow = false
+            return
+        }
+        guard commanded else { return }
+        nowhereDrivenMicros += stepMicros
+        if nowhereNow {
+            metrics.timeGoingNowhere += dt
+        } else if timeMicros - nowhereSinceMicros >= NowhereRule.windowMicros {
+            metrics.timeGoingNowhere += Double(nowhereDrivenMicros) * 1e-6
+            nowhereNow = true
         }
     }
 

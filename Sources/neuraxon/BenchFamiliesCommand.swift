@@ -11,7 +11,8 @@ struct BenchFamiliesCommand: ParsableCommand {
         abstract: "Run a robot preset and a random-network baseline on generated worlds of every family and print a table per family.",
         discussion: "Worlds FAMILY-1 … FAMILY-N (neuraxon world generate), each from its start for --duration simulated "
             + "seconds; the world seed also seeds the noise and the network. Columns: collisions per simulated minute, "
-            + "mean time in contact and stuck per run, stuck as a share of the run, mean net displacement, coverage, "
+            + "mean time in contact and stuck per run, stuck as a share of the run, mean time going nowhere per run "
+            + "and as a share of the run, mean net displacement, coverage, "
             + "and for families with a light the mean progress toward it (metres and share of the start distance) and "
             + "the share of runs that reached it. With --check, compares the preset's rows with the pass thresholds "
             + "(PresetStandard) and exits with status 1 if any is missed. Docs/SIMULATION.md gives the measured tables."

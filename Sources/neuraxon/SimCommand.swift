@@ -241,6 +241,12 @@ struct SimCommand: ParsableCommand {
             String(format: "net displacement:         %.2f m", m.netDisplacement),
             String(format: "coverage:                 %.0f %% of %d free cells of %g m", 100 * m.coverage, m.freeCells, m.coverageCell),
             String(format: "time stuck:               %.2f s", m.timeStuck),
+        ]
+        // Going nowhere needs a stretch of the rule's window: a shorter run cannot show it.
+        if (m.simulatedSeconds * 1e6).rounded() >= Double(NowhereRule.windowMicros) {
+            lines.append(String(format: "time going nowhere:       %.2f s", m.timeGoingNowhere))
+        }
+        lines += [
             String(format: "stalled motors:           left %.2f s, right %.2f s", m.stalledLeft, m.stalledRight),
             String(format: "wheel slip:               left %.2f m, right %.2f m", m.slipLeft, m.slipRight),
         ]

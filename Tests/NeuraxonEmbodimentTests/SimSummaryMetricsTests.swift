@@ -4,8 +4,8 @@ import Testing
 import NeuraxonEmbodiment
 import NeuraxonSimulation
 
-/// The run summary's version 2 fields: traction, contact, displacement, light progress, stuck
-/// time and coverage.
+/// The run summary's version 2 fields (traction, contact, displacement, light progress, stuck
+/// time and coverage) and version 3's time going nowhere.
 @Suite struct SimSummaryMetricsTests {
     @Test func aClosedLoopRunPressedIntoACornerShowsItsStallsInTheSummary() throws {
         // A network of the avoid preset's size whose only synapses drive both wheels forward
@@ -22,7 +22,8 @@ import NeuraxonSimulation
                                             mapping: try preset.mapping(), durationSeconds: 5)
         let m = outcome.metrics
         let summary = SimulationSummary(outcome, world: "corner", start: 0, seed: 3, network: preset.name)
-        #expect(summary.version == 2)
+        #expect(summary.version == 3)
+        #expect(summary.timeGoingNowhere == m.timeGoingNowhere)
         #expect(summary.timeInContact == m.timeInContact && m.timeInContact > 0)
         #expect(summary.stalledLeft == m.stalledLeft && summary.stalledRight == m.stalledRight)
         #expect(summary.slipLeft == m.slipLeft && summary.slipRight == m.slipRight)
@@ -48,5 +49,22 @@ import NeuraxonSimulation
         let summary = try SimulationSummary.read(from: path)
         #expect(summary.version == 1 && summary.distanceTravelled == 7.08 && summary.timeToReachLight == 6.78)
         #expect(summary.timeInContact == nil && summary.coverage == nil && summary.timeStuck == nil)
+        #expect(summary.timeGoingNowhere == nil)
+    }
+
+    @Test func aVersionTwoSummaryReadsWithoutTimeGoingNowhere() throws {
+        let folder = TemporaryFolder()
+        let summary = SimulationSummary(try SimulationRun.run(world: try World.named("empty"), seed: 1,
+                                                              network: try RobotPreset.avoid.network(seed: 1),
+                                                              mapping: try RobotPreset.avoid.mapping(), durationSeconds: 1),
+                                        world: "empty", start: 0, seed: 1, network: "avoid")
+        let encoder = JSONEncoder()
+        var object = try #require(try JSONSerialization.jsonObject(with: encoder.encode(summary)) as? [String: Any])
+        object["version"] = 2
+        object["time_going_nowhere_s"] = nil
+        let path = folder.file("v2.metrics.json")
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
+        let read = try SimulationSummary.read(from: path)
+        #expect(read.version == 2 && read.timeGoingNowhere == nil && read.timeStuck == summary.timeStuck)
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import NeuraxonSimulation
 
-@Suite("Run metrics: contact, displacement, light progress, stuck time, coverage")
+@Suite("Run metrics: contact, displacement, light progress, stuck time, going nowhere, coverage")
 struct RunMetricsTests {
     @Test("time in contact counts every step pressed against a wall, not just the one collision")
     func timeInContact() throws {
@@ -63,6 +63,56 @@ struct RunMetricsTests {
         let resting = try SimulatedRobot(world: openWorld(), seed: 1)
         drive(resting, 0, 0, seconds: 3)
         #expect(resting.metrics.timeStuck == 0)
+    }
+
+    @Test("going nowhere: driven for at least 10 s without getting 0.25 m from one spot, turning or not")
+    func goingNowhere() throws {
+        // Turning on the spot for 12 s: not stuck (it turns), but going nowhere for all of it.
+        let spinning = try SimulatedRobot(world: openWorld(), seed: 1)
+        drive(spinning, 500, -500, seconds: 9.9)
+        #expect(spinning.metrics.timeGoingNowhere == 0)  // under 10 s: not yet
+        drive(spinning, 500, -500, seconds: 2.1)
+        #expect(spinning.metrics.timeGoingNowhere > 11.9 && spinning.metrics.timeGoingNowhere < 12.001)
+        #expect(spinning.metrics.timeStuck == 0)
+
+        // A circle of radius 0.1 m (900 and 300 ‰): never more than 0.2 m from its start.
+        let small = try SimulatedRobot(world: openWorld(), seed: 1)
+        drive(small, 900, 300, seconds: 20)
+        #expect(small.metrics.timeGoingNowhere > 19.9 && small.metrics.distanceTravelled > 3)
+
+        // A circle of radius 0.4 m (900 and 700 ‰): back near its start every 10.5 s, yet every
+        // stretch leaves 0.25 m of where it began within a few seconds.
+        let circling = try SimulatedRobot(world: openWorld(), seed: 1)
+        drive(circling, 900, 700, seconds: 30)
+        #expect(circling.metrics.timeGoingNowhere == 0 && circling.metrics.distanceTravelled > 6)
+
+        let resting = try SimulatedRobot(world: openWorld(), seed: 1)
+        drive(resting, 0, 0, seconds: 30)
+        #expect(resting.metrics.timeGoingNowhere == 0)
+
+        // Stretches of 9 s broken by a rest of 1 s (motors off) or by driving off: none counts.
+        let broken = try SimulatedRobot(world: openWorld(), seed: 1)
+        for _ in 0..<3 {
+            drive(broken, 500, -500, seconds: 9)
+            drive(broken, 0, 0, seconds: 1)
+        }
+        drive(broken, 500, -500, seconds: 9)
+        drive(broken, 1000, 1000, seconds: 1.5)  // 0.4 m straight on
+        drive(broken, 500, -500, seconds: 9)
+        #expect(broken.metrics.timeGoingNowhere == 0)
+
+        // A pause shorter than a second (a wheel reversing) does not end a stretch; only the time
+        // driven counts: 9 s + 9 s of turning on the spot with 0.5 s off between.
+        let paused = try SimulatedRobot(world: openWorld(), seed: 1)
+        drive(paused, 500, -500, seconds: 9)
+        drive(paused, 0, 0, seconds: 0.5)
+        drive(paused, -500, 500, seconds: 9)
+        #expect(paused.metrics.timeGoingNowhere > 17.9 && paused.metrics.timeGoingNowhere < 18.001)
+
+        // Pinned against a wall for 12 s: stuck and going nowhere.
+        let pinned = try SimulatedRobot(world: openWorld(width: 1, height: 1, start: Pose(x: 0.5, y: 0.93, heading: .pi / 2)), seed: 1)
+        drive(pinned, 600, 600, seconds: 12)
+        #expect(pinned.metrics.timeGoingNowhere > 11.9 && pinned.metrics.timeStuck > 11.8)
     }
 
     @Test("coverage is the share of free 0.1 m cells the centre visited")

@@ -72,6 +72,8 @@ public struct BatchTable: Sendable {
         public var collisionsPerMinute: Double?
         public var distance: Double?
         public var timeStuck: Double?
+        /// Mean seconds going nowhere (`NowhereRule`) over the runs that report it.
+        public var timeGoingNowhere: Double?
         public var coverage: Double?
         /// Runs in worlds with a light that reached it, of those runs; nil without lights.
         public var reachedLight: (reached: Int, of: Int)?
@@ -79,7 +81,8 @@ public struct BatchTable: Sendable {
 
         public static func == (a: Self, b: Self) -> Bool {
             a.group == b.group && a.runs == b.runs && a.failed == b.failed && a.collisionsPerMinute == b.collisionsPerMinute
-                && a.distance == b.distance && a.timeStuck == b.timeStuck && a.coverage == b.coverage
+                && a.distance == b.distance && a.timeStuck == b.timeStuck
+                && a.timeGoingNowhere == b.timeGoingNowhere && a.coverage == b.coverage
                 && a.reachedLight?.reached == b.reachedLight?.reached && a.reachedLight?.of == b.reachedLight?.of
                 && a.progressTowardLight == b.progressTowardLight
         }
@@ -103,6 +106,7 @@ public struct BatchTable: Sendable {
                 collisionsPerMinute: mean(ok.map { $0.simulatedSeconds > 0 ? Double($0.collisions) * 60 / $0.simulatedSeconds : 0 }),
                 distance: mean(ok.map(\.distanceTravelled)),
                 timeStuck: mean(ok.compactMap(\.timeStuck)),
+                timeGoingNowhere: mean(ok.compactMap(\.timeGoingNowhere)),
                 coverage: mean(ok.compactMap(\.coverage)),
                 reachedLight: lit.isEmpty ? nil : (lit.filter { $0.timeToReachLight != nil }.count, lit.count),
                 progressTowardLight: mean(lit.compactMap(\.progressTowardLight)))
@@ -110,13 +114,13 @@ public struct BatchTable: Sendable {
     }
 
     public static let summaryColumns = ["group", "runs", "failed", "collisions_per_min", "distance_m", "time_stuck_s",
-                                        "coverage", "reached_light", "progress_toward_light_m"]
+                                        "time_going_nowhere_s", "coverage", "reached_light", "progress_toward_light_m"]
 
     public var summaryCSV: String {
         var lines = [Self.summaryColumns.joined(separator: ",")]
         for g in groups {
             let cells = [g.group, "\(g.runs)", "\(g.failed)", Self.fixed(g.collisionsPerMinute), Self.fixed(g.distance),
-                         Self.fixed(g.timeStuck), Self.fixed(g.coverage), g.reachedLight.map { "\($0.reached)/\($0.of)" } ?? "",
+                         Self.fixed(g.timeStuck), Self.fixed(g.timeGoingNowhere), Self.fixed(g.coverage), g.reachedLight.map { "\($0.reached)/\($0.of)" } ?? "",
                          Self.fixed(g.progressTowardLight)]
             lines.append(cells.map(Self.csvCell).joined(separator: ","))
         }
@@ -125,9 +129,10 @@ public struct BatchTable: Sendable {
 
     /// The summary as an aligned text table for a terminal.
     public var summaryText: String {
-        let header = ["group", "runs", "failed", "coll/min", "distance m", "stuck s", "coverage", "reached light", "progress m"]
+        let header = ["group", "runs", "failed", "coll/min", "distance m", "stuck s", "nowhere s", "coverage", "reached light", "progress m"]
         let body = groups.map { g in
             [g.group, "\(g.runs)", "\(g.failed)", Self.fixed(g.collisionsPerMinute), Self.fixed(g.distance), Self.fixed(g.timeStuck),
+             Self.fixed(g.timeGoingNowhere),
              g.coverage.map { String(format: "%.0f %%", 100 * $0) } ?? "", g.reachedLight.map { "\($0.reached) of \($0.of)" } ?? "",
              Self.fixed(g.progressTowardLight)]
         }
@@ -164,6 +169,7 @@ public struct BatchTable: Sendable {
             (K.netDisplacement.stringValue, { text($0.netDisplacement) }),
             (K.timeInContact.stringValue, { text($0.timeInContact) }),
             (K.timeStuck.stringValue, { text($0.timeStuck) }),
+            (K.timeGoingNowhere.stringValue, { text($0.timeGoingNowhere) }),
             (K.coverage.stringValue, { text($0.coverage) }),
             (K.cellsVisited.stringValue, { text($0.cellsVisited) }),
             (K.freeCells.stringValue, { text($0.freeCells) }),
