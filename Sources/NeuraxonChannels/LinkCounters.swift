@@ -50,8 +50,9 @@ public struct LinkCounters: Equatable, Sendable {
 
     /// A serial link's counters by the names a recording's `link` records, `log info --json`
     /// and the browser view's link panel give them, in the order they are written: the one
-    /// list each of them writes and reads through.
-    public static let serialCounters: [(name: String, counter: WritableKeyPath<LinkCounters, UInt64>)] = [
+    /// list each of them writes and reads through. (A constant: key paths are immutable values,
+    /// but the standard library does not declare them `Sendable`.)
+    nonisolated(unsafe) public static let serialCounters: [(name: String, counter: WritableKeyPath<LinkCounters, UInt64>)] = [
         ("frames_received", \.framesReceived), ("frames_sent", \.framesSent),
         ("bytes_received", \.bytesReceived), ("bytes_sent", \.bytesSent),
         ("sensor_frames", \.sensorFrames), ("commands_sent", \.commandsSent),
