@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "NeuraxonView",
             dependencies: [
-                "Neuraxon", "NeuraxonSimulation", "NeuraxonEmbodiment",
+                "Neuraxon", "NeuraxonChannels", "NeuraxonSimulation", "NeuraxonEmbodiment",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Neuraxon
+import NeuraxonChannels
 
 /// The first line of a recording (Docs/LOG-FORMAT.md): what is needed to replay it.
 public struct RecordingHeader: Sendable, Equatable, Codable {

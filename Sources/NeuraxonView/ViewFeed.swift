@@ -1,5 +1,6 @@
 import Foundation
 import Neuraxon
+import NeuraxonChannels
 import NeuraxonEmbodiment
 import NeuraxonSimulation
 import NeuraxonProtocol

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 import Neuraxon
+import NeuraxonChannels
 import NeuraxonEmbodiment
 
 /// `neuraxon log`: look into recordings.
