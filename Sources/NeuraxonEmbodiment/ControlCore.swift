@@ -176,7 +176,7 @@ public struct RunCounters: Sendable, Equatable {
 
 /// What a `ControlCore` carries from one frame to the next besides the network: the encoders'
 /// comparator regions, the decoders' integrators and setpoints, which reward rules held, and
-/// the network clock. A recording that starts in the middle of a run (a replay's recording of
+/// the network clock, and the inputs held from outside the run. A recording that starts in the middle of a run (a replay's recording of
 /// a time range) stores it in its header so that its own replay goes on exactly
 /// (Docs/LOG-FORMAT.md, `start_state`).
 public struct ControlCoreState: Sendable, Equatable, Codable {
@@ -193,11 +193,14 @@ public struct ControlCoreState: Sendable, Equatable, Codable {
     public var lastTimestampMicros: UInt64?
     /// Network time not yet stepped, µs (less than one step).
     public var pendingMicros: UInt64
+    /// The state each input neuron is held at from outside the run (−1, 0 or 1; nil where its
+    /// encoder drives it), by index among the inputs; nil when no input is held.
+    public var clampedInputs: [Int8?]?
 
     enum CodingKeys: String, CodingKey {
         case encoderRegions = "encoder_regions", decoderIntegrators = "decoder_integrators"
         case decoderPositions = "decoder_positions", rewardsHeld = "rewards_held"
-        case lastTimestampMicros = "last_t_us", pendingMicros = "pending_us"
+        case lastTimestampMicros = "last_t_us", pendingMicros = "pending_us", clampedInputs = "clamped_inputs"
     }
 }
 
@@ -288,7 +291,8 @@ public final class ControlCore<Network: ControlledNetwork> {
     public var state: ControlCoreState {
         ControlCoreState(encoderRegions: encoders.map(\.regions), decoderIntegrators: decoders.map(\.integrated),
                          decoderPositions: decoders.map(\.position), rewardsHeld: rewardHeld,
-                         lastTimestampMicros: clockStarted ? lastTimestamp : nil, pendingMicros: clockStarted ? pendingMicros : 0)
+                         lastTimestampMicros: clockStarted ? lastTimestamp : nil, pendingMicros: clockStarted ? pendingMicros : 0,
+                         clampedInputs: clampedCount > 0 ? clamped.map { $0?.rawValue } : nil)
     }
 
     /// Continues from a saved state, as if the frames before it had just been processed.
@@ -298,7 +302,8 @@ public final class ControlCore<Network: ControlledNetwork> {
         guard saved.encoderRegions.count == encoders.count, saved.decoderIntegrators.count == decoders.count,
               saved.decoderPositions.count == decoders.count, saved.rewardsHeld.count == rewardHeld.count,
               zip(saved.encoderRegions, encoders).allSatisfy({ $0.count == $1.regions.count && $0.allSatisfy { (-1...1).contains($0) } }),
-              (saved.decoderIntegrators + saved.decoderPositions).allSatisfy(\.isFinite) else {
+              (saved.decoderIntegrators + saved.decoderPositions).allSatisfy(\.isFinite),
+              saved.clampedInputs.map({ $0.count == clamped.count && $0.allSatisfy { $0 == nil || Trit(rawValue: $0!) != nil } }) ?? true else {
             throw MappingError(line: nil, "the recording's start state does not fit this mapping (it was saved with other sensors, actuators or reward rules, or it is damaged); replay with the recording's own mapping")
         }
         for e in 0..<encoders.count { encoders[e].restore(regions: saved.encoderRegions[e]) }
@@ -306,6 +311,7 @@ public final class ControlCore<Network: ControlledNetwork> {
             decoders[d].restore(integrated: saved.decoderIntegrators[d], position: saved.decoderPositions[d])
         }
         for r in 0..<rewardHeld.count { rewardHeld[r] = saved.rewardsHeld[r] }
+        for i in 0..<clamped.count { clamp(input: i, to: saved.clampedInputs?[i].flatMap { Trit(rawValue: $0) }) }
         if let t = saved.lastTimestampMicros {
             clockStarted = true
             lastTimestamp = t

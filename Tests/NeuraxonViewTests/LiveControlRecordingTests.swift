@@ -145,6 +145,25 @@ final class LiveControlRecordingTests: XCTestCase {
             XCTAssertEqual(replayed.ticks, 2001, name)
         }
 
+        // A replay of a time range that starts while inputs are held (1.5 s: inputs 0 and 1 held
+        // since ticks 200 and 250) records them in its start state, so its own recording, which
+        // holds no clamp event before the release, replays on its own.
+        let (_, partial, partialMapping) = try setUp()
+        let range = folder + "/range.jsonl"
+        let ranged = try Replay.run(reader: try RecordingReader(path: folder + "/run.jsonl"), network: partial, mapping: partialMapping,
+                                    options: ReplayOptions(fromSeconds: 1.5, toSeconds: 6), record: range)
+        XCTAssertEqual(ranged.divergentTicks, 0)
+        let rangeReader = try RecordingReader(path: range)
+        let held = try XCTUnwrap(rangeReader.header.startState?.clampedInputs, "the start state holds no clamped inputs")
+        XCTAssertEqual(held.count, partialMapping.inputCount)
+        XCTAssertEqual(Array(held.prefix(2)), [1, -1])
+        XCTAssertTrue(held.dropFirst(2).allSatisfy { $0 == nil })
+        let rangeNetwork = try NeuraxonNetwork.load(contentsOf: try XCTUnwrap(rangeReader.header.networkFile(recordingPath: range)))
+        let onItsOwn = try Replay.run(reader: try RecordingReader(path: range), network: rangeNetwork,
+                                      mapping: try rangeReader.header.resolvedMapping())
+        XCTAssertEqual(onItsOwn.divergentTicks, 0, onItsOwn.firstDivergence.map { "\($0)" } ?? "")
+        XCTAssertEqual(onItsOwn.ticks, ranged.ticksInRange)
+
         let lines = try String(contentsOfFile: folder + "/run.jsonl", encoding: .utf8).split(separator: "\n")
         let stripped = lines.filter { !$0.contains("\"event\":\"clamp\"") }
         XCTAssertEqual(stripped.count, lines.count - 3)
