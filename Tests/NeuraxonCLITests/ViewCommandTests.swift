@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Glibc
+import NeuraxonTransport
 import Testing
 
 /// `neuraxon sim --view` and `neuraxon view FILE`, run as a user runs them.
@@ -22,6 +27,51 @@ import Testing
         let replayed = try CLI.run(["replay", "\(dir)/run.jsonl", "--view", "--view-port", "0", "--rate", "10"], timeout: 120)
         #expect(replayed.status == 0, "\(replayed.stdout)\(replayed.stderr)")
         #expect(replayed.stderr.contains("view: http://127.0.0.1:"), "\(replayed.stderr)")
+    }
+
+    @Test("run --view serves the page and the robot's scene while the run drives the host firmware; SIGINT still stops the board")
+    func runView() throws {
+        let firmwarePath = try #require(StopSignalTests.hostFirmware, "make -C Firmware host failed")
+        let folder = CLI.folder()
+        let network = try StopSignalTests.seekNetwork(in: folder)
+        let firmware = try FirmwareProcess(executable: firmwarePath)
+        defer { firmware.quit() }
+        let cli = try BackgroundCLI(["run", "--port", firmware.path, "--network", network, "--mapping",
+                                     StopSignalTests.mappingFolder + "/seek.mapping.yaml", "--view", "--view-port", "0", "--quiet"])
+        #expect(cli.waitUntil { cli.stderr.contains("sampling every") && cli.stderr.contains("view: http://127.0.0.1:") }, "\(cli.stderr)")
+        #expect(firmware.waitFor("failsafe active", milliseconds: 30_000), "\(firmware.snapshot())")
+        let line = try #require(cli.stderr.split(separator: "\n").first { $0.hasPrefix("view: ") })
+        let address = String(line.dropFirst("view: ".count))
+
+        // The page, and the scene it draws: the robot's run, its channels, controls off without --view-control.
+        let page = try Self.get(address)
+        #expect(page.status == 200 && page.body.contains("<html"), "\(page.status)")
+        let scene = try Self.get(address + "scene.json")
+        #expect(scene.status == 200)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(scene.body.utf8)) as? [String: Any])
+        #expect(object["mode"] as? String == "robot", "\(scene.body.prefix(300))")
+        #expect(object["controls"] as? Bool == false)
+        #expect((object["title"] as? String)?.hasPrefix("run \(network) on ") == true, "\(object["title"] ?? "")")
+
+        let before = firmware.snapshot().count
+        cli.send(SIGINT)
+        #expect(cli.exitStatus() == 130, "\(cli.stdout)\n\(cli.stderr)")
+        #expect(firmware.waitFor("failsafe stopped", after: before, milliseconds: 5000), "\(firmware.snapshot().suffix(10))")
+        #expect(cli.stdout.contains("board after STOP: failsafe stopped"), "\(cli.stdout)")
+    }
+
+    /// GET `address` from the view's server: the status and the body as text.
+    static func get(_ address: String) throws -> (status: Int, body: String) {
+        let url = try #require(URL(string: address))
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: (Int, String)?
+        let task = URLSession.shared.dataTask(with: url) { data, response, _ in
+            result = ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self))
+            done.signal()
+        }
+        task.resume()
+        #expect(done.wait(timeout: .now() + 60) == .success, "no answer from \(address) within 60 s")
+        return result ?? (0, "")
     }
 
     @Test("bad view options are usage errors; a port in use is refused with the fix")
