@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 import Neuraxon
+import NeuraxonChannels
 import NeuraxonEmbodiment
 import NeuraxonProtocol
 import NeuraxonTransport
@@ -14,13 +15,14 @@ struct BenchLoopCommand: ParsableCommand {
         abstract: "A sustained closed loop against the host-built firmware, and the loop's own cost per tick.",
         discussion: "First the loop's own cost in process: 20,000 frames of a scripted body through a ControlLoop "
             + "with a network whose step costs nothing (EmbodimentBenchmarks.loop). Then it starts the host build of "
-            + "the firmware (make -C Firmware host), connects through its pseudo-terminal with a 1 ms sampling period, "
+            + "the firmware (make -C Firmware host), connects through its pseudo-terminal at the reference robot's "
+            + "shortest sampling period (its description's period_min_ms; --period to choose another), "
             + "and runs the full loop (SerialRobotBody → encoders → network → decoders → COMMAND, every tick recorded) "
             + "for --duration seconds of firmware time: first with the 30-neuron network, then with a network whose step costs "
             + "nothing, which leaves the loop's own cost per tick over a real link (sensor frame received → command "
             + "written). A missed tick is a frame lost on the link (sequence gap), a sample the board could not take "
             + "on time (its loop_overruns), or a command that left after the next frame was due. Targets: no missed "
-            + "ticks at 1 kHz; loop overhead p99 ≤ 50 µs."
+            + "ticks at the board's shortest period; loop overhead p99 ≤ 50 µs."
     )
 
     @Option(help: "The host-built firmware executable.")
@@ -29,8 +31,8 @@ struct BenchLoopCommand: ParsableCommand {
     @Option(name: .customLong("duration"), parsing: .unconditional, help: "Seconds of firmware time per run.")
     var seconds: Double = 10
 
-    @Option(help: "The board's sampling period in ms.")
-    var period: Int = 1
+    @Option(help: "The board's sampling period in ms (default: the reference robot's shortest).")
+    var period: Int = RobotDescription.reference.periodMinMilliseconds
 
     @Option(help: "A network file to drive the loop (default: the `flowing` preset, 5/20/5 = 30 neurons, seed 1).")
     var network: String?
@@ -61,6 +63,7 @@ struct BenchLoopCommand: ParsableCommand {
         defer { unlink(scriptedPath) }
         print("in process (ScriptedBody, IdleNetwork, recording on): "
             + (try EmbodimentBenchmarks.loop(ticks: 20_000, recordingPath: scriptedPath)).description)
+        print("sampling period: \(period) ms (\(String(format: "%g", 1000 / Double(period))) Hz)")
         print("network: \(name), \(net.neuronCount) neurons (\(net.inputCount) in, \(net.outputCount) out), "
             + "\(net.synapseCount) synapses, dt \(net.dt) ms")
         let full = try measure(net)

@@ -124,6 +124,19 @@ import Testing
         #expect(result.stderr.contains("connected to neuraxon-host"), "\(result.stderr)")
     }
 
+    @Test("bench loop runs with its defaults against the host firmware, at the reference robot's shortest period")
+    func benchLoopDefaults() throws {
+        let firmwarePath = try #require(StopSignalTests.hostFirmware, "make -C Firmware host failed")
+        let result = try CLI.run(["bench", "loop", "--firmware", firmwarePath, "--duration", "0.5"], timeout: 300)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("sampling period: 4 ms (250 Hz)"), "\(result.stdout)")
+        #expect(result.stdout.contains("with the network: ") && result.stdout.contains("network excluded: "), "\(result.stdout)")
+        // A period shorter than the board can keep is refused with the board's range.
+        let fast = try CLI.run(["bench", "loop", "--firmware", firmwarePath, "--duration", "0.5", "--period", "1"], timeout: 300)
+        #expect(fast.status != 0)
+        #expect(fast.stderr.contains("sampling period 1 ms is outside this board's 4...1000 ms"), "\(fast.stderr)")
+    }
+
     @Test("run -o saves the network as plasticity left it, and refuses to overwrite its inputs")
     func runSavesNetwork() throws {
         let firmwarePath = try #require(StopSignalTests.hostFirmware, "make -C Firmware host failed")
